@@ -1,0 +1,145 @@
+/*
+ * config: vigil's YAML configuration, parsed once into a validated,
+ * read-only struct.
+ *
+ * Owns: the vg_config_t tree and every string in it.
+ * Thread: the main thread parses and frees; once returned, a config is never
+ * edited, so any thread may read it. A reload parses a new config and the
+ * main thread swaps it in; the old one is freed only after every thread that
+ * read it has let go (the daemon's reload path guarantees this).
+ * Blocks on: reading the file.
+ *
+ * The schema is a table (config.c) of { key, type, offset, default, min, max }
+ * in the nginx manner. Errors name "file:line: key: what is wrong", e.g.
+ *   etc/vigil.yaml:14: cameras.entrance.analysis_fps: 0 is below the minimum 0.1
+ */
+#ifndef VG_CONFIG_H
+#define VG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VG_CONFIG_MAX_CAMERAS 64
+#define VG_CONFIG_MAX_MODELS 16
+#define VG_CONFIG_NAME_MAX 64    /* camera and model names: [A-Za-z0-9_-]+ */
+#define VG_CONFIG_ERROR_MAX 512
+
+/* Image corrections a camera may ask for (bit set). */
+enum {
+    VG_CORRECT_LOW_LIGHT = 1u << 0,
+    VG_CORRECT_DEHAZE = 1u << 1,
+    VG_CORRECT_DENOISE = 1u << 2,
+    VG_CORRECT_DERAIN = 1u << 3,
+};
+
+typedef enum {
+    VG_CORRECT_MODE_OFF = 0, /* correct: off (the default) */
+    VG_CORRECT_MODE_AUTO,    /* correct: auto */
+    VG_CORRECT_MODE_LIST,    /* correct: [low_light, dehaze, ...] -> correct_mask */
+} vg_correct_mode_t;
+
+typedef enum {
+    VG_DETECT_ALWAYS = 0, /* every analysed frame */
+    VG_DETECT_ON_MOTION,  /* only frames where the motion gate fired (default) */
+    VG_DETECT_NEVER,      /* motion only */
+} vg_detect_when_t;
+
+typedef struct {
+    char name[VG_CONFIG_NAME_MAX]; /* map key under models: */
+    char *path;                    /* ONNX file; relative paths are resolved against
+                                      daemon.state_dir, then the config's folder */
+    char head[16];                 /* yolov5 | yolov8 | nanodet | ssd | centernet | classifier */
+    int input_w, input_h;          /* input: [w, h] */
+    char *labels;                  /* labels file, one per line; NULL = none */
+    double threshold;              /* score threshold, 0..1, default 0.35 */
+    double nms_iou;                /* NMS IoU, 0..1, default 0.45 */
+    char precision[8];             /* fp32 | bf16 */
+    char color[8];                 /* rgb | bgr | gray, default rgb */
+    float mean[3];                 /* subtracted after scale, default 0 */
+    float scale[3];                /* multiplied first, default 1/255 */
+    bool letterbox;                /* letterbox (true) or stretch (false), default true */
+    int line;                      /* where it was declared, for later errors */
+} vg_model_config_t;
+
+typedef struct {
+    char name[VG_CONFIG_NAME_MAX]; /* map key under cameras:; topic suffix */
+    char *url;                     /* file path, rtsp://, http(s)://, /dev/videoN */
+    bool realtime;                 /* files: pace at the stream's rate; default true */
+    bool loop;                     /* files: start again at the end; default false */
+    double analysis_fps;           /* frames per second analysed; default 5, 0.1..120 */
+    int decode_threads;            /* libavcodec threads; default 1, 0 = auto, max 16 */
+    int64_t timeout_us;            /* open/read timeout (AVIOInterruptCB); default 10s */
+    char rtsp_transport[8];        /* tcp | udp; default tcp */
+    int ring_size;                 /* frames queued between capture and workers;
+                                      default 4, power of two 2..64 */
+    /* detect: { model: NAME, when: always|on_motion|never } */
+    char detect_model[VG_CONFIG_NAME_MAX]; /* "" = no CNN detection */
+    vg_detect_when_t detect_when;
+    vg_correct_mode_t correct_mode;
+    uint32_t correct_mask; /* VG_CORRECT_* when correct_mode == LIST */
+    /* motion: { threshold, min_area, width } */
+    int motion_threshold;  /* luma difference 1..255 counted as change; default 25 */
+    double motion_min_area; /* smallest blob as a fraction of the frame; default 0.002 */
+    int motion_width;      /* width of the downscaled luma; default 320, 64..1920 */
+    int line;              /* where it was declared */
+} vg_camera_config_t;
+
+typedef struct {
+    char *path; /* the file this came from, for messages */
+
+    /* daemon: */
+    char *publish;            /* PUB endpoint, default tcp://127.0.0.1:5555 */
+    char *control;            /* ROUTER endpoint, default tcp://127.0.0.1:5556; "" = none */
+    int workers;              /* 0 = one per core; max 64 */
+    char *state_dir;          /* default /var/lib/vigil */
+    int64_t stats_interval_us; /* default 5s, 100ms..1h */
+    int publish_hwm;          /* ZeroMQ send high-water mark, messages; default 1000 */
+    bool publish_detections;  /* publish det.<camera> per analysed frame; default true */
+    char log_level[8];        /* error | warning | info | debug; default info */
+
+    int n_models;
+    vg_model_config_t models[VG_CONFIG_MAX_MODELS];
+    int n_cameras;
+    vg_camera_config_t cameras[VG_CONFIG_MAX_CAMERAS];
+} vg_config_t;
+
+/*
+ * Parse and validate a YAML file.
+ * Returns 0 and *ret_config (caller frees with vg_config_free) on success.
+ * On failure returns a negative errno (-ENOENT for a missing file, -EINVAL for
+ * a schema error, -ENOMEM) and writes one line "file:line: key: what is wrong"
+ * (or "file: strerror" when the file cannot be read) into err (size errlen);
+ * *ret_config is left untouched.
+ * Thread: any; touches no shared state.
+ */
+int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t errlen);
+
+/* Same as vg_config_load on an in-memory document; `name` stands in for the
+ * file name in messages. */
+int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t **ret_config,
+                    char *err, size_t errlen);
+
+/* Frees a config; accepts NULL and *config == NULL; sets *config = NULL. */
+void vg_config_free(vg_config_t **config);
+
+/* A config with every default and no cameras (for tools that build one in code,
+ * e.g. `vigil replay FILE` without --config). Caller frees. Returns -ENOMEM. */
+int vg_config_new_default(vg_config_t **ret_config);
+
+/* Adds a camera with defaults to cfg (tools). Returns the new camera or NULL
+ * when the table is full or name is invalid. url is copied. */
+vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, const char *url);
+
+/* True when two camera configs would run identically (reload keeps the camera
+ * running when this is true). */
+bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_t *b);
+
+/* Looks up a model by name; NULL when absent. */
+const vg_model_config_t *vg_config_find_model(const vg_config_t *cfg, const char *name);
+
+/* Parses a duration with a unit ("500ms", "5s", "2m", "1h", "250us"); a bare
+ * number is refused. Returns 0 and *ret_us, or -EINVAL. */
+int vg_config_parse_duration(const char *text, int64_t *ret_us);
+
+#endif
