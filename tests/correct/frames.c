@@ -1,0 +1,109 @@
+#include "tests/correct/frames.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+
+const char *vgt_footage(const char *name)
+{
+    static char buf[4096];
+    const char *dir = getenv("VIGIL_CACHE_DIR");
+    snprintf(buf, sizeof(buf), "%s/footage/%s", dir && *dir ? dir : VIGIL_CACHE_DIR, name);
+    return buf;
+}
+
+int vgt_decode(const char *path, int first, int n, AVFrame **out)
+{
+    AVFormatContext *fmt = NULL;
+    AVCodecContext *dec = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    int got = 0, idx = 0, r = avformat_open_input(&fmt, path, NULL, NULL);
+    if (r < 0)
+        goto done;
+    if ((r = avformat_find_stream_info(fmt, NULL)) < 0)
+        goto done;
+    const AVCodec *codec = NULL;
+    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (si < 0) { r = si; goto done; }
+    dec = avcodec_alloc_context3(codec);
+    avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar);
+    dec->thread_count = 1;
+    if ((r = avcodec_open2(dec, codec, NULL)) < 0)
+        goto done;
+    bool eof = false;
+    while (got < n) {
+        if (!eof) {
+            r = av_read_frame(fmt, pkt);
+            if (r == AVERROR_EOF) { eof = true; avcodec_send_packet(dec, NULL); }
+            else if (r < 0) goto done;
+            else {
+                if (pkt->stream_index == si)
+                    avcodec_send_packet(dec, pkt);
+                av_packet_unref(pkt);
+            }
+        }
+        while (got < n && (r = avcodec_receive_frame(dec, f)) >= 0) {
+            if (idx++ >= first) {
+                out[got] = av_frame_clone(f);
+                got++;
+            }
+            av_frame_unref(f);
+        }
+        if (r == AVERROR_EOF)
+            break;
+    }
+    r = 0;
+done:
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    return r < 0 ? r : got;
+}
+
+AVFrame *vgt_convert(const AVFrame *f, int fmt, int w, int h, int flags)
+{
+    AVFrame *o = av_frame_alloc();
+    o->format = fmt;
+    o->width = w;
+    o->height = h;
+    if (av_frame_get_buffer(o, 64) < 0) {
+        av_frame_free(&o);
+        return NULL;
+    }
+    struct SwsContext *sws = sws_getContext(f->width, f->height, f->format, w, h, fmt, flags,
+                                            NULL, NULL, NULL);
+    sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, o->data,
+              o->linesize);
+    sws_freeContext(sws);
+    o->color_range = fmt == AV_PIX_FMT_YUVJ420P ? AVCOL_RANGE_JPEG : f->color_range;
+    return o;
+}
+
+double vgt_psnr(const uint8_t *a, int la, const uint8_t *b, int lb, int w, int h)
+{
+    double se = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double d = (double)a[y * la + x] - b[y * lb + x];
+            se += d * d;
+        }
+    double mse = se / ((double)w * h);
+    return mse <= 1e-12 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
+}
+
+double vgt_gauss(uint64_t *s)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
+        u[i] = ((*s >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    }
+    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
