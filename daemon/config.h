@@ -11,7 +11,8 @@
  *
  * The schema is a table (config.c) of { key, type, offset, default, min, max }
  * in the nginx manner. Errors name "file:line: key: what is wrong", e.g.
- *   etc/vigil.yaml:14: cameras.entrance.analysis_fps: 0 is below the minimum 0.1
+ *   etc/vigil.yaml:14: cameras.entrance.analysis_fps: 0 is out of range 0.1..120
+ * docs/config.md lists every key; it is printed by vg_config_dump_schema().
  */
 #ifndef VG_CONFIG_H
 #define VG_CONFIG_H
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define VG_CONFIG_MAX_CAMERAS 64
 #define VG_CONFIG_MAX_MODELS 16
@@ -135,11 +137,20 @@ vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, con
  * running when this is true). */
 bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_t *b);
 
+/* True when two model configs would load and decode identically (reload
+ * reloads a model, and restarts the cameras using it, when this is false). */
+bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *b);
+
 /* Looks up a model by name; NULL when absent. */
 const vg_model_config_t *vg_config_find_model(const vg_config_t *cfg, const char *name);
 
 /* Parses a duration with a unit ("500ms", "5s", "2m", "1h", "250us"); a bare
  * number is refused. Returns 0 and *ret_us, or -EINVAL. */
 int vg_config_parse_duration(const char *text, int64_t *ret_us);
+
+/* Writes the configuration reference (docs/config.md, Markdown) generated from
+ * the schema table: every key, type, default, range and meaning.
+ * Returns 0, or -EIO when writing to out failed. Thread: any. */
+int vg_config_dump_schema(FILE *out);
 
 #endif

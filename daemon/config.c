@@ -1,0 +1,1075 @@
+/*
+ * config: YAML -> vg_config_t through a schema table (see config.h).
+ *
+ * libyaml's document API loads the whole file into a node tree in which every
+ * node has its start line; we walk that tree against the tables below. Each
+ * table row is { key, type, offset, default, min, max, ... } and one generic
+ * setter per type does the parsing and range checks (nginx's ngx_command_t
+ * with ngx_conf_set_*_slot). Defaults are written in the table as YAML text
+ * and go through the same setters as user values, so a default can never
+ * escape the checks, and docs/config.md is printed from the same rows.
+ *
+ * The first error stops the parse; the message is one line
+ * "file:line: dotted.key: what is wrong".
+ */
+#include "daemon/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* ------------------------------------------------------------------ schema */
+
+typedef enum {
+    T_BOOL,     /* bool */
+    T_INT,      /* int, min..max */
+    T_DOUBLE,   /* double, min..max */
+    T_DURATION, /* int64_t microseconds, min..max in microseconds */
+    T_STRING,   /* char *, owned */
+    T_ENUM,     /* int-sized enum, index into values[] */
+    T_CHOICE,   /* char[size], one of values[] */
+    T_NAME,     /* char[size], [A-Za-z0-9_-]{0,63} (a reference to a name) */
+    T_PAIR,     /* int at off, int at off2: [w, h], each min..max */
+    T_FLOAT3,   /* float[3]: [a, b, c] or one number for all three */
+    T_CORRECT,  /* correct: auto | off | [values...] -> mode at off, mask at off2 */
+    T_SECTION,  /* nested mapping: sub table on the same struct */
+} opt_type_t;
+
+enum {
+    F_REQUIRED = 1u << 0,   /* must be present */
+    F_POW2 = 1u << 1,       /* T_INT: power of two */
+    F_NONEMPTY = 1u << 2,   /* T_STRING: "" refused */
+    F_ENDPOINT = 1u << 3,   /* T_STRING: ZeroMQ endpoint (or "" unless F_NONEMPTY) */
+    F_EMPTY_NULL = 1u << 4, /* T_STRING: "" stored as NULL */
+};
+
+typedef struct opt {
+    const char *key;
+    opt_type_t type;
+    size_t off, off2;
+    size_t size;               /* T_CHOICE, T_NAME: sizeof the char[] */
+    const char *def;           /* default as YAML text; NULL = none */
+    double min, max;           /* T_INT, T_DOUBLE, T_PAIR, T_DURATION (microseconds) */
+    const char *const *values; /* T_ENUM, T_CHOICE, T_CORRECT */
+    unsigned flags;
+    const struct opt *sub; /* T_SECTION */
+    const char *doc;       /* one line for docs/config.md */
+} opt_t;
+
+#define FSIZE(type, field) sizeof(((type *)0)->field)
+#define US(x) ((double)(x))
+#define SEC 1000000.0
+
+_Static_assert(sizeof(vg_detect_when_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(sizeof(vg_correct_mode_t) == sizeof(int), "T_CORRECT stores an int");
+
+static const char *const v_log_level[] = {"error", "warning", "info", "debug", NULL};
+static const char *const v_head[] = {"yolov5", "yolov8", "nanodet", "ssd", "centernet", "classifier",
+                                     NULL};
+static const char *const v_precision[] = {"fp32", "bf16", NULL};
+static const char *const v_color[] = {"rgb", "bgr", "gray", NULL};
+static const char *const v_transport[] = {"tcp", "udp", NULL};
+/* index == vg_detect_when_t */
+static const char *const v_when[] = {"always", "on_motion", "never", NULL};
+/* index == bit in VG_CORRECT_* */
+static const char *const v_correct[] = {"low_light", "dehaze", "denoise", "derain", NULL};
+
+#define D(field) offsetof(vg_config_t, field)
+static const opt_t daemon_opts[] = {
+    {"publish", T_STRING, D(publish), 0, 0, "tcp://127.0.0.1:5555", 0, 0, NULL, F_NONEMPTY | F_ENDPOINT,
+     NULL, "ZeroMQ PUB endpoint for every topic (event., det., snap., health., stats)"},
+    {"control", T_STRING, D(control), 0, 0, "tcp://127.0.0.1:5556", 0, 0, NULL, F_ENDPOINT, NULL,
+     "ZeroMQ ROUTER endpoint for status and catch-up (\"since\"); \"\" = none"},
+    {"workers", T_INT, D(workers), 0, 0, "0", 0, 64, NULL, 0, NULL,
+     "analysis worker threads; 0 = one per core"},
+    {"state_dir", T_STRING, D(state_dir), 0, 0, "/var/lib/vigil", 0, 0, NULL, F_NONEMPTY, NULL,
+     "models, recordings and snapshots live here; relative model paths resolve against it"},
+    {"stats_interval", T_DURATION, D(stats_interval_us), 0, 0, "5s", US(100000), US(3600 * SEC), NULL,
+     0, NULL, "how often the stats topic is published"},
+    {"publish_hwm", T_INT, D(publish_hwm), 0, 0, "1000", 1, 1000000, NULL, 0, NULL,
+     "ZeroMQ send high-water mark (messages queued per subscriber before dropping)"},
+    {"publish_detections", T_BOOL, D(publish_detections), 0, 0, "true", 0, 0, NULL, 0, NULL,
+     "publish `det.<camera>` with every analysed frame's detections"},
+    {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
+     0, NULL, "messages below this level are not written"},
+    {NULL},
+};
+#undef D
+
+#define M(field) offsetof(vg_model_config_t, field)
+static const opt_t model_opts[] = {
+    {"path", T_STRING, M(path), 0, 0, NULL, 0, 0, NULL, F_REQUIRED | F_NONEMPTY, NULL,
+     "ONNX file; a relative path is resolved against daemon.state_dir, then the config's folder"},
+    {"head", T_CHOICE, M(head), 0, FSIZE(vg_model_config_t, head), NULL, 0, 0, v_head, F_REQUIRED,
+     NULL, "how the outputs are decoded"},
+    {"input", T_PAIR, M(input_w), M(input_h), 0, NULL, 1, 4096, NULL, F_REQUIRED, NULL,
+     "input size [width, height] in pixels"},
+    {"labels", T_STRING, M(labels), 0, 0, NULL, 0, 0, NULL, F_EMPTY_NULL, NULL,
+     "labels file, one label per line; none = numeric labels"},
+    {"threshold", T_DOUBLE, M(threshold), 0, 0, "0.35", 0, 1, NULL, 0, NULL,
+     "lowest score reported"},
+    {"nms_iou", T_DOUBLE, M(nms_iou), 0, 0, "0.45", 0, 1, NULL, 0, NULL,
+     "boxes overlapping more than this (IoU) are merged by non-maximum suppression"},
+    {"precision", T_CHOICE, M(precision), 0, FSIZE(vg_model_config_t, precision), "fp32", 0, 0,
+     v_precision, 0, NULL, "arithmetic; bf16 uses AMX/AVX-512 BF16 where the CPU has them"},
+    {"color", T_CHOICE, M(color), 0, FSIZE(vg_model_config_t, color), "rgb", 0, 0, v_color, 0, NULL,
+     "channel order (or one gray channel) the model expects"},
+    {"mean", T_FLOAT3, M(mean), 0, 0, "[0, 0, 0]", -1e6, 1e6, NULL, 0, NULL,
+     "per channel, subtracted after scale: x = pixel * scale - mean; one number = all channels"},
+    {"scale", T_FLOAT3, M(scale), 0, 0, "[0.003921569, 0.003921569, 0.003921569]", -1e6, 1e6, NULL, 0,
+     NULL, "per channel, multiplied first (1/255 maps 0..255 to 0..1); one number = all channels"},
+    {"letterbox", T_BOOL, M(letterbox), 0, 0, "true", 0, 0, NULL, 0, NULL,
+     "keep the aspect ratio and pad (true) or stretch to the input size (false)"},
+    {NULL},
+};
+#undef M
+
+#define C(field) offsetof(vg_camera_config_t, field)
+static const opt_t detect_opts[] = {
+    {"model", T_NAME, C(detect_model), 0, FSIZE(vg_camera_config_t, detect_model), "\"\"", 0, 0, NULL,
+     0, NULL, "name of a model under models:; \"\" = no CNN detection"},
+    {"when", T_ENUM, C(detect_when), 0, 0, "on_motion", 0, 0, v_when, 0, NULL,
+     "which analysed frames the detector runs on"},
+    {NULL},
+};
+
+static const opt_t motion_opts[] = {
+    {"threshold", T_INT, C(motion_threshold), 0, 0, "25", 1, 255, NULL, 0, NULL,
+     "luma difference counted as change"},
+    {"min_area", T_DOUBLE, C(motion_min_area), 0, 0, "0.002", 0, 1, NULL, 0, NULL,
+     "smallest changed blob that counts as motion, as a fraction of the frame"},
+    {"width", T_INT, C(motion_width), 0, 0, "320", 64, 1920, NULL, 0, NULL,
+     "width of the downscaled luma the motion gate compares"},
+    {NULL},
+};
+
+static const opt_t camera_opts[] = {
+    {"url", T_STRING, C(url), 0, 0, NULL, 0, 0, NULL, F_REQUIRED | F_NONEMPTY, NULL,
+     "a file path, rtsp://, http(s):// or /dev/videoN"},
+    {"realtime", T_BOOL, C(realtime), 0, 0, "true", 0, 0, NULL, 0, NULL,
+     "files: pace at the stream's own rate (false = as fast as the machine allows)"},
+    {"loop", T_BOOL, C(loop), 0, 0, "false", 0, 0, NULL, 0, NULL, "files: start again at the end"},
+    {"analysis_fps", T_DOUBLE, C(analysis_fps), 0, 0, "5", 0.1, 120, NULL, 0, NULL,
+     "frames per second sampled for analysis (recording keeps every frame)"},
+    {"decode_threads", T_INT, C(decode_threads), 0, 0, "1", 0, 16, NULL, 0, NULL,
+     "libavcodec decoding threads; 0 = auto"},
+    {"timeout", T_DURATION, C(timeout_us), 0, 0, "10s", US(100000), US(600 * SEC), NULL, 0, NULL,
+     "open and read timeout; a stalled source is reconnected after it"},
+    {"rtsp_transport", T_CHOICE, C(rtsp_transport), 0, FSIZE(vg_camera_config_t, rtsp_transport),
+     "tcp", 0, 0, v_transport, 0, NULL, "RTSP sources: transport of the media"},
+    {"ring_size", T_INT, C(ring_size), 0, 0, "4", 2, 64, NULL, F_POW2, NULL,
+     "decoded frames queued between capture and the workers (the newest wins, drops are counted)"},
+    {"detect", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, detect_opts, "CNN detection"},
+    {"correct", T_CORRECT, C(correct_mode), C(correct_mask), 0, "off", 0, 0, v_correct, 0, NULL,
+     "image correction on the analysis copy: auto (per scene), off, or a list"},
+    {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, motion_opts, "motion gate"},
+    {NULL},
+};
+#undef C
+
+/* ----------------------------------------------------------------- parsing */
+
+typedef struct {
+    const char *name; /* file name for messages */
+    yaml_document_t *doc;
+    char *err;
+    size_t errlen;
+    int detect_line[VG_CONFIG_MAX_CAMERAS]; /* line of cameras.X.detect.model, 0 = unset */
+} pctx_t;
+
+#define KEY_MAX 256
+
+__attribute__((format(printf, 4, 5))) static int fail(pctx_t *c, int line, const char *key,
+                                                      const char *fmt, ...) {
+    if (!c->err || c->errlen == 0)
+        return -EINVAL;
+    int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->name, line, key);
+    if (n >= 0 && (size_t)n < c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static int fail_nomem(pctx_t *c) {
+    if (c->err && c->errlen)
+        snprintf(c->err, c->errlen, "%s: %s", c->name, strerror(ENOMEM));
+    return -ENOMEM;
+}
+
+static int line_of(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
+
+static bool is_scalar(const yaml_node_t *n) { return n->type == YAML_SCALAR_NODE; }
+
+static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+/* An empty plain scalar: "key:" with nothing after it (YAML null). */
+static bool is_null(const yaml_node_t *n) {
+    if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *s = sval(n);
+    return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
+}
+
+static bool parse_double(const char *s, double *ret) {
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v))
+        return false;
+    *ret = v;
+    return true;
+}
+
+static bool parse_ll(const char *s, long long *ret) {
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno == ERANGE)
+        return false;
+    *ret = v;
+    return true;
+}
+
+static bool valid_name(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n >= VG_CONFIG_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+            return false;
+    return true;
+}
+
+int vg_config_parse_duration(const char *text, int64_t *ret_us) {
+    static const struct {
+        const char *unit;
+        double us;
+    } units[] = {{"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}};
+    if (!text || !isdigit((unsigned char)text[0]))
+        return -EINVAL; /* no sign, no blank, no ".5s" */
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || errno == ERANGE || !isfinite(v))
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            double us = v * units[i].us;
+            if (us > 9.2e18)
+                return -EINVAL;
+            *ret_us = (int64_t)(us + 0.5); /* us >= 0; no libm needed */
+            return 0;
+        }
+    }
+    return -EINVAL; /* bare number or unknown unit */
+}
+
+/* "5s", "100ms", "1h": the largest unit that divides exactly. */
+static void fmt_duration(int64_t us, char *buf, size_t len) {
+    if (us != 0 && us % 3600000000LL == 0)
+        snprintf(buf, len, "%lldh", (long long)(us / 3600000000LL));
+    else if (us != 0 && us % 60000000LL == 0)
+        snprintf(buf, len, "%lldm", (long long)(us / 60000000LL));
+    else if (us % 1000000LL == 0)
+        snprintf(buf, len, "%llds", (long long)(us / 1000000LL));
+    else if (us % 1000LL == 0)
+        snprintf(buf, len, "%lldms", (long long)(us / 1000LL));
+    else
+        snprintf(buf, len, "%lldus", (long long)us);
+}
+
+static void join_values(const char *const *v, const char *sep, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; v[i] && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? sep : "", v[i]);
+}
+
+static int find_value(const char *const *v, const char *s) {
+    for (int i = 0; v[i]; i++)
+        if (strcmp(v[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static int fail_values(pctx_t *c, int line, const char *key, const char *const *v) {
+    char list[256];
+    join_values(v, ", ", list, sizeof list);
+    return fail(c, line, key, "expected one of: %s", list);
+}
+
+/* Number in min..max; the message quotes the text as written. */
+static int check_range(pctx_t *c, const opt_t *o, int line, const char *key, const char *text,
+                       double v) {
+    if (v < o->min || v > o->max)
+        return fail(c, line, key, "%s is out of range %.10g..%.10g", text, o->min, o->max);
+    return 0;
+}
+
+static int get_int(pctx_t *c, const opt_t *o, yaml_node_t *n, const char *key, int *ret) {
+    long long v;
+    double d;
+    if (!is_scalar(n))
+        return fail(c, line_of(n), key, "expected a number");
+    if (!parse_ll(sval(n), &v)) {
+        if (parse_double(sval(n), &d))
+            return fail(c, line_of(n), key, "expected a whole number");
+        return fail(c, line_of(n), key, "expected a number");
+    }
+    int r = check_range(c, o, line_of(n), key, sval(n), (double)v);
+    if (r < 0)
+        return r;
+    *ret = (int)v;
+    return 0;
+}
+
+static yaml_node_t *seq_item(pctx_t *c, yaml_node_t *seq, int i) {
+    return yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]);
+}
+
+static int seq_len(yaml_node_t *seq) {
+    return (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+}
+
+static int set_string(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, const char *key) {
+    char **p = (char **)((char *)base + o->off);
+    if (!is_scalar(n))
+        return fail(c, line_of(n), key, "expected a string");
+    const char *s = is_null(n) ? "" : sval(n);
+    if (strlen(s) != n->data.scalar.length)
+        return fail(c, line_of(n), key, "contains a NUL character");
+    if (!*s && (o->flags & F_NONEMPTY))
+        return fail(c, line_of(n), key, "must not be empty");
+    if (*s && (o->flags & F_ENDPOINT) && !strstr(s, "://"))
+        return fail(c, line_of(n), key,
+                    "expected a ZeroMQ endpoint like tcp://127.0.0.1:5555 or ipc:///run/vigil/events");
+    char *copy = NULL;
+    if (*s || !(o->flags & F_EMPTY_NULL)) {
+        copy = strdup(s);
+        if (!copy)
+            return fail_nomem(c);
+    }
+    free(*p);
+    *p = copy;
+    return 0;
+}
+
+static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, const char *key);
+static int apply_map(pctx_t *c, const opt_t *table, yaml_node_t *map, int owner_line, void *base,
+                     const char *prefix);
+
+static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, const char *key) {
+    char *field = (char *)base + o->off;
+    int line = line_of(n);
+    switch (o->type) {
+    case T_BOOL:
+        if (is_scalar(n) && strcmp(sval(n), "true") == 0)
+            *(bool *)field = true;
+        else if (is_scalar(n) && strcmp(sval(n), "false") == 0)
+            *(bool *)field = false;
+        else
+            return fail(c, line, key, "expected true or false");
+        return 0;
+    case T_INT: {
+        int v, r = get_int(c, o, n, key, &v);
+        if (r < 0)
+            return r;
+        if ((o->flags & F_POW2) && (v & (v - 1)) != 0)
+            return fail(c, line, key, "%d is not a power of two (%g, %g, ... %g)", v, o->min,
+                        o->min * 2, o->max);
+        *(int *)field = v;
+        return 0;
+    }
+    case T_DOUBLE: {
+        double v;
+        if (!is_scalar(n) || !parse_double(sval(n), &v))
+            return fail(c, line, key, "expected a number");
+        int r = check_range(c, o, line, key, sval(n), v);
+        if (r < 0)
+            return r;
+        *(double *)field = v;
+        return 0;
+    }
+    case T_DURATION: {
+        int64_t us;
+        if (!is_scalar(n) || vg_config_parse_duration(sval(n), &us) < 0)
+            return fail(c, line, key, "expected a duration like 500ms, 5s, 2m");
+        if ((double)us < o->min || (double)us > o->max) {
+            char lo[32], hi[32];
+            fmt_duration((int64_t)o->min, lo, sizeof lo);
+            fmt_duration((int64_t)o->max, hi, sizeof hi);
+            return fail(c, line, key, "%s is out of range %s..%s", sval(n), lo, hi);
+        }
+        *(int64_t *)field = us;
+        return 0;
+    }
+    case T_STRING:
+        return set_string(c, o, n, base, key);
+    case T_ENUM: {
+        int i = is_scalar(n) ? find_value(o->values, sval(n)) : -1;
+        if (i < 0)
+            return fail_values(c, line, key, o->values);
+        *(int *)field = i;
+        return 0;
+    }
+    case T_CHOICE: {
+        int i = is_scalar(n) ? find_value(o->values, sval(n)) : -1;
+        if (i < 0)
+            return fail_values(c, line, key, o->values);
+        snprintf(field, o->size, "%s", o->values[i]);
+        return 0;
+    }
+    case T_NAME: {
+        if (!is_scalar(n))
+            return fail(c, line, key, "expected a name");
+        const char *s = is_null(n) ? "" : sval(n);
+        if (*s && !valid_name(s))
+            return fail(c, line, key, "'%s' is not a valid name (1 to %d of A-Z a-z 0-9 _ -)", s,
+                        VG_CONFIG_NAME_MAX - 1);
+        snprintf(field, o->size, "%s", s);
+        return 0;
+    }
+    case T_PAIR: {
+        if (n->type != YAML_SEQUENCE_NODE || seq_len(n) != 2)
+            return fail(c, line, key, "expected [width, height] like [416, 416]");
+        int v[2];
+        for (int i = 0; i < 2; i++) {
+            int r = get_int(c, o, seq_item(c, n, i), key, &v[i]);
+            if (r < 0)
+                return r;
+        }
+        *(int *)field = v[0];
+        *(int *)((char *)base + o->off2) = v[1];
+        return 0;
+    }
+    case T_FLOAT3: {
+        double v[3];
+        if (is_scalar(n)) {
+            if (!parse_double(sval(n), &v[0]))
+                return fail(c, line, key, "expected a number or a list of 3 numbers");
+            v[1] = v[2] = v[0];
+        } else if (n->type == YAML_SEQUENCE_NODE && seq_len(n) == 3) {
+            for (int i = 0; i < 3; i++) {
+                yaml_node_t *it = seq_item(c, n, i);
+                if (!is_scalar(it) || !parse_double(sval(it), &v[i]))
+                    return fail(c, line_of(it), key, "expected a number");
+            }
+        } else {
+            return fail(c, line, key, "expected a number or a list of 3 numbers");
+        }
+        for (int i = 0; i < 3; i++) {
+            char text[32];
+            snprintf(text, sizeof text, "%g", v[i]);
+            int r = check_range(c, o, line, key, text, v[i]);
+            if (r < 0)
+                return r;
+        }
+        float *f = (float *)field;
+        for (int i = 0; i < 3; i++)
+            f[i] = (float)v[i];
+        return 0;
+    }
+    case T_CORRECT: {
+        int *mode = (int *)field;
+        uint32_t *mask = (uint32_t *)((char *)base + o->off2);
+        char list[128];
+        join_values(o->values, ", ", list, sizeof list);
+        if (is_scalar(n)) {
+            if (strcmp(sval(n), "auto") == 0)
+                *mode = VG_CORRECT_MODE_AUTO;
+            else if (strcmp(sval(n), "off") == 0)
+                *mode = VG_CORRECT_MODE_OFF;
+            else
+                return fail(c, line, key, "expected auto, off or a list of: %s", list);
+            *mask = 0;
+            return 0;
+        }
+        if (n->type != YAML_SEQUENCE_NODE)
+            return fail(c, line, key, "expected auto, off or a list of: %s", list);
+        uint32_t m = 0;
+        for (int i = 0; i < seq_len(n); i++) {
+            yaml_node_t *it = seq_item(c, n, i);
+            int b = is_scalar(it) ? find_value(o->values, sval(it)) : -1;
+            if (b < 0)
+                return fail(c, line_of(it), key, "expected one of: %s", list);
+            if (m & (1u << b))
+                return fail(c, line_of(it), key, "%s is listed twice", o->values[b]);
+            m |= 1u << b;
+        }
+        *mode = m ? VG_CORRECT_MODE_LIST : VG_CORRECT_MODE_OFF;
+        *mask = m;
+        return 0;
+    }
+    case T_SECTION:
+        return apply_map(c, o->sub, n, line, base, key);
+    }
+    return -EINVAL;
+}
+
+/* Levenshtein distance, for "did you mean". O(|a|*|b|) on short keys. */
+static int edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(int) * (lb + 1));
+    }
+    return prev[lb];
+}
+
+static int fail_unknown(pctx_t *c, int line, const char *key, const char *word,
+                        const char *const *candidates, size_t stride) {
+    const char *best = NULL;
+    int best_d = 3;
+    for (const char *const *k = candidates; *k; k = (const char *const *)((const char *)k + stride)) {
+        int d = edit_distance(word, *k);
+        if (d < best_d) {
+            best_d = d;
+            best = *k;
+        }
+    }
+    if (best)
+        return fail(c, line, key, "unknown key (did you mean '%s'?)", best);
+    return fail(c, line, key, "unknown key");
+}
+
+/* Refuses a key that appears twice in one mapping (libyaml keeps both). */
+static int check_duplicates(pctx_t *c, yaml_node_t *map, const char *prefix) {
+    yaml_node_pair_t *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
+    for (yaml_node_pair_t *p = start; p < top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        if (!is_scalar(k))
+            return fail(c, line_of(k), prefix, "expected a plain key");
+        for (yaml_node_pair_t *q = start; q < p; q++) {
+            yaml_node_t *k0 = yaml_document_get_node(c->doc, q->key);
+            if (strcmp(sval(k0), sval(k)) == 0) {
+                char key[KEY_MAX];
+                snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", sval(k));
+                return fail(c, line_of(k), key, "duplicate key (first on line %d)", line_of(k0));
+            }
+        }
+    }
+    return 0;
+}
+
+/* Applies a mapping of user values to base through table. owner_line is the
+ * line of the key that owns the mapping (for "missing required key"). */
+static int apply_map(pctx_t *c, const opt_t *table, yaml_node_t *map, int owner_line, void *base,
+                     const char *prefix) {
+    uint64_t seen = 0;
+    int r;
+    if (!is_null(map)) {
+        if (map->type != YAML_MAPPING_NODE)
+            return fail(c, line_of(map), prefix, "expected a mapping of keys to values");
+        if ((r = check_duplicates(c, map, prefix)) < 0)
+            return r;
+        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+            yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "%s.%s", prefix, sval(k));
+            const opt_t *o = table;
+            while (o->key && strcmp(o->key, sval(k)) != 0)
+                o++;
+            if (!o->key)
+                return fail_unknown(c, line_of(k), key, sval(k), &table->key, sizeof(opt_t));
+            seen |= 1ull << (o - table);
+            if ((r = set_value(c, o, v, base, key)) < 0)
+                return r;
+        }
+    }
+    for (const opt_t *o = table; o->key; o++)
+        if ((o->flags & F_REQUIRED) && !(seen & (1ull << (o - table))))
+            return fail(c, owner_line, prefix, "missing required key '%s'", o->key);
+    return 0;
+}
+
+/* Sets every default of table on base. Defaults are YAML text in the table,
+ * so they go through the same setters and checks as user values. */
+static int apply_defaults(const opt_t *table, void *base) {
+    for (const opt_t *o = table; o->key; o++) {
+        int r = 0;
+        if (o->type == T_SECTION) {
+            r = apply_defaults(o->sub, base);
+        } else if (o->def) {
+            yaml_parser_t parser;
+            yaml_document_t doc;
+            char err[VG_CONFIG_ERROR_MAX];
+            if (!yaml_parser_initialize(&parser))
+                return -ENOMEM;
+            yaml_parser_set_input_string(&parser, (const unsigned char *)o->def, strlen(o->def));
+            if (!yaml_parser_load(&parser, &doc)) {
+                r = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+                yaml_parser_delete(&parser);
+                return r;
+            }
+            yaml_node_t *root = yaml_document_get_root_node(&doc);
+            pctx_t c = {.name = "(default)", .doc = &doc, .err = err, .errlen = sizeof err};
+            r = root ? set_value(&c, o, root, base, o->key) : -EINVAL;
+            yaml_document_delete(&doc);
+            yaml_parser_delete(&parser);
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+typedef enum { MAP_MODELS, MAP_CAMERAS } named_kind_t;
+
+/* models: and cameras:, maps of name -> settings. */
+static int parse_named(pctx_t *c, vg_config_t *cfg, yaml_node_t *map, named_kind_t kind) {
+    const char *what = kind == MAP_MODELS ? "models" : "cameras";
+    int r;
+    if (is_null(map))
+        return 0;
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(map), what, "expected a mapping of %s names to settings",
+                    kind == MAP_MODELS ? "model" : "camera");
+    if ((r = check_duplicates(c, map, what)) < 0)
+        return r;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *name = sval(k);
+        if (!valid_name(name))
+            return fail(c, line_of(k), what,
+                        "'%s' is not a valid %s name (1 to %d of A-Z a-z 0-9 _ -)", name,
+                        kind == MAP_MODELS ? "model" : "camera", VG_CONFIG_NAME_MAX - 1);
+        char prefix[KEY_MAX];
+        snprintf(prefix, sizeof prefix, "%s.%s", what, name);
+        if (kind == MAP_MODELS) {
+            if (cfg->n_models == VG_CONFIG_MAX_MODELS)
+                return fail(c, line_of(k), what, "more than %d models", VG_CONFIG_MAX_MODELS);
+            vg_model_config_t *m = &cfg->models[cfg->n_models++];
+            snprintf(m->name, sizeof m->name, "%s", name);
+            m->line = line_of(k);
+            if ((r = apply_defaults(model_opts, m)) < 0)
+                return r == -ENOMEM ? fail_nomem(c) : r;
+            if ((r = apply_map(c, model_opts, v, m->line, m, prefix)) < 0)
+                return r;
+        } else {
+            if (cfg->n_cameras == VG_CONFIG_MAX_CAMERAS)
+                return fail(c, line_of(k), what, "more than %d cameras", VG_CONFIG_MAX_CAMERAS);
+            int idx = cfg->n_cameras++;
+            vg_camera_config_t *cam = &cfg->cameras[idx];
+            snprintf(cam->name, sizeof cam->name, "%s", name);
+            cam->line = line_of(k);
+            if ((r = apply_defaults(camera_opts, cam)) < 0)
+                return r == -ENOMEM ? fail_nomem(c) : r;
+            if ((r = apply_map(c, camera_opts, v, cam->line, cam, prefix)) < 0)
+                return r;
+            /* remember where detect.model was written, for the check below */
+            if (v->type == YAML_MAPPING_NODE) {
+                for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
+                     q++) {
+                    yaml_node_t *dv = yaml_document_get_node(c->doc, q->value);
+                    if (strcmp(sval(yaml_document_get_node(c->doc, q->key)), "detect") != 0 ||
+                        dv->type != YAML_MAPPING_NODE)
+                        continue;
+                    for (yaml_node_pair_t *d = dv->data.mapping.pairs.start;
+                         d < dv->data.mapping.pairs.top; d++)
+                        if (strcmp(sval(yaml_document_get_node(c->doc, d->key)), "model") == 0)
+                            c->detect_line[idx] = line_of(yaml_document_get_node(c->doc, d->value));
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static const char *const top_keys[] = {"daemon", "models", "cameras", NULL};
+
+static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
+    int r;
+    if (root->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(root), "(top level)",
+                    "expected a mapping with daemon:, models: and cameras:");
+    if ((r = check_duplicates(c, root, "")) < 0)
+        return r;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *key = sval(k);
+        if (strcmp(key, "daemon") == 0)
+            r = apply_map(c, daemon_opts, v, line_of(k), cfg, "daemon");
+        else if (strcmp(key, "models") == 0)
+            r = parse_named(c, cfg, v, MAP_MODELS);
+        else if (strcmp(key, "cameras") == 0)
+            r = parse_named(c, cfg, v, MAP_CAMERAS);
+        else
+            r = fail_unknown(c, line_of(k), key, key, top_keys, sizeof(top_keys[0]));
+        if (r < 0)
+            return r;
+    }
+    /* Cross references, once every model is known (models may come after cameras). */
+    for (int i = 0; i < cfg->n_cameras; i++) {
+        const vg_camera_config_t *cam = &cfg->cameras[i];
+        if (!cam->detect_model[0] || vg_config_find_model(cfg, cam->detect_model))
+            continue;
+        char key[KEY_MAX], names[256];
+        size_t n = 0;
+        snprintf(key, sizeof key, "cameras.%s.detect.model", cam->name);
+        names[0] = '\0';
+        for (int j = 0; j < cfg->n_models && n < sizeof names; j++)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", j ? ", " : "",
+                                  cfg->models[j].name);
+        if (cfg->n_models == 0)
+            return fail(c, c->detect_line[i], key, "no model named '%s' (no models are defined)",
+                        cam->detect_model);
+        return fail(c, c->detect_line[i], key, "no model named '%s' (defined: %s)",
+                    cam->detect_model, names);
+    }
+    return 0;
+}
+
+/* Line of a byte offset, for libyaml reader errors that carry no mark. */
+static int line_at(const char *text, size_t len, size_t offset) {
+    int line = 1;
+    for (size_t i = 0; i < offset && i < len; i++)
+        line += text[i] == '\n';
+    return line;
+}
+
+static int fail_syntax(pctx_t *c, yaml_parser_t *p, const char *text, size_t len) {
+    if (p->error == YAML_MEMORY_ERROR)
+        return fail_nomem(c);
+    int line = p->error == YAML_READER_ERROR ? line_at(text, len, p->problem_offset)
+                                               : (int)p->problem_mark.line + 1;
+    if (c->err && c->errlen) {
+        if (p->context)
+            snprintf(c->err, c->errlen, "%s:%d: YAML syntax: %s %s started on line %d", c->name,
+                     line, p->problem ? p->problem : "error", p->context,
+                     (int)p->context_mark.line + 1);
+        else
+            snprintf(c->err, c->errlen, "%s:%d: YAML syntax: %s", c->name, line,
+                     p->problem ? p->problem : "error");
+    }
+    return -EINVAL;
+}
+
+int vg_config_new_default(vg_config_t **ret_config) {
+    vg_config_t *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return -ENOMEM;
+    int r = apply_defaults(daemon_opts, cfg);
+    if (r < 0) {
+        vg_config_free(&cfg);
+        return r;
+    }
+    *ret_config = cfg;
+    return 0;
+}
+
+int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t **ret_config,
+                    char *err, size_t errlen) {
+    pctx_t c = {.name = name ? name : "(config)", .err = err, .errlen = errlen};
+    yaml_parser_t parser;
+    yaml_document_t doc, extra;
+    vg_config_t *cfg = NULL;
+    bool have_doc = false;
+    int r;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!yaml_parser_initialize(&parser))
+        return fail_nomem(&c);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        r = fail_syntax(&c, &parser, text, len);
+        goto out;
+    }
+    have_doc = true;
+    c.doc = &doc;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        r = fail(&c, 1, "(top level)", "the configuration is empty");
+        goto out;
+    }
+    /* A second document would be silently ignored: refuse it. */
+    if (!yaml_parser_load(&parser, &extra)) {
+        r = fail_syntax(&c, &parser, text, len);
+        goto out;
+    }
+    yaml_node_t *extra_root = yaml_document_get_root_node(&extra);
+    int extra_line = extra_root ? (int)extra.start_mark.line + 1 : 0;
+    yaml_document_delete(&extra);
+    if (extra_root) {
+        r = fail(&c, extra_line, "(top level)", "only one YAML document is allowed");
+        goto out;
+    }
+
+    if ((r = vg_config_new_default(&cfg)) < 0) {
+        r = fail_nomem(&c);
+        goto out;
+    }
+    if (!(cfg->path = strdup(c.name))) {
+        r = fail_nomem(&c);
+        goto out;
+    }
+    if ((r = parse_root(&c, cfg, root)) < 0)
+        goto out;
+    *ret_config = cfg;
+    cfg = NULL;
+    r = 0;
+out:
+    vg_config_free(&cfg);
+    if (have_doc)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return r;
+}
+
+#define CONFIG_FILE_MAX (16 << 20)
+
+int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int r;
+    if (!f) {
+        r = -errno;
+        goto fail_errno;
+    }
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            if (cap > CONFIG_FILE_MAX) {
+                r = -EFBIG;
+                goto fail_errno;
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                r = -ENOMEM;
+                goto fail_errno;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                r = errno ? -errno : -EIO;
+                goto fail_errno;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    r = vg_config_parse(path, buf, len, ret_config, err, errlen);
+    free(buf);
+    return r;
+fail_errno:
+    if (err && errlen)
+        snprintf(err, errlen, "%s: %s", path, strerror(-r));
+    if (f)
+        fclose(f);
+    free(buf);
+    return r;
+}
+
+void vg_config_free(vg_config_t **config) {
+    if (!config || !*config)
+        return;
+    vg_config_t *cfg = *config;
+    /* Every slot, not just n_*: a half-built config may have a slot in flight. */
+    for (int i = 0; i < VG_CONFIG_MAX_MODELS; i++) {
+        free(cfg->models[i].path);
+        free(cfg->models[i].labels);
+    }
+    for (int i = 0; i < VG_CONFIG_MAX_CAMERAS; i++)
+        free(cfg->cameras[i].url);
+    free(cfg->path);
+    free(cfg->publish);
+    free(cfg->control);
+    free(cfg->state_dir);
+    free(cfg);
+    *config = NULL;
+}
+
+vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, const char *url) {
+    if (!cfg || !name || !url || !valid_name(name) || cfg->n_cameras >= VG_CONFIG_MAX_CAMERAS)
+        return NULL;
+    vg_camera_config_t *cam = &cfg->cameras[cfg->n_cameras];
+    memset(cam, 0, sizeof *cam);
+    if (apply_defaults(camera_opts, cam) < 0 || !(cam->url = strdup(url))) {
+        free(cam->url);
+        memset(cam, 0, sizeof *cam);
+        return NULL;
+    }
+    snprintf(cam->name, sizeof cam->name, "%s", name);
+    cfg->n_cameras++;
+    return cam;
+}
+
+static bool str_eq(const char *a, const char *b) {
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_t *b) {
+    /* Field by field, not memcmp: url is a pointer and `line` moves when a
+     * comment is added above the camera, which must not restart it. */
+    return strcmp(a->name, b->name) == 0 && str_eq(a->url, b->url) && a->realtime == b->realtime &&
+           a->loop == b->loop && a->analysis_fps == b->analysis_fps &&
+           a->decode_threads == b->decode_threads && a->timeout_us == b->timeout_us &&
+           strcmp(a->rtsp_transport, b->rtsp_transport) == 0 && a->ring_size == b->ring_size &&
+           strcmp(a->detect_model, b->detect_model) == 0 && a->detect_when == b->detect_when &&
+           a->correct_mode == b->correct_mode && a->correct_mask == b->correct_mask &&
+           a->motion_threshold == b->motion_threshold &&
+           a->motion_min_area == b->motion_min_area && a->motion_width == b->motion_width;
+}
+
+bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *b) {
+    return strcmp(a->name, b->name) == 0 && str_eq(a->path, b->path) &&
+           strcmp(a->head, b->head) == 0 && a->input_w == b->input_w && a->input_h == b->input_h &&
+           str_eq(a->labels, b->labels) && a->threshold == b->threshold &&
+           a->nms_iou == b->nms_iou && strcmp(a->precision, b->precision) == 0 &&
+           strcmp(a->color, b->color) == 0 && memcmp(a->mean, b->mean, sizeof a->mean) == 0 &&
+           memcmp(a->scale, b->scale, sizeof a->scale) == 0 && a->letterbox == b->letterbox;
+}
+
+const vg_model_config_t *vg_config_find_model(const vg_config_t *cfg, const char *name) {
+    if (!cfg || !name)
+        return NULL;
+    for (int i = 0; i < cfg->n_models; i++)
+        if (strcmp(cfg->models[i].name, name) == 0)
+            return &cfg->models[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------- docs */
+
+static const char *type_name(const opt_t *o) {
+    switch (o->type) {
+    case T_BOOL: return "bool";
+    case T_INT: return "integer";
+    case T_DOUBLE: return "number";
+    case T_DURATION: return "duration";
+    case T_STRING: return "string";
+    case T_ENUM:
+    case T_CHOICE: return "enum";
+    case T_NAME: return "name";
+    case T_PAIR: return "[w, h]";
+    case T_FLOAT3: return "number or [a, b, c]";
+    case T_CORRECT: return "auto, off or list";
+    case T_SECTION: return "mapping";
+    }
+    return "?";
+}
+
+static void dump_table(FILE *out, const opt_t *table, const char *prefix) {
+    for (const opt_t *o = table; o->key; o++) {
+        char key[KEY_MAX], allowed[256] = "", def[128];
+        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", o->key);
+        if (o->type == T_SECTION) {
+            dump_table(out, o->sub, key);
+            continue;
+        }
+        switch (o->type) {
+        case T_INT:
+        case T_DOUBLE:
+        case T_PAIR:
+            snprintf(allowed, sizeof allowed, "%.10g..%.10g%s", o->min, o->max,
+                     (o->flags & F_POW2) ? ", a power of two" : "");
+            break;
+        case T_DURATION: {
+            char lo[32], hi[32];
+            fmt_duration((int64_t)o->min, lo, sizeof lo);
+            fmt_duration((int64_t)o->max, hi, sizeof hi);
+            snprintf(allowed, sizeof allowed, "%s..%s", lo, hi);
+            break;
+        }
+        case T_ENUM:
+        case T_CHOICE:
+            join_values(o->values, " \\| ", allowed, sizeof allowed);
+            break;
+        case T_CORRECT: {
+            char list[200];
+            join_values(o->values, ", ", list, sizeof list);
+            snprintf(allowed, sizeof allowed, "auto \\| off \\| [%s]", list);
+            break;
+        }
+        case T_NAME:
+            snprintf(allowed, sizeof allowed, "a name under models:");
+            break;
+        case T_STRING:
+            if (o->flags & F_ENDPOINT)
+                snprintf(allowed, sizeof allowed, "ZeroMQ endpoint");
+            break;
+        default:
+            break;
+        }
+        if (o->flags & F_REQUIRED)
+            snprintf(def, sizeof def, "**required**");
+        else if (o->def)
+            snprintf(def, sizeof def, "`%s`", o->def);
+        else
+            snprintf(def, sizeof def, "none");
+        fprintf(out, "| `%s` | %s | %s | %s | %s |\n", key, type_name(o), def, allowed, o->doc);
+    }
+}
+
+int vg_config_dump_schema(FILE *out) {
+    static const char head[] = "| key | type | default | allowed | what it does |\n"
+                               "|---|---|---|---|---|\n";
+    fprintf(out,
+            "# vigil configuration reference\n"
+            "\n"
+            "<!-- Generated from the schema table in daemon/config.c by vg_config_dump_schema();\n"
+            "     tests/test_config.c fails when this file and the table differ. -->\n"
+            "\n"
+            "One YAML file, `/etc/vigil/vigil.yaml` by default (`vigild --config FILE`);\n"
+            "`etc/vigil.yaml` is the commented example. Check a file with\n"
+            "`vigild --check-config FILE`.\n"
+            "\n"
+            "- A key that is not in this schema is an error, as is a key written twice.\n"
+            "- Errors are one line, `file:line: key: what is wrong`, with the dotted key,\n"
+            "  e.g. `vigil.yaml:14: cameras.entrance.analysis_fps: 0 is out of range 0.1..120`.\n"
+            "- Durations take a unit: `250us`, `500ms`, `5s`, `2m`, `1h` (a bare number is\n"
+            "  refused).\n"
+            "- Booleans are `true` or `false`.\n"
+            "- Camera and model names are map keys of 1 to %d characters from\n"
+            "  `A-Z a-z 0-9 _ -`; a camera's name is the suffix of its topics\n"
+            "  (`event.<camera>`). At most %d cameras and %d models.\n"
+            "\n"
+            "## daemon\n\n%s",
+            VG_CONFIG_NAME_MAX - 1, VG_CONFIG_MAX_CAMERAS, VG_CONFIG_MAX_MODELS, head);
+    dump_table(out, daemon_opts, "daemon");
+    fprintf(out,
+            "\n## models\n\n"
+            "A map from model name to settings; cameras refer to a model by its name.\n\n%s",
+            head);
+    dump_table(out, model_opts, "models.NAME");
+    fprintf(out,
+            "\n## cameras\n\n"
+            "A map from camera name to settings. `detect` and `motion` are nested mappings,\n"
+            "e.g. `detect: { model: detector, when: on_motion }`.\n\n%s",
+            head);
+    dump_table(out, camera_opts, "cameras.NAME");
+    return ferror(out) ? -EIO : 0;
+}
