@@ -52,7 +52,10 @@ PRESETS = {
         'colour': 'rgb',
         'mean': [0.0, 0.0, 0.0],
         'scale': [1 / 255.0] * 3,
-        'resize': 'stretch',
+        # human stretches; on vtest.avi (80 frames, eval_preproc.py) letterbox
+        # finds more people: 6.29 vs 5.84 persons/frame at 0.35, 55 persons
+        # that stretch misses against 16 the other way
+        'resize': 'letterbox',
         'labels': 'coco80.txt',
         'strides': [8, 16, 32],
         'reg_max': 10,
