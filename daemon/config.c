@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /* ------------------------------------------------------------------ schema */
@@ -538,6 +539,16 @@ static int edit_distance(const char *a, const char *b) {
     return prev[lb];
 }
 
+/* Tables by where they sit, for "this key belongs elsewhere" hints. */
+static const struct {
+    const opt_t *table;
+    const char *where;
+} all_tables[] = {
+    {daemon_opts, "daemon"},          {model_opts, "models.NAME"},
+    {camera_opts, "cameras.NAME"},    {detect_opts, "cameras.NAME.detect"},
+    {motion_opts, "cameras.NAME.motion"},
+};
+
 static int fail_unknown(pctx_t *c, int line, const char *key, const char *word,
                         const char *const *candidates, size_t stride) {
     const char *best = NULL;
@@ -551,6 +562,17 @@ static int fail_unknown(pctx_t *c, int line, const char *key, const char *word,
     }
     if (best)
         return fail(c, line, key, "unknown key (did you mean '%s'?)", best);
+    /* Not a typo: maybe a key of another section, e.g. analysis_fps under daemon. */
+    char where[256];
+    size_t n = 0;
+    where[0] = '\0';
+    for (size_t t = 0; t < sizeof all_tables / sizeof all_tables[0]; t++)
+        for (const opt_t *o = all_tables[t].table; o->key; o++)
+            if (o->type != T_SECTION && strcmp(o->key, word) == 0 && n < sizeof where)
+                n += (size_t)snprintf(where + n, sizeof where - n, "%s%s.%s", n ? " or " : "",
+                                      all_tables[t].where, word);
+    if (n)
+        return fail(c, line, key, "unknown key here (did you mean %s?)", where);
     return fail(c, line, key, "unknown key");
 }
 
@@ -560,7 +582,8 @@ static int check_duplicates(pctx_t *c, yaml_node_t *map, const char *prefix) {
     for (yaml_node_pair_t *p = start; p < top; p++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
         if (!is_scalar(k))
-            return fail(c, line_of(k), prefix, "expected a plain key");
+            return fail(c, line_of(k), *prefix ? prefix : "(top level)",
+                        "expected a plain key");
         for (yaml_node_pair_t *q = start; q < p; q++) {
             yaml_node_t *k0 = yaml_document_get_node(c->doc, q->key);
             if (strcmp(sval(k0), sval(k)) == 0) {
@@ -795,6 +818,8 @@ int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t 
 
     if (err && errlen)
         err[0] = '\0';
+    if (!text)
+        text = "", len = 0;
     if (!yaml_parser_initialize(&parser))
         return fail_nomem(&c);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -960,6 +985,52 @@ const vg_model_config_t *vg_config_find_model(const vg_config_t *cfg, const char
         if (strcmp(cfg->models[i].name, name) == 0)
             return &cfg->models[i];
     return NULL;
+}
+
+const vg_camera_config_t *vg_config_find_camera(const vg_config_t *cfg, const char *name) {
+    if (!cfg || !name)
+        return NULL;
+    for (int i = 0; i < cfg->n_cameras; i++)
+        if (strcmp(cfg->cameras[i].name, name) == 0)
+            return &cfg->cameras[i];
+    return NULL;
+}
+
+int vg_config_resolve_path(const vg_config_t *cfg, const char *path, char *buf, size_t len) {
+    if (!cfg || !path || !*path || !buf || len == 0)
+        return -EINVAL;
+    if (path[0] == '/') {
+        if ((size_t)snprintf(buf, len, "%s", path) >= len)
+            return -ENAMETOOLONG;
+        return access(buf, R_OK) == 0 ? 0 : -errno;
+    }
+    /* Candidates in order: state_dir, then the config file's folder. */
+    char dir[4096] = "";
+    const char *slash = cfg->path ? strrchr(cfg->path, '/') : NULL;
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - cfg->path), cfg->path);
+    else if (cfg->path)
+        snprintf(dir, sizeof dir, ".");
+    const char *bases[2] = {cfg->state_dir, cfg->path ? (slash == cfg->path ? "" : dir) : NULL};
+    int first = -1;
+    for (int i = 0; i < 2; i++) {
+        if (!bases[i] || (i == 0 && !*bases[i]))
+            continue;
+        char cand[4096];
+        if ((size_t)snprintf(cand, sizeof cand, "%s/%s", bases[i], path) >= sizeof cand)
+            continue;
+        if (first < 0) {
+            first = i;
+            if ((size_t)snprintf(buf, len, "%s", cand) >= len)
+                return -ENAMETOOLONG;
+        }
+        if (access(cand, R_OK) == 0) {
+            if ((size_t)snprintf(buf, len, "%s", cand) >= len)
+                return -ENAMETOOLONG;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }
 
 /* ------------------------------------------------------------------- docs */

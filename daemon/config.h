@@ -144,6 +144,19 @@ bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *
 /* Looks up a model by name; NULL when absent. */
 const vg_model_config_t *vg_config_find_model(const vg_config_t *cfg, const char *name);
 
+/* Looks up a camera by name; NULL when absent (reload matches old and new
+ * cameras by name). */
+const vg_camera_config_t *vg_config_find_camera(const vg_config_t *cfg, const char *name);
+
+/* Resolves a path from the config (model path, labels) the documented way: an
+ * absolute path as is; a relative one against daemon.state_dir, then against
+ * the folder of the config file (cfg->path). Writes the first readable
+ * candidate into buf (size len) and returns 0; when none is readable returns
+ * -ENOENT (or access()'s error for an absolute path) with buf holding the first
+ * candidate, for the message. -ENAMETOOLONG when buf is too small, -EINVAL on
+ * an empty path. Thread: any; blocks on access(2). */
+int vg_config_resolve_path(const vg_config_t *cfg, const char *path, char *buf, size_t len);
+
 /* Parses a duration with a unit ("500ms", "5s", "2m", "1h", "250us"); a bare
  * number is refused. Returns 0 and *ret_us, or -EINVAL. */
 int vg_config_parse_duration(const char *text, int64_t *ret_us);

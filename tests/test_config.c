@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "daemon/config.h"
 
@@ -61,6 +62,11 @@ static const bad_t bad[] = {
      "t.yaml:4: cameras.a.analysis_fsp: unknown key (did you mean 'analysis_fps'?)"},
     {CAM "    motion:\n      treshold: 5\n",
      "t.yaml:5: cameras.a.motion.treshold: unknown key (did you mean 'threshold'?)"},
+    {"daemon:\n  analysis_fps: 5\n",
+     "t.yaml:2: daemon.analysis_fps: unknown key here (did you mean cameras.NAME.analysis_fps?)"},
+    {CAM "    threshold: 5\n", "t.yaml:4: cameras.a.threshold: unknown key here (did you mean "
+                               "models.NAME.threshold or cameras.NAME.motion.threshold?)"},
+    {"? [a]\n: 1\n", "t.yaml:1: (top level): expected a plain key"},
     {MODEL "    lables: l.txt\n", "t.yaml:6: models.det.lables: unknown key (did you mean 'labels'?)"},
     /* wrong types */
     {CAM "    analysis_fps: fast\n", "t.yaml:4: cameras.a.analysis_fps: expected a number"},
@@ -507,6 +513,71 @@ Test(config, model_equality) {
     cr_expect(vg_model_config_equal(&base->models[0], &same->models[0]));
     vg_config_free(&same);
     vg_config_free(&base);
+}
+
+Test(config, find_camera) {
+    vg_config_t *cfg = parse_ok(full);
+    cr_expect_eq(vg_config_find_camera(cfg, "yard_2"), &cfg->cameras[1]);
+    cr_expect_eq(vg_config_find_camera(cfg, "gate-1"), &cfg->cameras[0]);
+    cr_expect_null(vg_config_find_camera(cfg, "yard"));
+    cr_expect_null(vg_config_find_camera(cfg, NULL));
+    vg_config_free(&cfg);
+}
+
+static void touch(const char *path) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot create %s", path);
+    fclose(f);
+}
+
+/* Relative paths: state_dir first, then the config file's folder. */
+Test(config, resolve_path) {
+    char tmpl[] = "/tmp/vigil-config-XXXXXX", p[4096], text[1024], err[VG_CONFIG_ERROR_MAX];
+    const char *dir = mkdtemp(tmpl);
+    cr_assert_not_null(dir);
+    snprintf(p, sizeof p, "%s/state", dir);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/etc", dir);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/state/both.onnx", dir);
+    touch(p);
+    snprintf(p, sizeof p, "%s/etc/both.onnx", dir);
+    touch(p);
+    snprintf(p, sizeof p, "%s/etc/beside.onnx", dir);
+    touch(p);
+    snprintf(p, sizeof p, "%s/etc/vigil.yaml", dir);
+    snprintf(text, sizeof text, "daemon: { state_dir: %s/state }\n", dir);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    vg_config_t *cfg = NULL;
+    cr_assert_eq(vg_config_load(p, &cfg, err, sizeof err), 0, "%s", err);
+
+    char buf[4096], want[4096];
+    cr_expect_eq(vg_config_resolve_path(cfg, "both.onnx", buf, sizeof buf), 0);
+    snprintf(want, sizeof want, "%s/state/both.onnx", dir);
+    cr_expect_str_eq(buf, want);
+    cr_expect_eq(vg_config_resolve_path(cfg, "beside.onnx", buf, sizeof buf), 0);
+    snprintf(want, sizeof want, "%s/etc/beside.onnx", dir);
+    cr_expect_str_eq(buf, want);
+    cr_expect_eq(vg_config_resolve_path(cfg, "absent.onnx", buf, sizeof buf), -ENOENT);
+    snprintf(want, sizeof want, "%s/state/absent.onnx", dir);
+    cr_expect_str_eq(buf, want);
+    cr_expect_eq(vg_config_resolve_path(cfg, want, buf, sizeof buf), -ENOENT);
+    snprintf(want, sizeof want, "%s/etc/beside.onnx", dir);
+    cr_expect_eq(vg_config_resolve_path(cfg, want, buf, sizeof buf), 0);
+    cr_expect_str_eq(buf, want);
+    cr_expect_eq(vg_config_resolve_path(cfg, "both.onnx", buf, 8), -ENAMETOOLONG);
+    cr_expect_eq(vg_config_resolve_path(cfg, "", buf, sizeof buf), -EINVAL);
+    vg_config_free(&cfg);
+
+    const char *names[] = {"state/both.onnx", "etc/both.onnx", "etc/beside.onnx", "etc/vigil.yaml",
+                           "state", "etc", ""};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        cr_expect_eq(remove(p), 0, "cannot remove %s", p);
+    }
 }
 
 /* -------------------------------------------------------------- durations */
