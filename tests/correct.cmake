@@ -8,3 +8,5 @@ target_link_libraries(vg_test_correct_util PUBLIC vigil_correct PkgConfig::FFMPE
 
 vg_add_test(test_correct_tensor SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_tensor.c
             LIBS vg_test_correct_util LABELS unit TIMEOUT 120)
+vg_add_test(test_correct_lowlight SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_lowlight.c
+            LIBS vg_test_correct_util LABELS unit TIMEOUT 180)
