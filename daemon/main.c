@@ -1,0 +1,183 @@
+/*
+ * vigild: the monitoring daemon. Main thread: config, signals (signalfd),
+ * sd_notify, the housekeeping tick; everything else runs in the runtime's
+ * threads (daemon/runtime.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/runtime.h"
+
+#define DEFAULT_CONFIG "/etc/vigil/vigil.yaml"
+#define TICK_MS 100
+/* SIGTERM must be done within 2 s: the workers get 1 s to drain. */
+#define DRAIN_MS 1000
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vigild [--config FILE]      run the daemon (default " DEFAULT_CONFIG ")\n"
+            "       vigild --check-config FILE  validate FILE and exit 0 (valid) or 1\n"
+            "       vigild --version | --help\n"
+            "Signals: SIGHUP reloads the config (only changed cameras restart);\n"
+            "SIGTERM/SIGINT drain the pipeline and exit 0.\n");
+}
+
+static int check_config(const char *path)
+{
+    char err[VG_CONFIG_ERROR_MAX];
+    vg_config_t *cfg = NULL;
+    if (vg_config_load(path, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    printf("%s: ok (%d camera%s, %d model%s)\n", path, cfg->n_cameras, cfg->n_cameras == 1 ? "" : "s",
+           cfg->n_models, cfg->n_models == 1 ? "" : "s");
+    vg_config_free(&cfg);
+    return 0;
+}
+
+static void notify_status(vg_runtime_t *rt)
+{
+    int streaming = 0, total = vg_runtime_cameras(rt, &streaming);
+    vg_runtime_totals_t t;
+    vg_runtime_totals(rt, &t);
+    sd_notifyf(0, "STATUS=%d/%d cameras streaming, %llu frames analysed, %llu dropped", streaming, total,
+               (unsigned long long)t.analysed,
+               (unsigned long long)(t.dropped_ring + t.dropped_pool + t.dropped_publish));
+}
+
+/* SIGHUP: parse, validate, apply per camera; a bad file changes nothing. */
+static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path)
+{
+    sd_notify(0, "RELOADING=1");
+    char err[VG_CONFIG_ERROR_MAX];
+    vg_config_t *next = NULL;
+    if (vg_config_load(path, &next, err, sizeof(err)) < 0) {
+        vg_log(VG_LOG_ERROR, "reload refused, the running configuration stays: %s", err);
+    } else {
+        char msg[512];
+        if (vg_runtime_apply(rt, next, msg, sizeof(msg)) > 0)
+            vg_log(VG_LOG_WARNING, "reload: %s", msg);
+        vg_config_free(cfg);
+        *cfg = next;
+        vg_log(VG_LOG_INFO, "reloaded %s (%d cameras)", path, (*cfg)->n_cameras);
+    }
+    sd_notify(0, "READY=1");
+    notify_status(rt);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = DEFAULT_CONFIG;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check-config", required_argument, NULL, 'C'},
+        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int o;
+    vg_log_setup("vigild", VG_LOG_INFO);
+    while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': config_path = optarg; break;
+        case 'C': return check_config(optarg);
+        case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vigild: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    char err[VG_CONFIG_ERROR_MAX];
+    vg_config_t *cfg = NULL;
+    if (vg_config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+        vg_log(VG_LOG_ERROR, "%s", err);
+        return 1;
+    }
+    vg_log_setup("vigild", vg_log_level_from_name(cfg->log_level));
+
+    /* Block the signals before any thread starts, so every thread inherits
+     * the mask and only the signalfd sees them. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        vg_log(VG_LOG_ERROR, "signalfd: %s", strerror(errno));
+        return 1;
+    }
+
+    vg_runtime_t *rt = NULL;
+    char rerr[512];
+    int r = vg_runtime_new(cfg, NULL, &rt, rerr, sizeof(rerr));
+    if (r < 0) {
+        vg_log(VG_LOG_ERROR, "%s", rerr);
+        vg_config_free(&cfg);
+        return 1;
+    }
+    vg_log(VG_LOG_INFO, "publishing on %s, %d camera%s, config %s", cfg->publish, cfg->n_cameras,
+           cfg->n_cameras == 1 ? "" : "s", config_path);
+    sd_notify(0, "READY=1");
+    notify_status(rt);
+
+    uint64_t watchdog_us = 0;
+    bool watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0;
+    struct timespec last_ping = {0};
+    int exit_code = 0;
+    for (bool running = true; running;) {
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        poll(&p, 1, TICK_MS);
+        struct signalfd_siginfo si;
+        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+            if (si.ssi_signo == SIGHUP) {
+                reload(rt, &cfg, config_path);
+            } else {
+                vg_log(VG_LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
+                sd_notify(0, "STOPPING=1");
+                running = false;
+            }
+        }
+        if (!running)
+            break;
+        vg_runtime_tick(rt, false);
+        if (watchdog) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t since = (now.tv_sec - last_ping.tv_sec) * 1000000LL + (now.tv_nsec - last_ping.tv_nsec) / 1000;
+            /* ping at half the period, and only while the pipeline moves */
+            if (since >= (int64_t)watchdog_us / 2) {
+                if (vg_runtime_alive(rt)) {
+                    sd_notify(0, "WATCHDOG=1");
+                    notify_status(rt);
+                } else {
+                    vg_log(VG_LOG_ERROR, "workers made no progress with frames waiting; withholding the watchdog ping");
+                }
+                last_ping = now;
+            }
+        }
+    }
+    vg_runtime_free(&rt, DRAIN_MS);
+    vg_config_free(&cfg);
+    close(sfd);
+    vg_log(VG_LOG_INFO, "stopped");
+    return exit_code;
+}

@@ -1,0 +1,346 @@
+/* publisher.c: see publisher.h. */
+#include "daemon/publisher.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#define INPROC_FMT "inproc://vigil-publisher-%p"
+#define MAX_CAMERAS 256
+#define OUT_CAP (64 * 1024)
+#define STATS_CAP 4096
+#define POLL_MS 50
+
+typedef struct {
+    char name[64];
+    uint64_t seq;
+    char stats[STATS_CAP]; /* latest stats message, for "status" */
+    size_t stats_len;
+} camera_seq_t;
+
+struct vg_publisher {
+    vg_publisher_config_t cfg;
+    char inproc[64];
+    void *pull, *pub, *router;
+    pthread_t thread;
+    bool thread_started;
+    _Atomic int stop;             /* main writes once; the thread polls it */
+    vg_publisher_stats_t stats;
+    /* publisher thread only: */
+    int n_cameras;
+    camera_seq_t *cameras;        /* MAX_CAMERAS entries */
+    char in[OUT_CAP];             /* the body being forwarded */
+    char out[OUT_CAP];            /* the message as published */
+};
+
+struct vg_emitter {
+    vg_publisher_t *pub;
+    void *push;
+};
+
+static camera_seq_t *camera_entry(vg_publisher_t *p, const char *name, size_t len)
+{
+    for (int i = 0; i < p->n_cameras; i++)
+        if (strlen(p->cameras[i].name) == len && memcmp(p->cameras[i].name, name, len) == 0)
+            return &p->cameras[i];
+    if (p->n_cameras >= MAX_CAMERAS || len >= sizeof(p->cameras[0].name))
+        return NULL;
+    camera_seq_t *c = &p->cameras[p->n_cameras++];
+    memcpy(c->name, name, len);
+    c->name[len] = '\0';
+    c->seq = 0;
+    c->stats_len = 0;
+    return c;
+}
+
+/* Receives one part into buf (NUL-terminated); returns its length, -1 on
+ * error, and sets *more. */
+static int recv_part(void *sock, char *buf, size_t cap, int flags, int *more)
+{
+    int n = zmq_recv(sock, buf, cap - 1, flags);
+    if (n < 0)
+        return -1;
+    if ((size_t)n > cap - 1)
+        n = -2; /* truncated */
+    else
+        buf[n] = '\0';
+    int m = 0;
+    size_t ml = sizeof(m);
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &m, &ml);
+    *more = m;
+    return n;
+}
+
+static void drain_parts(void *sock, int more)
+{
+    char scratch[64];
+    while (more) {
+        if (recv_part(sock, scratch, sizeof(scratch), 0, &more) == -1)
+            break;
+    }
+}
+
+/* Takes one message from the PULL socket and sends it on. Returns false when
+ * there was nothing to read. */
+static bool forward_one(vg_publisher_t *p, int flags)
+{
+    char topic[128], camera[128];
+    char *body = p->in;
+    int more = 0;
+    int tl = recv_part(p->pull, topic, sizeof(topic), flags, &more);
+    if (tl == -1)
+        return false;
+    if (tl < 0 || !more) {
+        drain_parts(p->pull, more);
+        atomic_fetch_add_explicit(&p->stats.invalid, 1, memory_order_relaxed);
+        return true;
+    }
+    int cl = recv_part(p->pull, camera, sizeof(camera), 0, &more);
+    if (cl < 0 || !more) {
+        drain_parts(p->pull, more);
+        atomic_fetch_add_explicit(&p->stats.invalid, 1, memory_order_relaxed);
+        return true;
+    }
+    int bl = recv_part(p->pull, body, sizeof(p->in), 0, &more);
+    camera_seq_t *c = cl > 0 ? camera_entry(p, camera, (size_t)cl) : NULL;
+    if (bl < 2 || more || body[0] != '{' || !c) {
+        drain_parts(p->pull, more);
+        atomic_fetch_add_explicit(&p->stats.invalid, 1, memory_order_relaxed);
+        return true;
+    }
+    c->seq++;
+    /* body is "{...}": splice our fields in after its brace */
+    bool empty = bl == 2;
+    int n = snprintf(p->out, sizeof(p->out), "{\"topic\":\"%s\",\"camera\":\"%s\",\"seq\":%" PRIu64 "%s",
+                     topic, c->name, c->seq, empty ? "" : ",");
+    if (n < 0 || (size_t)n + (size_t)bl > sizeof(p->out)) {
+        atomic_fetch_add_explicit(&p->stats.invalid, 1, memory_order_relaxed);
+        return true;
+    }
+    memcpy(p->out + n, body + 1, (size_t)bl - 1);
+    size_t len = (size_t)n + (size_t)bl - 1;
+    if (strcmp(topic, "stats") == 0 && len < STATS_CAP) {
+        memcpy(c->stats, p->out, len);
+        c->stats_len = len;
+    }
+    if (p->cfg.print_to) {
+        fwrite(p->out, 1, len, p->cfg.print_to);
+        fputc('\n', p->cfg.print_to);
+        fflush(p->cfg.print_to);
+    } else {
+        /* PUB never blocks: at the high-water mark it drops for that
+         * subscriber, who sees the gap in seq */
+        zmq_send(p->pub, topic, (size_t)tl, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(p->pub, p->out, len, ZMQ_DONTWAIT);
+    }
+    atomic_fetch_add_explicit(&p->stats.published, 1, memory_order_relaxed);
+    return true;
+}
+
+/* Answers one control request: [identity][""][command]. */
+static void answer_control(vg_publisher_t *p)
+{
+    char id[256], empty[8], cmd[256];
+    int more = 0;
+    int il = recv_part(p->router, id, sizeof(id), ZMQ_DONTWAIT, &more);
+    if (il <= 0 || !more) {
+        drain_parts(p->router, more);
+        return;
+    }
+    int el = recv_part(p->router, empty, sizeof(empty), 0, &more);
+    if (el != 0 || !more) {
+        drain_parts(p->router, more);
+        return;
+    }
+    int cl = recv_part(p->router, cmd, sizeof(cmd), 0, &more);
+    drain_parts(p->router, more);
+    size_t len = 0;
+    if (cl >= 0 && strcmp(cmd, "status") == 0) {
+        len = (size_t)snprintf(p->out, sizeof(p->out),
+                               "{\"published\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"cameras\":[",
+                               atomic_load_explicit(&p->stats.published, memory_order_relaxed),
+                               atomic_load_explicit(&p->stats.dropped, memory_order_relaxed));
+        bool first = true;
+        for (int i = 0; i < p->n_cameras; i++) {
+            camera_seq_t *c = &p->cameras[i];
+            if (!c->stats_len || len + c->stats_len + 4 >= sizeof(p->out))
+                continue;
+            if (!first)
+                p->out[len++] = ',';
+            memcpy(p->out + len, c->stats, c->stats_len);
+            len += c->stats_len;
+            first = false;
+        }
+        len += (size_t)snprintf(p->out + len, sizeof(p->out) - len, "]}");
+    } else {
+        len = (size_t)snprintf(p->out, sizeof(p->out), "{\"error\":\"unknown command; try 'status'\"}");
+    }
+    zmq_send(p->router, id, (size_t)il, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(p->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(p->router, p->out, len, ZMQ_DONTWAIT);
+}
+
+static void *publisher_main(void *arg)
+{
+    vg_publisher_t *p = arg;
+    zmq_pollitem_t items[2] = {{.socket = p->pull, .events = ZMQ_POLLIN},
+                               {.socket = p->router, .events = ZMQ_POLLIN}};
+    int n_items = p->router ? 2 : 1;
+    for (;;) {
+        /* relaxed: re-read every POLL_MS; nothing rides on it */
+        bool stop = atomic_load_explicit(&p->stop, memory_order_relaxed);
+        int rc = zmq_poll(items, n_items, stop ? 0 : POLL_MS);
+        if (rc < 0 && zmq_errno() != EINTR)
+            break;
+        int forwarded = 0;
+        while (forwarded < 1024 && forward_one(p, ZMQ_DONTWAIT))
+            forwarded++;
+        if (n_items > 1 && (items[1].revents & ZMQ_POLLIN))
+            answer_control(p);
+        if (stop && forwarded == 0)
+            break; /* every emitter is closed and the queue is empty */
+    }
+    return NULL;
+}
+
+static int bind_socket(void *sock, const char *what, const char *endpoint, char *err, size_t errlen)
+{
+    if (zmq_bind(sock, endpoint) == 0)
+        return 0;
+    int e = zmq_errno();
+    snprintf(err, errlen, "cannot bind %s endpoint '%s': %s", what, endpoint, zmq_strerror(e));
+    return -e;
+}
+
+int vg_publisher_new(const vg_publisher_config_t *cfg, vg_publisher_t **ret, char *err, size_t errlen)
+{
+    vg_publisher_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    int r = -ENOMEM;
+    p->cfg = *cfg;
+    p->cameras = calloc(MAX_CAMERAS, sizeof(*p->cameras));
+    if (!p->cameras)
+        goto fail;
+    atomic_init(&p->stop, 0);
+    snprintf(p->inproc, sizeof(p->inproc), INPROC_FMT, (void *)p);
+    p->pull = zmq_socket(cfg->zmq_context, ZMQ_PULL);
+    if (!p->pull) {
+        r = -zmq_errno();
+        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(-r));
+        goto fail;
+    }
+    if ((r = bind_socket(p->pull, "internal", p->inproc, err, errlen)) < 0)
+        goto fail;
+    if (!cfg->print_to) {
+        p->pub = zmq_socket(cfg->zmq_context, ZMQ_PUB);
+        int hwm = cfg->hwm > 0 ? cfg->hwm : 1000, linger = 500;
+        zmq_setsockopt(p->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+        zmq_setsockopt(p->pub, ZMQ_LINGER, &linger, sizeof(linger));
+        if ((r = bind_socket(p->pub, "publish", cfg->endpoint, err, errlen)) < 0)
+            goto fail;
+    }
+    if (cfg->control && cfg->control[0]) {
+        p->router = zmq_socket(cfg->zmq_context, ZMQ_ROUTER);
+        int linger = 0;
+        zmq_setsockopt(p->router, ZMQ_LINGER, &linger, sizeof(linger));
+        if ((r = bind_socket(p->router, "control", cfg->control, err, errlen)) < 0)
+            goto fail;
+    }
+    r = -pthread_create(&p->thread, NULL, publisher_main, p);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot start the publisher thread: %s", strerror(-r));
+        goto fail;
+    }
+    pthread_setname_np(p->thread, "vg-publisher");
+    p->thread_started = true;
+    *ret = p;
+    return 0;
+fail:
+    vg_publisher_free(&p);
+    return r;
+}
+
+static void close_socket(void **sock)
+{
+    if (*sock)
+        zmq_close(*sock);
+    *sock = NULL;
+}
+
+void vg_publisher_free(vg_publisher_t **pp)
+{
+    if (!pp || !*pp)
+        return;
+    vg_publisher_t *p = *pp;
+    if (p->thread_started) {
+        /* relaxed: the thread polls it within POLL_MS */
+        atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
+        pthread_join(p->thread, NULL);
+    }
+    close_socket(&p->router);
+    close_socket(&p->pub);
+    close_socket(&p->pull);
+    free(p->cameras);
+    free(p);
+    *pp = NULL;
+}
+
+const vg_publisher_stats_t *vg_publisher_stats(const vg_publisher_t *pub) { return &pub->stats; }
+
+int vg_emitter_new(vg_publisher_t *pub, vg_emitter_t **ret)
+{
+    vg_emitter_t *em = calloc(1, sizeof(*em));
+    if (!em)
+        return -ENOMEM;
+    em->pub = pub;
+    em->push = zmq_socket(pub->cfg.zmq_context, ZMQ_PUSH);
+    if (!em->push) {
+        int r = -zmq_errno();
+        free(em);
+        return r;
+    }
+    /* queue up to 1000 messages for the publisher; keep them at close so a
+     * stopping pipeline's last messages still go out (bounded by linger) */
+    int hwm = 1000, linger = 2000;
+    zmq_setsockopt(em->push, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(em->push, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_connect(em->push, pub->inproc) != 0) {
+        int r = -zmq_errno();
+        zmq_close(em->push);
+        free(em);
+        return r;
+    }
+    *ret = em;
+    return 0;
+}
+
+void vg_emitter_free(vg_emitter_t **em)
+{
+    if (!em || !*em)
+        return;
+    zmq_close((*em)->push);
+    free(*em);
+    *em = NULL;
+}
+
+int vg_emitter_send(void *emitter, const char *topic, const char *camera, const char *json, size_t len)
+{
+    vg_emitter_t *em = emitter;
+    if (!topic || !camera || !json || len < 2)
+        return -EINVAL;
+    int flags = em->pub->cfg.lossless ? 0 : ZMQ_DONTWAIT;
+    /* The first part decides: once it is queued, ZeroMQ queues the rest of
+     * the multipart message atomically. */
+    if (zmq_send(em->push, topic, strlen(topic), ZMQ_SNDMORE | flags) < 0) {
+        atomic_fetch_add_explicit(&em->pub->stats.dropped, 1, memory_order_relaxed);
+        return -EAGAIN;
+    }
+    zmq_send(em->push, camera, strlen(camera), ZMQ_SNDMORE);
+    zmq_send(em->push, json, len, 0);
+    return 0;
+}

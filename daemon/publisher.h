@@ -1,0 +1,68 @@
+/*
+ * publisher: the one thread that owns vigil's outward ZeroMQ sockets.
+ *
+ * Producers (capture threads, workers, the main thread) each own an emitter,
+ * a PUSH socket connected to the publisher's inproc PULL. The publisher adds
+ * "topic", "camera" and the per-camera "seq" (rising by one over every topic
+ * of that camera) to each message and sends it as [topic][json] on the PUB
+ * socket, or prints it as one JSON line (replay). It also answers the control
+ * socket (ROUTER): "status" returns the latest stats of every camera.
+ *
+ * A slow subscriber never slows the pipeline: the PUB socket drops at its
+ * send high-water mark (subscribers see the gap in seq), and an emitter whose
+ * queue to the publisher is full drops the message and counts it, unless the
+ * publisher was made lossless (replay), where emitters wait instead.
+ *
+ * Owns: the PUB socket, the control ROUTER, the inproc PULL, the seq table.
+ * Thread: new/free and emitter new/free from the main thread; each emitter is
+ * then used by exactly one thread (ZeroMQ sockets are not thread-safe; a
+ * socket may move to another thread across a thread start).
+ * Blocks on: zmq_poll in its own thread; emitters never block unless lossless.
+ */
+#ifndef VG_PUBLISHER_H
+#define VG_PUBLISHER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    void *zmq_context;     /* borrowed; shared by the process */
+    const char *endpoint;  /* PUB bind endpoint; NULL when print_to is set */
+    const char *control;   /* ROUTER bind endpoint; NULL or "" = none */
+    int hwm;               /* PUB send high-water mark (messages) */
+    FILE *print_to;        /* print JSON lines here instead of publishing */
+    bool lossless;         /* emitters block instead of dropping */
+} vg_publisher_config_t;
+
+typedef struct {
+    _Atomic uint64_t published; /* messages sent or printed */
+    _Atomic uint64_t dropped;   /* messages emitters could not queue */
+    _Atomic uint64_t invalid;   /* malformed internal messages (a bug if > 0) */
+} vg_publisher_stats_t;
+
+typedef struct vg_publisher vg_publisher_t;
+typedef struct vg_emitter vg_emitter_t;
+
+/* Binds the sockets and starts the thread. On failure returns a negative
+ * errno and writes the cause into err, e.g.
+ * "cannot bind publish endpoint 'tcp://127.0.0.1:5555': Address already in use". */
+int vg_publisher_new(const vg_publisher_config_t *cfg, vg_publisher_t **ret, char *err, size_t errlen);
+
+/* Sends what is queued, stops the thread, closes the sockets (lingering at
+ * most 500 ms for subscribers). Free every emitter first. Accepts NULL. */
+void vg_publisher_free(vg_publisher_t **pub);
+
+const vg_publisher_stats_t *vg_publisher_stats(const vg_publisher_t *pub);
+
+int vg_emitter_new(vg_publisher_t *pub, vg_emitter_t **ret);
+void vg_emitter_free(vg_emitter_t **em);
+
+/* Queues one message (see vg_emit_fn in pipeline/analysis.h: body is a JSON
+ * object without topic, camera and seq). emitter is a vg_emitter_t.
+ * Returns 0, or -EAGAIN when dropped (counted), -EINVAL on a bad message. */
+int vg_emitter_send(void *emitter, const char *topic, const char *camera, const char *json, size_t len);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * runtime: one running pipeline: the publisher, the worker pool and the
+ * cameras (ring, frame pool, capture thread, analysis each), built from a
+ * config and changed camera by camera on reload. vigild and `vigil replay`
+ * both run it.
+ *
+ * Owns: the ZeroMQ context, publisher, workers, every camera and its emitter.
+ * Thread: the main thread calls everything here; capture threads and workers
+ * run inside.
+ * Blocks on: vg_runtime_free and camera removal wait (bounded) for workers to
+ * drain rings; nothing else.
+ */
+#ifndef VG_RUNTIME_H
+#define VG_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "daemon/config.h"
+
+typedef struct {
+    FILE *print_to;   /* replay: print JSON lines instead of publishing */
+    bool lossless;    /* replay: block instead of dropping between stages */
+} vg_runtime_options_t;
+
+typedef struct {
+    uint64_t decoded, decode_errors, skipped, analysed, motion_frames, events;
+    uint64_t dropped_ring, dropped_pool, dropped_publish, dropped_shutdown;
+    uint64_t published;
+    double elapsed_s;
+} vg_runtime_totals_t;
+
+typedef struct vg_runtime vg_runtime_t;
+
+/* Starts the publisher, the workers and every camera of cfg. cfg is borrowed
+ * until vg_runtime_free or the next vg_runtime_apply. A camera whose source
+ * cannot be opened is not an error here: it reports on health.<camera>.
+ * Returns 0, or a negative errno with the cause in err (e.g. the publish
+ * endpoint is in use). */
+int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_runtime_t **ret,
+                   char *err, size_t errlen);
+
+/* Applies a new config: cameras that were removed or changed are stopped
+ * (their open events end), new and changed ones start; unchanged cameras keep
+ * running untouched. Daemon-level changes (publish endpoint, workers) need a
+ * restart and are reported in err with a positive return. Returns 0 or >0. */
+int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t msglen);
+
+/* Housekeeping, called from the main loop: retires cameras whose source
+ * ended, and emits `stats` when stats_interval has passed (or force).
+ * Returns the number of cameras whose capture is still running. */
+int vg_runtime_tick(vg_runtime_t *rt, bool force_stats);
+
+/* Number of cameras configured, and how many are streaming right now. */
+int vg_runtime_cameras(const vg_runtime_t *rt, int *ret_streaming);
+
+/* Totals over every camera since start (summaries). */
+void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret);
+
+/* Watchdog: true when workers and publisher made progress since the last
+ * call, or had nothing to do. */
+bool vg_runtime_alive(vg_runtime_t *rt);
+
+/* Stops capture, lets the workers drain the rings (at most drain_ms), ends
+ * open events, flushes the publisher, frees everything. Accepts NULL. */
+void vg_runtime_free(vg_runtime_t **rt, int drain_ms);
+
+#endif
