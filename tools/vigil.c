@@ -1,0 +1,479 @@
+/*
+ * vigil: the client. Subcommands:
+ *   events   subscribe to a running vigild and print one JSON line per message
+ *   replay   run the pipeline on a file, no daemon needed, print its messages
+ *   status   ask a running vigild for its per-camera statistics
+ *   models   check and run ONNX models with vigil's engine
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zmq.h>
+
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/runtime.h"
+#ifdef VIGIL_HAVE_MODELS_CLI
+#include "models/engine/cli.h"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vigil <command> [options]\n"
+            "  events  [--endpoint E] [--topic T]... [--count N] [--until-eof] [--timeout S]\n"
+            "          print messages from a running vigild, one JSON line each\n"
+            "  replay  FILE [--config C] [--camera NAME] [--analysis-fps F] [--quiet]\n"
+            "          run the pipeline on FILE as fast as possible; JSON lines on stdout,\n"
+            "          a summary on stderr\n"
+            "  status  [--endpoint E]    per-camera statistics from a running vigild\n"
+            "  models  check FILE.onnx | run FILE.onnx --input IN.npy --output OUT.npy\n"
+            "Each command takes --help.\n");
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+typedef struct {
+    char name[64];
+    bool ended;
+} seen_camera_t;
+
+static volatile sig_atomic_t interrupted; /* set by the SIGINT handler only */
+static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+
+/* The value of "key":"..." in a JSON text, copied into out; false if absent. */
+static bool json_string_field(const char *json, size_t len, const char *key, char *out, size_t outlen)
+{
+    json_error_t e;
+    json_t *root = json_loadb(json, len, 0, &e);
+    bool ok = false;
+    if (root) {
+        const char *v = json_string_value(json_object_get(root, key));
+        if (v) {
+            snprintf(out, outlen, "%s", v);
+            ok = true;
+        }
+        json_decref(root);
+    }
+    return ok;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+    const char *endpoint = "tcp://127.0.0.1:5555";
+    const char *topics[32];
+    int n_topics = 0;
+    long count = -1;
+    double timeout_s = 0;
+    bool until_eof = false;
+    static const struct option opts[] = {
+        {"endpoint", required_argument, NULL, 'e'}, {"topic", required_argument, NULL, 't'},
+        {"count", required_argument, NULL, 'n'},    {"until-eof", no_argument, NULL, 'u'},
+        {"timeout", required_argument, NULL, 'T'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "e:t:n:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'e': endpoint = optarg; break;
+        case 't':
+            if (n_topics < 32)
+                topics[n_topics++] = optarg;
+            break;
+        case 'n': count = strtol(optarg, NULL, 10); break;
+        case 'u': until_eof = true; break;
+        case 'T': timeout_s = strtod(optarg, NULL); break;
+        case 'h':
+            printf("usage: vigil events [--endpoint E] [--topic PREFIX]... [--count N] [--until-eof] [--timeout S]\n"
+                   "  --endpoint   vigild's publish endpoint (default tcp://127.0.0.1:5555)\n"
+                   "  --topic      subscribe to topics starting with PREFIX (default: all);\n"
+                   "               e.g. event., det.street, health., stats\n"
+                   "  --count      exit after N messages\n"
+                   "  --until-eof  exit when every camera seen has ended (health eof/failed)\n"
+                   "  --timeout    exit with status 1 when nothing arrives for S seconds\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    void *ctx = zmq_ctx_new();
+    void *sub = zmq_socket(ctx, ZMQ_SUB);
+    if (zmq_connect(sub, endpoint) != 0) {
+        fprintf(stderr, "vigil events: cannot connect to '%s': %s\n", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(sub);
+        zmq_ctx_term(ctx);
+        return 1;
+    }
+    if (n_topics == 0)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    for (int i = 0; i < n_topics; i++)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i]));
+    if (until_eof && n_topics > 0)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "health.", 7);
+    signal(SIGINT, on_sigint);
+    signal(SIGTERM, on_sigint);
+    seen_camera_t seen[256];
+    int n_seen = 0;
+    long printed = 0;
+    int rc = 0;
+    static char buf[256 * 1024];
+    double idle = 0;
+    while (!interrupted && (count < 0 || printed < count)) {
+        zmq_pollitem_t it = {.socket = sub, .events = ZMQ_POLLIN};
+        int pr = zmq_poll(&it, 1, 200);
+        if (pr < 0)
+            break;
+        if (pr == 0) {
+            idle += 0.2;
+            if (timeout_s > 0 && idle >= timeout_s) {
+                fprintf(stderr, "vigil events: nothing from '%s' for %.1fs\n", endpoint, timeout_s);
+                rc = 1;
+                break;
+            }
+            continue;
+        }
+        idle = 0;
+        char topic[256];
+        int tl = zmq_recv(sub, topic, sizeof(topic) - 1, 0);
+        if (tl < 0)
+            continue;
+        topic[tl < (int)sizeof(topic) - 1 ? tl : (int)sizeof(topic) - 1] = '\0';
+        int more = 0;
+        size_t ml = sizeof(more);
+        zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml);
+        if (!more)
+            continue;
+        int bl = zmq_recv(sub, buf, sizeof(buf) - 1, 0);
+        if (bl < 0)
+            continue;
+        if (bl > (int)sizeof(buf) - 1)
+            bl = (int)sizeof(buf) - 1;
+        buf[bl] = '\0';
+        for (zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml); more; zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml)) {
+            char skip[16];
+            zmq_recv(sub, skip, sizeof(skip), 0); /* snapshot JPEGs: not printed */
+        }
+        bool wanted = n_topics == 0;
+        for (int i = 0; i < n_topics; i++)
+            if (strncmp(topic, topics[i], strlen(topics[i])) == 0)
+                wanted = true;
+        if (wanted) {
+            fwrite(buf, 1, (size_t)bl, stdout);
+            fputc('\n', stdout);
+            fflush(stdout);
+            printed++;
+        }
+        if (!until_eof)
+            continue;
+        char camera[64] = "", state[32] = "";
+        if (!json_string_field(buf, (size_t)bl, "camera", camera, sizeof(camera)))
+            continue;
+        int k = 0;
+        while (k < n_seen && strcmp(seen[k].name, camera) != 0)
+            k++;
+        if (k == n_seen && n_seen < 256) {
+            snprintf(seen[n_seen].name, sizeof(seen[0].name), "%s", camera);
+            seen[n_seen++].ended = false;
+        }
+        if (strncmp(topic, "health.", 7) == 0 && k < n_seen &&
+            json_string_field(buf, (size_t)bl, "state", state, sizeof(state)) &&
+            (strcmp(state, "eof") == 0 || strcmp(state, "failed") == 0))
+            seen[k].ended = true;
+        bool all = n_seen > 0;
+        for (int i = 0; i < n_seen; i++)
+            all = all && seen[i].ended;
+        if (all)
+            break;
+    }
+    int zero = 0;
+    zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_close(sub);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+/* A camera name from a file name: the basename without extension, with
+ * characters outside [A-Za-z0-9_-] replaced by '_'. */
+static void name_from_path(const char *path, char *out, size_t len)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    const char *base = basename(tmp);
+    size_t n = 0;
+    for (const char *p = base; *p && *p != '.' && n + 1 < len && n < 63; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        out[n++] = ok ? c : '_';
+    }
+    if (n == 0)
+        out[n++] = 'r';
+    out[n] = '\0';
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    const char *config_path = NULL, *camera_name = NULL;
+    double analysis_fps = 0;
+    bool quiet = false;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"camera", required_argument, NULL, 'n'},
+        {"analysis-fps", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "c:n:f:qh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': config_path = optarg; break;
+        case 'n': camera_name = optarg; break;
+        case 'f': analysis_fps = strtod(optarg, NULL); break;
+        case 'q': quiet = true; break;
+        case 'h':
+            printf("usage: vigil replay FILE [--config C] [--camera NAME] [--analysis-fps F] [--quiet]\n"
+                   "Runs FILE through capture, ring, workers and publisher as fast as the machine\n"
+                   "allows, losing nothing, and prints every message as one JSON line.\n"
+                   "  --config        take camera settings from C (the camera NAME, or the first)\n"
+                   "  --camera        camera name in messages (default: from the file name)\n"
+                   "  --analysis-fps  frames per second analysed (default: the camera's, 5)\n"
+                   "  --quiet         print only the summary\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "vigil replay: which file? (vigil replay FILE)\n");
+        return 2;
+    }
+    const char *file = argv[optind];
+    if (access(file, R_OK) != 0) {
+        fprintf(stderr, "vigil replay: cannot read '%s': %s\n", file, strerror(errno));
+        return 1;
+    }
+    char err[VG_CONFIG_ERROR_MAX];
+    vg_config_t *cfg = NULL;
+    vg_camera_config_t base;
+    bool have_base = false;
+    if (config_path) {
+        vg_config_t *loaded = NULL;
+        if (vg_config_load(config_path, &loaded, err, sizeof(err)) < 0) {
+            fprintf(stderr, "vigil replay: %s\n", err);
+            return 1;
+        }
+        const vg_camera_config_t *c = camera_name ? vg_config_find_camera(loaded, camera_name)
+                                                  : (loaded->n_cameras ? &loaded->cameras[0] : NULL);
+        if (camera_name && !c) {
+            fprintf(stderr, "vigil replay: %s has no camera '%s'\n", config_path, camera_name);
+            vg_config_free(&loaded);
+            return 1;
+        }
+        if (c) {
+            base = *c;
+            have_base = true;
+        }
+        /* keep the daemon settings, replace the cameras by the one replayed */
+        cfg = loaded;
+        cfg->n_cameras = 0;
+    } else if (vg_config_new_default(&cfg) < 0) {
+        fprintf(stderr, "vigil replay: out of memory\n");
+        return 1;
+    }
+    char name[64];
+    if (camera_name)
+        snprintf(name, sizeof(name), "%s", camera_name);
+    else if (have_base)
+        snprintf(name, sizeof(name), "%s", base.name);
+    else
+        name_from_path(file, name, sizeof(name));
+    vg_camera_config_t *cam = vg_config_add_camera(cfg, name, file);
+    if (!cam) {
+        fprintf(stderr, "vigil replay: invalid camera name '%s'\n", name);
+        vg_config_free(&cfg);
+        return 1;
+    }
+    if (have_base) {
+        char *url = cam->url;
+        *cam = base;
+        cam->url = url;
+        snprintf(cam->name, sizeof(cam->name), "%s", name);
+    }
+    cam->realtime = false;
+    cam->loop = false;
+    if (analysis_fps > 0)
+        cam->analysis_fps = analysis_fps;
+
+    vg_log_setup("vigil replay", VG_LOG_WARNING);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    FILE *out = stdout;
+    if (quiet)
+        out = fopen("/dev/null", "w");
+    vg_runtime_options_t ro = {.print_to = out, .lossless = true};
+    vg_runtime_t *rt = NULL;
+    char rerr[512];
+    if (vg_runtime_new(cfg, &ro, &rt, rerr, sizeof(rerr)) < 0) {
+        fprintf(stderr, "vigil replay: %s\n", rerr);
+        vg_config_free(&cfg);
+        return 1;
+    }
+    bool stopped = false;
+    while (vg_runtime_tick(rt, false) > 0) {
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        if (poll(&p, 1, 20) > 0) {
+            stopped = true;
+            break;
+        }
+    }
+    vg_runtime_totals_t t;
+    vg_runtime_totals(rt, &t);
+    vg_runtime_free(&rt, 1000);
+    if (quiet)
+        fclose(out);
+    fprintf(stderr,
+            "vigil replay: %s: %llu frames decoded in %.2fs (%.1f fps), %llu analysed, %llu with motion, "
+            "%llu events, %llu decode errors, dropped %llu (ring %llu, publish %llu, shutdown %llu), "
+            "%llu messages%s\n",
+            file, (unsigned long long)t.decoded, t.elapsed_s, t.elapsed_s > 0 ? t.decoded / t.elapsed_s : 0,
+            (unsigned long long)t.analysed, (unsigned long long)t.motion_frames, (unsigned long long)t.events,
+            (unsigned long long)t.decode_errors,
+            (unsigned long long)(t.dropped_ring + t.dropped_pool + t.dropped_publish + t.dropped_shutdown),
+            (unsigned long long)t.dropped_ring, (unsigned long long)t.dropped_publish,
+            (unsigned long long)t.dropped_shutdown, (unsigned long long)t.published,
+            stopped ? " (interrupted)" : "");
+    vg_config_free(&cfg);
+    close(sfd);
+    return stopped ? 130 : 0;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+static long long jint(json_t *obj, const char *a, const char *b)
+{
+    json_t *v = json_object_get(obj, a);
+    if (b)
+        v = json_object_get(v, b);
+    return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static double jreal(json_t *obj, const char *a, const char *b)
+{
+    json_t *v = json_object_get(obj, a);
+    if (b)
+        v = json_object_get(v, b);
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    const char *endpoint = "tcp://127.0.0.1:5556";
+    bool raw = false;
+    static const struct option opts[] = {{"endpoint", required_argument, NULL, 'e'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "e:jh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'e': endpoint = optarg; break;
+        case 'j': raw = true; break;
+        case 'h':
+            printf("usage: vigil status [--endpoint E] [--json]\n"
+                   "  --endpoint  vigild's control endpoint (default tcp://127.0.0.1:5556)\n"
+                   "  --json      print the daemon's answer as it is\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    void *ctx = zmq_ctx_new();
+    void *req = zmq_socket(ctx, ZMQ_REQ);
+    int timeout = 3000, zero = 0;
+    zmq_setsockopt(req, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof(zero));
+    int rc = 1;
+    static char buf[256 * 1024];
+    if (zmq_connect(req, endpoint) != 0) {
+        fprintf(stderr, "vigil status: cannot connect to '%s': %s\n", endpoint, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    zmq_send(req, "status", 6, 0);
+    int n = zmq_recv(req, buf, sizeof(buf) - 1, 0);
+    if (n < 0) {
+        fprintf(stderr, "vigil status: no answer from '%s' within 3s (is vigild running?)\n", endpoint);
+        goto out;
+    }
+    buf[n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1] = '\0';
+    if (raw) {
+        printf("%s\n", buf);
+        rc = 0;
+        goto out;
+    }
+    json_error_t e;
+    json_t *root = json_loads(buf, 0, &e);
+    if (!root) {
+        fprintf(stderr, "vigil status: unreadable answer: %s\n", e.text);
+        goto out;
+    }
+    printf("%-16s %-12s %9s %9s %8s %8s %8s %7s %7s %8s\n", "camera", "state", "decoded", "analysed", "fps_in",
+           "fps_out", "dec_err", "drops", "events", "ms/frame");
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(root, "cameras"), i, c)
+    {
+        long long drops = jint(c, "dropped", "ring") + jint(c, "dropped", "pool") +
+                          jint(c, "dropped", "publish") + jint(c, "dropped", "shutdown");
+        printf("%-16s %-12s %9lld %9lld %8.1f %8.1f %8lld %7lld %7lld %8.2f\n",
+               json_string_value(json_object_get(c, "camera")), json_string_value(json_object_get(c, "state")),
+               jint(c, "frames", "decoded"), jint(c, "frames", "analysed"), jreal(c, "fps", "decoded"),
+               jreal(c, "fps", "analysed"), jint(c, "decode_errors", NULL), drops, jint(c, "events", NULL),
+               jreal(c, "analysis_ms", NULL));
+    }
+    printf("published %lld messages, %lld dropped before publishing\n", jint(root, "published", NULL),
+           jint(root, "dropped", NULL));
+    json_decref(root);
+    rc = 0;
+out:
+    zmq_close(req);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "events") == 0)
+        return cmd_events(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "models") == 0) {
+#ifdef VIGIL_HAVE_MODELS_CLI
+        return vg_models_cli_main(argc - 1, argv + 1);
+#else
+        fprintf(stderr, "vigil models: this build has no inference engine\n");
+        return 1;
+#endif
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("vigil %s\n", VIGIL_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "vigil: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
