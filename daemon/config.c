@@ -98,7 +98,7 @@ static const opt_t daemon_opts[] = {
      "publish `det.<camera>` with every analysed frame's detections"},
     {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
      0, NULL, "messages below this level are not written"},
-    {NULL},
+    {.key = NULL}, /* end */
 };
 #undef D
 
@@ -126,7 +126,7 @@ static const opt_t model_opts[] = {
      NULL, "per channel, multiplied first (1/255 maps 0..255 to 0..1); one number = all channels"},
     {"letterbox", T_BOOL, M(letterbox), 0, 0, "true", 0, 0, NULL, 0, NULL,
      "keep the aspect ratio and pad (true) or stretch to the input size (false)"},
-    {NULL},
+    {.key = NULL}, /* end */
 };
 #undef M
 
@@ -136,7 +136,7 @@ static const opt_t detect_opts[] = {
      0, NULL, "name of a model under models:; \"\" = no CNN detection"},
     {"when", T_ENUM, C(detect_when), 0, 0, "on_motion", 0, 0, v_when, 0, NULL,
      "which analysed frames the detector runs on"},
-    {NULL},
+    {.key = NULL}, /* end */
 };
 
 static const opt_t motion_opts[] = {
@@ -146,7 +146,7 @@ static const opt_t motion_opts[] = {
      "smallest changed blob that counts as motion, as a fraction of the frame"},
     {"width", T_INT, C(motion_width), 0, 0, "320", 64, 1920, NULL, 0, NULL,
      "width of the downscaled luma the motion gate compares"},
-    {NULL},
+    {.key = NULL}, /* end */
 };
 
 static const opt_t camera_opts[] = {
@@ -169,7 +169,7 @@ static const opt_t camera_opts[] = {
     {"correct", T_CORRECT, C(correct_mode), C(correct_mask), 0, "off", 0, 0, v_correct, 0, NULL,
      "image correction on the analysis copy: auto (per scene), off, or a list"},
     {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, motion_opts, "motion gate"},
-    {NULL},
+    {.key = NULL}, /* end */
 };
 #undef C
 

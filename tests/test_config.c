@@ -15,6 +15,11 @@
 /* Criterion runs each test in a child and ignores LeakSanitizer's exit status
  * there (a leak is printed but the test passes), so under ASan every test ends
  * with an explicit leak check that fails it (as a crash). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1 /* clang spells it __has_feature */
+#endif
+#endif
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
 static void leak_check(void) {
