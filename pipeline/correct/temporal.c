@@ -1,0 +1,376 @@
+/*
+ * temporal: motion-adaptive denoise, streak removal, noise estimate.
+ * Why ours: FFmpeg's hqdn3d/atadenoise are filter-graph filters on whole
+ * frames with their own buffering, and they are not motion-gated; OpenCV's
+ * fastNlMeansDenoising costs seconds per 720p frame.
+ */
+#include "pipeline/correct/temporal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *alloc64(size_t n)
+{
+    return aligned_alloc(64, (n + 63) & ~(size_t)63);
+}
+
+float vg_noise_estimate(const uint8_t *p, int ls, int w, int h)
+{
+    enum { B = 16, NB = 4096 };
+    /* histogram of block sigmas in 1/16 level steps up to 64 levels */
+    uint32_t hist[1024] = { 0 };
+    int nb = 0;
+    for (int by = 1; by + B + 1 < h && nb < NB * 64; by += 2 * B) {
+        for (int bx = 1; bx + B + 1 < w; bx += B) {
+            int acc = 0;
+            for (int y = by; y < by + B; y++) {
+                const uint8_t *a = p + (size_t)(y - 1) * ls, *b = p + (size_t)y * ls,
+                              *c = p + (size_t)(y + 1) * ls;
+                for (int x = bx; x < bx + B; x++) {
+                    int l = a[x - 1] - 2 * a[x] + a[x + 1] - 2 * b[x - 1] + 4 * b[x] -
+                            2 * b[x + 1] + c[x - 1] - 2 * c[x] + c[x + 1];
+                    acc += l < 0 ? -l : l;
+                }
+            }
+            /* Immerkaer: sigma = sqrt(pi/2) / 6 * mean |L| */
+            float s = 0.20888568f * acc / (B * B);
+            int i = (int)(s * 16.0f);
+            hist[i < 1023 ? i : 1023]++;
+            nb++;
+        }
+    }
+    if (!nb)
+        return 0.0f;
+    int want = nb / 10, acc = 0;
+    for (int i = 0; i < 1024; i++) {
+        acc += hist[i];
+        if (acc > want)
+            return (i + 0.5f) / 16.0f;
+    }
+    return 64.0f;
+}
+
+/* ---- denoise ---- */
+
+enum { ACC_SHIFT = 6 }; /* history kept as value * 64 in uint16 */
+
+struct vg_denoise {
+    int max_w, max_h;
+    int w, h;          /* size of the history; 0 = not primed */
+    uint16_t *acc[3];  /* per plane history */
+    float *diff[3];    /* luma: signed differences of 3 rows (ring) */
+    float *alpha[2];   /* luma weights of the current row pair (for chroma) */
+};
+
+void vg_denoise_free(vg_denoise_t **p)
+{
+    if (!p || !*p)
+        return;
+    for (int i = 0; i < 3; i++) {
+        free((*p)->acc[i]);
+        free((*p)->diff[i]);
+    }
+    free((*p)->alpha[0]);
+    free((*p)->alpha[1]);
+    free(*p);
+    *p = NULL;
+}
+
+int vg_denoise_new(int max_w, int max_h, vg_denoise_t **ret)
+{
+    if (!ret || max_w < 4 || max_h < 4 || max_w > 16384 || max_h > 16384)
+        return -EINVAL;
+    vg_denoise_t *dn = calloc(1, sizeof(*dn));
+    if (!dn)
+        return -ENOMEM;
+    dn->max_w = max_w;
+    dn->max_h = max_h;
+    size_t n = (size_t)max_w * max_h, cn = (size_t)((max_w + 1) / 2) * ((max_h + 1) / 2);
+    dn->acc[0] = alloc64(n * 2);
+    dn->acc[1] = alloc64(cn * 2);
+    dn->acc[2] = alloc64(cn * 2);
+    bool ok = dn->acc[0] && dn->acc[1] && dn->acc[2];
+    for (int i = 0; i < 3; i++)
+        ok = ok && (dn->diff[i] = alloc64(sizeof(float) * (max_w + 16)));
+    for (int i = 0; i < 2; i++)
+        ok = ok && (dn->alpha[i] = alloc64(sizeof(float) * (max_w + 16)));
+    if (!ok) {
+        vg_denoise_free(&dn);
+        return -ENOMEM;
+    }
+    *ret = dn;
+    return 0;
+}
+
+void vg_denoise_reset(vg_denoise_t *dn)
+{
+    if (dn)
+        dn->w = dn->h = 0;
+}
+
+static void prime_plane(uint16_t *restrict acc, const uint8_t *restrict s, int ls, int w, int h)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            acc[(size_t)y * w + x] = (uint16_t)(s[(size_t)y * ls + x] << ACC_SHIFT);
+}
+
+static void diff_row(float *restrict d, const uint8_t *restrict s,
+                     const uint16_t *restrict acc, int w)
+{
+    for (int x = 0; x < w; x++)
+        d[x] = (float)s[x] - (float)acc[x] * (1.0f / (1 << ACC_SHIFT));
+    d[-1] = d[0];
+    d[w] = d[w - 1];
+}
+
+/*
+ * One luma row, columns [x0, x1): the weight of the current frame grows from
+ * amin (static) to 1 (moving) with the 3x3 mean of the signed difference to
+ * the history (noise in that mean is sigma/3) and with the pixel's own
+ * difference. With SPATIAL, moving pixels are blended towards their 3x3 box
+ * (needs columns x0-1 .. x1 to exist). Inlined with constant SPATIAL so that
+ * both variants are branch-free loops the compiler vectorizes.
+ */
+static inline __attribute__((always_inline)) void
+luma_span(uint8_t *restrict out, uint16_t *restrict acc, float *restrict alpha,
+          const uint8_t *restrict s0, const uint8_t *restrict s1, const uint8_t *restrict s2,
+          const float *restrict d0, const float *restrict d1, const float *restrict d2,
+          int x0, int x1, float lo, float inv_span, float plo, float pinv, float amin,
+          const bool SPATIAL, float spatial)
+{
+    for (int x = x0; x < x1; x++) {
+        float m = (d0[x - 1] + d0[x] + d0[x + 1] + d1[x - 1] + d1[x] + d1[x + 1] + d2[x - 1] +
+                   d2[x] + d2[x + 1]) * (1.0f / 9.0f);
+        m = m < 0.0f ? -m : m;
+        float pd = d1[x] < 0.0f ? -d1[x] : d1[x];
+        float k = (m - lo) * inv_span;
+        float kp = (pd - plo) * pinv;
+        k = k > kp ? k : kp;
+        k = k < 0.0f ? 0.0f : (k > 1.0f ? 1.0f : k);
+        float a = amin + (1.0f - amin) * k;
+        float cur = (float)s1[x];
+        if (SPATIAL) {
+            float box = (float)(s0[x - 1] + s0[x] + s0[x + 1] + s1[x - 1] + s1[x] + s1[x + 1] +
+                                s2[x - 1] + s2[x] + s2[x + 1]) * (1.0f / 9.0f);
+            cur += spatial * k * (box - cur);
+        }
+        float prev = (float)acc[x] * (1.0f / (1 << ACC_SHIFT));
+        float v = prev + a * (cur - prev);
+        v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+        acc[x] = (uint16_t)(v * (1 << ACC_SHIFT) + 0.5f);
+        out[x] = (uint8_t)(v + 0.5f);
+        alpha[x] = a;
+    }
+}
+
+static void luma_row(uint8_t *restrict out, uint16_t *restrict acc, float *restrict alpha,
+                     const uint8_t *restrict s0, const uint8_t *restrict s1,
+                     const uint8_t *restrict s2, const float *restrict d0,
+                     const float *restrict d1, const float *restrict d2, int w, float lo,
+                     float inv_span, float plo, float pinv, float amin, float spatial)
+{
+    if (spatial <= 0.0f) {
+        luma_span(out, acc, alpha, s0, s1, s2, d0, d1, d2, 0, w, lo, inv_span, plo, pinv,
+                  amin, false, 0.0f);
+        return;
+    }
+    /* the first and last columns have no left/right neighbour: no spatial */
+    luma_span(out, acc, alpha, s0, s1, s2, d0, d1, d2, 0, 1, lo, inv_span, plo, pinv, amin,
+              false, 0.0f);
+    luma_span(out, acc, alpha, s0, s1, s2, d0, d1, d2, 1, w - 1, lo, inv_span, plo, pinv,
+              amin, true, spatial);
+    luma_span(out, acc, alpha, s0, s1, s2, d0, d1, d2, w - 1, w, lo, inv_span, plo, pinv,
+              amin, false, 0.0f);
+}
+
+static void chroma_row(uint8_t *restrict out, uint16_t *restrict acc, const uint8_t *restrict s,
+                       const float *restrict a0, const float *restrict a1, int cw)
+{
+    for (int x = 0; x < cw; x++) {
+        float a = a0[2 * x] > a0[2 * x + 1] ? a0[2 * x] : a0[2 * x + 1];
+        float b = a1[2 * x] > a1[2 * x + 1] ? a1[2 * x] : a1[2 * x + 1];
+        a = a > b ? a : b;
+        float prev = (float)acc[x] * (1.0f / (1 << ACC_SHIFT));
+        float v = prev + a * ((float)s[x] - prev);
+        acc[x] = (uint16_t)(v * (1 << ACC_SHIFT) + 0.5f);
+        out[x] = (uint8_t)(v + 0.5f);
+    }
+}
+
+int vg_denoise_run(vg_denoise_t *dn, const vg_image_t *src, vg_image_t *dst, float sigma,
+                   float strength, float spatial)
+{
+    if (!dn || !src || !dst || src->format != VG_PIX_YUV420P ||
+        dst->format != VG_PIX_YUV420P || src->width != dst->width ||
+        src->height != dst->height || src->width > dn->max_w || src->height > dn->max_h ||
+        src->width < 4 || src->height < 4 || src->data[0] == dst->data[0])
+        return -EINVAL;
+    const int w = src->width, h = src->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+    if (sigma <= 0.0f)
+        sigma = vg_noise_estimate(src->data[0], src->linesize[0], w, h);
+    if (sigma < 0.5f)
+        sigma = 0.5f;
+    if (dn->w != w || dn->h != h) {
+        prime_plane(dn->acc[0], src->data[0], src->linesize[0], w, h);
+        prime_plane(dn->acc[1], src->data[1], src->linesize[1], cw, ch);
+        prime_plane(dn->acc[2], src->data[2], src->linesize[2], cw, ch);
+        dn->w = w;
+        dn->h = h;
+        if (dst != src)
+            vg_image_copy(dst, src);
+        return 0;
+    }
+    strength = strength < 0.0f ? 0.0f : (strength > 1.0f ? 1.0f : strength);
+    spatial = spatial < 0.0f ? 0.0f : (spatial > 1.0f ? 1.0f : spatial);
+    const float amin = 1.0f - 0.8f * strength;
+    /* 3x3 mean: noise sigma/3; static below 1 sigma, moving above 2 sigma.
+     * pixel: moving beyond 4 sigma (full at 6). */
+    const float lo = sigma, inv_span = 1.0f / sigma;
+    const float plo = 4.0f * sigma, pinv = 1.0f / (2.0f * sigma);
+    const uint8_t *Y = src->data[0];
+    const int ls = src->linesize[0];
+    /* rows of differences with one float of margin on each side */
+    float *d[3] = { dn->diff[0] + 8, dn->diff[1] + 8, dn->diff[2] + 8 };
+    diff_row(d[0], Y, dn->acc[0], w);
+    diff_row(d[1], Y + ls, dn->acc[0] + w, w);
+    for (int y = 0; y < h; y++) {
+        int ym = y > 0 ? y - 1 : 0, yp = y + 1 < h ? y + 1 : h - 1;
+        float *dm = y > 0 ? d[(y - 1) % 3] : d[0];
+        float *dc = d[y % 3];
+        float *dp = d[yp % 3];
+        if (y + 1 < h && y >= 1)
+            diff_row(dp, Y + (size_t)yp * ls, dn->acc[0] + (size_t)yp * w, w);
+        luma_row(dst->data[0] + (size_t)y * dst->linesize[0], dn->acc[0] + (size_t)y * w,
+                 dn->alpha[y & 1] + 8, Y + (size_t)ym * ls, Y + (size_t)y * ls,
+                 Y + (size_t)yp * ls, dm, dc, dp, w, lo, inv_span, plo, pinv, amin, spatial);
+        if ((y & 1) || y == h - 1) {
+            int cy = y / 2;
+            const float *a0 = dn->alpha[0] + 8, *a1 = (y & 1) ? dn->alpha[1] + 8 : a0;
+            /* odd width: the last chroma column reads alpha[w], keep it valid */
+            dn->alpha[0][8 + w] = dn->alpha[0][8 + w - 1];
+            dn->alpha[1][8 + w] = dn->alpha[1][8 + w - 1];
+            for (int p = 1; p <= 2; p++)
+                chroma_row(dst->data[p] + (size_t)cy * dst->linesize[p],
+                           dn->acc[p] + (size_t)cy * cw,
+                           src->data[p] + (size_t)cy * src->linesize[p], a0, a1, cw);
+        }
+    }
+    dst->full_range = src->full_range;
+    dst->chroma_loc = src->chroma_loc;
+    return 0;
+}
+
+/* ---- derain ---- */
+
+struct vg_derain {
+    int max_w, max_h, w, h, n; /* n: frames seen since (re)start, saturates at 2 */
+    uint8_t *prev[2];          /* luma of the two previous input frames */
+    int cur;                   /* which of prev[] is the older */
+};
+
+void vg_derain_free(vg_derain_t **p)
+{
+    if (!p || !*p)
+        return;
+    free((*p)->prev[0]);
+    free((*p)->prev[1]);
+    free(*p);
+    *p = NULL;
+}
+
+int vg_derain_new(int max_w, int max_h, vg_derain_t **ret)
+{
+    if (!ret || max_w < 8 || max_h < 2 || max_w > 16384 || max_h > 16384)
+        return -EINVAL;
+    vg_derain_t *dr = calloc(1, sizeof(*dr));
+    if (!dr)
+        return -ENOMEM;
+    dr->max_w = max_w;
+    dr->max_h = max_h;
+    dr->prev[0] = alloc64((size_t)max_w * max_h);
+    dr->prev[1] = alloc64((size_t)max_w * max_h);
+    if (!dr->prev[0] || !dr->prev[1]) {
+        vg_derain_free(&dr);
+        return -ENOMEM;
+    }
+    *ret = dr;
+    return 0;
+}
+
+/*
+ * A pixel is a streak when it is brighter than both previous frames by more
+ * than tr, the previous frames agree (nothing moved there or beside), and the pixels
+ * R columns left and right are not brightened as much (the brightening is
+ * thin: rain, not a person walking in). It takes the previous value.
+ */
+static int derain_row(uint8_t *restrict out, const uint8_t *restrict s,
+                      const uint8_t *restrict p1, const uint8_t *restrict p2, int w, int tr,
+                      int ts)
+{
+    enum { R = 3 };
+    int n = 0;
+    for (int x = 0; x < w; x++)
+        out[x] = s[x];
+    for (int x = R; x < w - R; x++) {
+        int bg = p1[x] > p2[x] ? p1[x] : p2[x];
+        /* nothing moved here or R columns either side between the two
+         * previous frames: a person walking in moved there a frame ago too */
+        int agree = abs(p1[x] - p2[x]) <= ts && abs(p1[x - R] - p2[x - R]) <= ts &&
+                    abs(p1[x + R] - p2[x + R]) <= ts;
+        int d = s[x] - bg;
+        int bl = p1[x - R] > p2[x - R] ? p1[x - R] : p2[x - R];
+        int br = p1[x + R] > p2[x + R] ? p1[x + R] : p2[x + R];
+        int thin = 2 * (s[x - R] - bl) < d && 2 * (s[x + R] - br) < d;
+        int streak = agree && d > tr && thin;
+        out[x] = (uint8_t)(streak ? bg : s[x]);
+        n += streak;
+    }
+    return n;
+}
+
+int vg_derain_run(vg_derain_t *dr, const vg_image_t *src, vg_image_t *dst, float sigma)
+{
+    if (!dr || !src || !dst || src->format != VG_PIX_YUV420P ||
+        dst->format != VG_PIX_YUV420P || src->width != dst->width ||
+        src->height != dst->height || src->width > dr->max_w || src->height > dr->max_h ||
+        src->width < 8 || src->data[0] == dst->data[0])
+        return -EINVAL;
+    const int w = src->width, h = src->height;
+    if (dr->w != w || dr->h != h) {
+        dr->w = w;
+        dr->h = h;
+        dr->n = 0;
+    }
+    if (sigma <= 0.0f)
+        sigma = vg_noise_estimate(src->data[0], src->linesize[0], w, h);
+    const int tr = (int)(8.0f + 3.0f * sigma), ts = (int)(4.0f + 2.0f * sigma);
+    uint8_t *older = dr->prev[dr->cur], *newer = dr->prev[dr->cur ^ 1];
+    int replaced = 0;
+    if (dst != src) {
+        for (int p = 1; p <= 2; p++)
+            for (int y = 0; y < (h + 1) / 2; y++)
+                memcpy(dst->data[p] + (size_t)y * dst->linesize[p],
+                       src->data[p] + (size_t)y * src->linesize[p], (w + 1) / 2);
+    }
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = src->data[0] + (size_t)y * src->linesize[0];
+        uint8_t *o = dst->data[0] + (size_t)y * dst->linesize[0];
+        if (dr->n >= 2) {
+            /* older becomes the newest input: save s there after use */
+            replaced += derain_row(o, s, newer + (size_t)y * w, older + (size_t)y * w, w, tr, ts);
+        } else if (o != s) {
+            memcpy(o, s, w);
+        }
+        memcpy(older + (size_t)y * w, s, w);
+    }
+    dr->cur ^= 1;
+    if (dr->n < 2)
+        dr->n++;
+    dst->full_range = src->full_range;
+    dst->chroma_loc = src->chroma_loc;
+    return replaced;
+}
