@@ -1,0 +1,17 @@
+# Foundation suites: ring/workers, motion, JSON writer, capture, publisher,
+# and the end-to-end daemon tests.
+add_library(vg_test_util STATIC ${CMAKE_CURRENT_LIST_DIR}/util/vg_test_util.c)
+target_link_libraries(vg_test_util PUBLIC PkgConfig::CRITERION)
+target_include_directories(vg_test_util PUBLIC ${CMAKE_CURRENT_LIST_DIR}/util)
+
+vg_add_test(test_ring SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_ring.c
+            LIBS vigil_pipeline LABELS unit TIMEOUT 120)
+
+# Threaded stress: a plain program (Criterion cannot run under TSan).
+add_executable(stress_threads ${CMAKE_CURRENT_LIST_DIR}/stress_threads.c)
+target_link_libraries(stress_threads PRIVATE vigil_pipeline)
+add_test(NAME stress_threads COMMAND stress_threads)
+set_tests_properties(stress_threads PROPERTIES LABELS "unit;tsan" TIMEOUT 600)
+if(VIGIL_SANITIZE MATCHES "thread")
+  set_tests_properties(stress_threads PROPERTIES ENVIRONMENT "VIGIL_STRESS_SCALE=0.25")
+endif()

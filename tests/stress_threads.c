@@ -1,0 +1,218 @@
+/*
+ * Threaded stress tests of the ring and the worker pool, as a plain program:
+ * Criterion cannot run under ThreadSanitizer (Criterion issue #274), and
+ * these are the tests TSan must see. Run by ctest in every build; in the
+ * TSan build a data race makes the program fail (TSan's exit code 66).
+ * Prints "N passed, N failed".
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pipeline/frame.h"
+#include "pipeline/ring.h"
+#include "pipeline/workers.h"
+
+#define ITEM(i) ((void *)(uintptr_t)(i))
+#define VALUE(p) ((uintptr_t)(p))
+
+static int failures;
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* ---- ring: producer pushes 1..N evicting the oldest when full; consumer
+ * pops. Every item comes out exactly once: popped in order, or evicted. --- */
+
+typedef struct {
+    vg_ring_t *ring;
+    uint32_t n;
+    int evict;         /* 1: latest wins (live); 0: wait for space (replay) */
+    int spin;          /* busy work per push, so both sides contend */
+    _Atomic int done;
+    uint64_t evicted, evicted_sum, popped, popped_sum;
+    int order_ok;
+} ring_stress_t;
+
+static void *ring_producer(void *arg)
+{
+    ring_stress_t *s = arg;
+    volatile unsigned sink = 0; /* keeps the busy work from being optimized out */
+    for (uintptr_t i = 1; i <= s->n; i++) {
+        for (int k = 0; k < s->spin; k++)
+            sink += (unsigned)k;
+        while (!vg_ring_push(s->ring, ITEM(i))) {
+            if (!s->evict)
+                continue;
+            void *old = vg_ring_evict_oldest(s->ring);
+            if (old) {
+                s->evicted++;
+                s->evicted_sum += VALUE(old);
+            }
+        }
+    }
+    /* release: every push happens-before the consumer's final drain */
+    atomic_store_explicit(&s->done, 1, memory_order_release);
+    return NULL;
+}
+
+static void *ring_consumer(void *arg)
+{
+    ring_stress_t *s = arg;
+    uintptr_t last = 0;
+    s->order_ok = 1;
+    for (;;) {
+        void *p = vg_ring_pop(s->ring);
+        if (!p) {
+            if (!atomic_load_explicit(&s->done, memory_order_acquire))
+                continue;
+            p = vg_ring_pop(s->ring); /* pushed before done was set */
+            if (!p)
+                break;
+        }
+        if (VALUE(p) <= last)
+            s->order_ok = 0;
+        last = VALUE(p);
+        s->popped++;
+        s->popped_sum += VALUE(p);
+    }
+    return NULL;
+}
+
+static int test_ring_stress(uint32_t n, uint32_t capacity, int evict, int spin)
+{
+    int before = failures;
+    ring_stress_t s = {.n = n, .evict = evict, .spin = spin};
+    CHECK(vg_ring_new(capacity, &s.ring) == 0, "ring_new");
+    pthread_t p, c;
+    pthread_create(&c, NULL, ring_consumer, &s);
+    pthread_create(&p, NULL, ring_producer, &s);
+    pthread_join(p, NULL);
+    pthread_join(c, NULL);
+    CHECK(s.order_ok, "popped items must keep the push order");
+    CHECK(s.popped + s.evicted == n, "popped %llu + evicted %llu != %u", (unsigned long long)s.popped,
+          (unsigned long long)s.evicted, n);
+    CHECK(s.popped_sum + s.evicted_sum == (uint64_t)n * (n + 1) / 2, "an item was lost or duplicated");
+    if (!evict)
+        CHECK(s.evicted == 0 && s.popped == n, "without eviction every item is popped");
+    if (evict && spin >= 200) /* long enough that the consumer surely ran */
+        CHECK(s.popped > 0 && s.evicted > 0, "both pop and evict must have run (popped %llu, evicted %llu)",
+              (unsigned long long)s.popped, (unsigned long long)s.evicted);
+    printf("ring stress: %u items through a ring of %u (%s, spin %d): %llu popped, %llu evicted\n", n,
+           capacity, evict ? "evicting" : "waiting", spin, (unsigned long long)s.popped,
+           (unsigned long long)s.evicted);
+    vg_ring_free(&s.ring);
+    return failures == before;
+}
+
+/* ---- workers: several cameras fed by their own threads; frames reach each
+ * camera's handler in order, never on two workers at once. ---------------- */
+
+typedef struct {
+    vg_ring_t *ring;
+    vg_frame_pool_t *pool;
+    uint64_t last_index, handled; /* under the scheduler's claim */
+    _Atomic int inside, overlap;
+    int order_ok;
+    vg_workers_t *w;
+    uint64_t frames;
+} cam_t;
+
+static void handle(void *camera, vg_frame_t *f, void *worker_ctx)
+{
+    (void)worker_ctx;
+    cam_t *c = camera;
+    /* relaxed: a counter of concurrent entries; the claim orders the rest */
+    if (atomic_fetch_add_explicit(&c->inside, 1, memory_order_relaxed) != 0)
+        atomic_fetch_add_explicit(&c->overlap, 1, memory_order_relaxed);
+    if (c->handled > 0 && f->index != c->last_index + 1)
+        c->order_ok = 0;
+    c->last_index = f->index;
+    c->handled++;
+    atomic_fetch_sub_explicit(&c->inside, 1, memory_order_relaxed);
+}
+
+static void *feed(void *arg)
+{
+    cam_t *c = arg;
+    for (uint64_t i = 0; i < c->frames; i++) {
+        vg_frame_t *f;
+        while (!(f = vg_frame_pool_get(c->pool)))
+            ; /* replay semantics: wait for the workers */
+        f->index = i;
+        while (!vg_ring_push(c->ring, f))
+            ;
+        vg_workers_notify(c->w);
+    }
+    return NULL;
+}
+
+static int test_workers_order(int n_workers, int n_cams, uint64_t frames)
+{
+    int before = failures;
+    vg_workers_t *w;
+    CHECK(vg_workers_new(n_workers, NULL, &w) == 0, "workers_new");
+    cam_t *cams = calloc((size_t)n_cams, sizeof(*cams));
+    int *queue = calloc((size_t)n_cams, sizeof(*queue));
+    pthread_t *th = calloc((size_t)n_cams, sizeof(*th));
+    for (int i = 0; i < n_cams; i++) {
+        cams[i].order_ok = 1;
+        cams[i].w = w;
+        cams[i].frames = frames;
+        vg_ring_new(4, &cams[i].ring);
+        vg_frame_pool_new(7, &cams[i].pool);
+        queue[i] = vg_workers_add(w, cams[i].ring, cams[i].pool, handle, &cams[i]);
+        CHECK(queue[i] >= 0, "workers_add");
+    }
+    for (int i = 0; i < n_cams; i++)
+        pthread_create(&th[i], NULL, feed, &cams[i]);
+    for (int i = 0; i < n_cams; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < n_cams; i++) {
+        CHECK(vg_workers_drain(w, queue[i], 30000) == 0, "drain camera %d", i);
+        CHECK(vg_workers_remove(w, queue[i]) == 0, "a drained ring has nothing left");
+    }
+    uint64_t progress = 0;
+    for (int i = 0; i < vg_workers_count(w); i++)
+        progress += vg_workers_progress(w, i);
+    vg_workers_free(&w);
+    for (int i = 0; i < n_cams; i++) {
+        CHECK(cams[i].handled == frames, "camera %d: %llu frames", i, (unsigned long long)cams[i].handled);
+        CHECK(cams[i].order_ok, "camera %d: frames out of order", i);
+        CHECK(atomic_load(&cams[i].overlap) == 0, "camera %d ran on two workers at once", i);
+        CHECK(vg_frame_pool_available(cams[i].pool) == 7, "camera %d: frames not back in the pool", i);
+        vg_ring_free(&cams[i].ring);
+        vg_frame_pool_free(&cams[i].pool);
+    }
+    CHECK(progress == (uint64_t)n_cams * frames, "progress %llu", (unsigned long long)progress);
+    printf("workers: %d workers, %d cameras x %llu frames in order\n", n_workers, n_cams,
+           (unsigned long long)frames);
+    free(cams);
+    free(queue);
+    free(th);
+    return failures == before;
+}
+
+int main(void)
+{
+    int passed = 0, failed = 0;
+    /* smaller runs under TSan, which is ~10x slower */
+    const char *scale_env = getenv("VIGIL_STRESS_SCALE");
+    double scale = scale_env ? atof(scale_env) : 1.0;
+    if (test_ring_stress((uint32_t)(2000000 * scale), 16, 0, 0)) passed++; else failed++;
+    if (test_ring_stress((uint32_t)(1000000 * scale), 16, 1, 0)) passed++; else failed++;
+    if (test_ring_stress((uint32_t)(1000000 * scale), 4, 1, 200)) passed++; else failed++;
+    if (test_ring_stress((uint32_t)(500000 * scale), 2, 1, 50)) passed++; else failed++;
+    if (test_workers_order(3, 4, (uint64_t)(20000 * scale))) passed++; else failed++;
+    if (test_workers_order(2, 16, (uint64_t)(2000 * scale))) passed++; else failed++;
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
