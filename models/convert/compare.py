@@ -10,7 +10,7 @@ models). For every input the script
   1. runs TF.js (models/convert/tfjs_run.js under node, wasm backend) on the
      same tensor transposed to the TF.js model's own layout;
   2. runs the ONNX model with the chosen runner: OpenCV DNN (cv2.dnn) or
-     vigil's engine (`vg-models run FILE.onnx --input IN.npy --output OUT.npy`);
+     vigil's engine (`vg-models run FILE.onnx --input IN.npy --output O.npy ...`);
   3. checks max |onnx - tfjs| <= tol * max |tfjs| for every output.
 
 It prints one line per input and output with the errors it measured, and
@@ -48,27 +48,25 @@ def run_opencv(onnx_path, x, names):
 
 
 def run_vg_models(exe, onnx_path, x, names, work):
+    """vigil's engine CLI: `vg-models run M.onnx --input IN.npy --output O0.npy --output O1.npy ...`
+    (one --output per graph output, in graph-output order)."""
     inp = os.path.join(work, 'onnx_in.npy')
     np.save(inp, np.ascontiguousarray(x, np.float32))
-    res = {}
-    # one output per call keeps the CLI contract minimal: --output OUT.npy names
-    # the file of the first output; with several outputs the CLI writes
-    # OUT.<name>.npy (see models/engine); accept either.
-    out = os.path.join(work, 'onnx_out.npy')
-    for f in os.listdir(work):
-        if f.startswith('onnx_out'):
-            os.unlink(os.path.join(work, f))
-    r = subprocess.run([exe, 'run', onnx_path, '--input', inp, '--output', out], capture_output=True, text=True)
+    outs = [os.path.join(work, f'onnx_out.{n}.npy') for n in names]
+    for o in outs:
+        if os.path.exists(o):
+            os.unlink(o)
+    cmd = [exe, 'run', onnx_path, '--input', inp]
+    for o in outs:
+        cmd += ['--output', o]
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f'vg-models run failed ({r.returncode}): {r.stderr.strip()}')
-    for i, n in enumerate(names):
-        cands = [os.path.join(work, f'onnx_out.{n}.npy'), os.path.join(work, f'onnx_out.{i}.npy')]
-        if i == 0:
-            cands.append(out)
-        path = next((c for c in cands if os.path.exists(c)), None)
-        if path is None:
-            raise RuntimeError(f'vg-models wrote no file for output {n} (looked for {cands})')
-        res[n] = np.load(path)
+    res = {}
+    for n, o in zip(names, outs):
+        if not os.path.exists(o):
+            raise RuntimeError(f'vg-models wrote no {o}')
+        res[n] = np.load(o)
     return res
 
 
@@ -118,7 +116,8 @@ def main():
             ok = err <= a.tol * scale
             bad += 0 if ok else 1
             print(f'{os.path.basename(inp)} {n} {"x".join(map(str, r.shape))}: max|ref| {scale:.4g} '
-                  f'max abs err {err:.3g} rel {err / max(scale, 1e-30):.3g} [{a.runner}] {"ok" if ok else "FAIL"}')
+                  f'max abs err {err:.3g} rel {err / max(scale, 1e-30):.3g} [{a.runner.partition("=")[0]}] '
+                  f'{"ok" if ok else "FAIL"}')
     return 1 if bad else 0
 
 
