@@ -22,6 +22,7 @@ PKGS=(
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
+  motion  # bench/peer-motion: the peer daemon (one package, no new dependencies)
 )
 
 missing=()
