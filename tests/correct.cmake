@@ -14,3 +14,5 @@ vg_add_test(test_correct_temporal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct
             LIBS vg_test_correct_util LABELS unit TIMEOUT 180)
 vg_add_test(test_correct_dehaze SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_dehaze.c
             LIBS vg_test_correct_util LABELS unit TIMEOUT 120)
+vg_add_test(test_correct_auto SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_auto.c
+            LIBS vg_test_correct_util LABELS unit TIMEOUT 180)

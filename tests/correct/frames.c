@@ -107,3 +107,29 @@ double vgt_gauss(uint64_t *s)
     }
     return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
 }
+
+void vgt_degrade(vg_image_t *out, const AVFrame *in, int kind, uint64_t *rng)
+{
+    int W = in->width, H = in->height;
+    for (int p = 0; p < 3; p++) {
+        int pw = p ? (W + 1) / 2 : W, ph = p ? (H + 1) / 2 : H, sc = p ? 2 : 1;
+        int c = p ? 128 : 16;
+        double A = p ? 128 : 215, sigma = p ? 4 : 8;
+        for (int y = 0; y < ph; y++) {
+            double t = 0.35 + 0.40 * ((y * sc) / (double)H);
+            for (int x = 0; x < pw; x++) {
+                double v = in->data[p][y * in->linesize[p] + x];
+                switch (kind) {
+                case VGT_DARK: v = c + (v - c) / 5; break;
+                case VGT_HAZE: v = v * t + A * (1 - t); break;
+                case VGT_NOISE: v += sigma * vgt_gauss(rng); break;
+                default: break;
+                }
+                long q = lrint(v);
+                out->data[p][y * out->linesize[p] + x] = (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
+            }
+        }
+    }
+    out->full_range = false;
+    out->chroma_loc = VG_CHROMA_LEFT;
+}

@@ -26,3 +26,10 @@ double vgt_psnr(const uint8_t *a, int la, const uint8_t *b, int lb, int w, int h
 double vgt_gauss(uint64_t *state);
 
 #endif
+
+/* Degradations of a limited-range YUV420P frame into out (same size):
+ * CLEAN copy; DARK luma and chroma deviation to a fifth (night); HAZE the
+ * scattering model with depth-like t 0.35..0.75 and A = grey 215; NOISE
+ * gaussian sigma 8 on luma, 4 on chroma. */
+enum { VGT_CLEAN, VGT_DARK, VGT_HAZE, VGT_NOISE };
+void vgt_degrade(vg_image_t *out, const AVFrame *in, int kind, uint64_t *rng);
