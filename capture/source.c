@@ -29,6 +29,7 @@ struct vg_source {
 
     /* Capture thread only below. */
     int64_t io_deadline_us;   /* monotonic; 0 = none */
+    int64_t io_progress;      /* bytes seen by the AVIO layer at the last check */
     AVFormatContext *fmt;
     AVCodecContext *dec;
     AVPacket *pkt;
@@ -106,12 +107,26 @@ static bool sleep_interruptible(vg_source_t *src, int64_t us)
     return !stopping(src);
 }
 
+/* libavformat calls this often while it blocks. The timeout means "no data
+ * for timeout_us", not "this call took longer": while bytes keep arriving
+ * (a long stream probe, a slow but live camera) the deadline moves on. */
 static int interrupt_cb(void *opaque)
 {
     vg_source_t *src = opaque;
     if (stopping(src))
         return 1;
-    return src->io_deadline_us && av_gettime_relative() > src->io_deadline_us;
+    if (!src->io_deadline_us)
+        return 0;
+    int64_t now = av_gettime_relative();
+    if (src->fmt && src->fmt->pb) {
+        int64_t seen = src->fmt->pb->bytes_read + src->fmt->pb->pos;
+        if (seen != src->io_progress) {
+            src->io_progress = seen;
+            src->io_deadline_us = now + src->cfg.timeout_us;
+            return 0;
+        }
+    }
+    return now > src->io_deadline_us;
 }
 
 static void arm_deadline(vg_source_t *src) { src->io_deadline_us = av_gettime_relative() + src->cfg.timeout_us; }
@@ -142,6 +157,11 @@ static int open_input(vg_source_t *src, char *why, size_t whylen)
         av_dict_set(&opts, "timeout", timeout, 0); /* socket I/O, microseconds */
     } else if (src->network) {
         av_dict_set(&opts, "rw_timeout", timeout, 0);
+    }
+    if (src->network) {
+        /* cameras announce their format in the first GOP; probing 5 s of a
+         * live stream (the default for MPEG-TS) only delays the first frame */
+        av_dict_set(&opts, "analyzeduration", "2000000", 0);
     }
     src->fmt = avformat_alloc_context();
     if (!src->fmt) {

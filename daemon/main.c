@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libavutil/log.h>
 #include <systemd/sd-daemon.h>
 
 #include "daemon/config.h"
@@ -110,6 +111,9 @@ int main(int argc, char **argv)
         return 1;
     }
     vg_log_setup("vigild", vg_log_level_from_name(cfg->log_level));
+    /* libav* would print every damaged packet; we count them (stats) and
+     * report stream failures once, so its own messages are for debugging */
+    av_log_set_level(vg_log_level_from_name(cfg->log_level) >= VG_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_FATAL);
 
     /* Block the signals before any thread starts, so every thread inherits
      * the mask and only the signalfd sees them. */

@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libavutil/log.h>
 #include <zmq.h>
 
+#include "capture/source.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/runtime.h"
@@ -253,7 +255,7 @@ static int cmd_replay(int argc, char **argv)
         return 2;
     }
     const char *file = argv[optind];
-    if (access(file, R_OK) != 0) {
+    if (!vg_source_url_is_network(file) && access(file, R_OK) != 0) {
         fprintf(stderr, "vigil replay: cannot read '%s': %s\n", file, strerror(errno));
         return 1;
     }
@@ -310,6 +312,7 @@ static int cmd_replay(int argc, char **argv)
         cam->analysis_fps = analysis_fps;
 
     vg_log_setup("vigil replay", VG_LOG_WARNING);
+    av_log_set_level(AV_LOG_FATAL); /* damage is counted in the summary instead */
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
