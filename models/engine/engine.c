@@ -133,7 +133,8 @@ static int make_summary(vg_engine_t *e, int n_orig_nodes)
     return 0;
 }
 
-int vg_engine_load(const char *path, const vg_engine_options_t *opt, vg_engine_t **ret, char *err, size_t errlen)
+static int load(const char *path, const void *mem, size_t memlen, const vg_engine_options_t *opt, vg_engine_t **ret,
+                char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = 0;
@@ -154,10 +155,14 @@ int vg_engine_load(const char *path, const vg_engine_options_t *opt, vg_engine_t
         r = vg_eng_err(e, -EINVAL, "precision '%s' is not supported (fp32, bf16)", prec);
         goto fail;
     }
-    if ((r = read_file(e, path, &buf, &len)) < 0)
-        goto fail;
-    r = vg_eng_parse(e, buf, len, batch);
-    free(buf);
+    if (path) {
+        if ((r = read_file(e, path, &buf, &len)) < 0)
+            goto fail;
+        r = vg_eng_parse(e, buf, len, batch);
+        free(buf);
+    } else {
+        r = vg_eng_parse(e, mem, memlen, batch);
+    }
     if (r < 0)
         goto fail;
     int n_orig = e->g.nn;
@@ -189,6 +194,17 @@ fail:
     e->err = NULL;
     vg_engine_free(&e);
     return r;
+}
+
+int vg_engine_load(const char *path, const vg_engine_options_t *opt, vg_engine_t **ret, char *err, size_t errlen)
+{
+    return load(path, NULL, 0, opt, ret, err, errlen);
+}
+
+int vg_engine_load_buffer(const void *buf, size_t len, const vg_engine_options_t *opt, vg_engine_t **ret, char *err,
+                          size_t errlen)
+{
+    return load(NULL, buf, len, opt, ret, err, errlen);
 }
 
 void vg_engine_free(vg_engine_t **p)

@@ -67,6 +67,11 @@ typedef struct {
 int vg_engine_load(const char *path, const vg_engine_options_t *opt,
                    vg_engine_t **ret, char *err, size_t errlen);
 
+/* Same as vg_engine_load() on a model already in memory (borrowed; not
+ * referenced after the call). */
+int vg_engine_load_buffer(const void *buf, size_t len, const vg_engine_options_t *opt,
+                          vg_engine_t **ret, char *err, size_t errlen);
+
 /* Frees the engine and everything it owns; accepts NULL and *p == NULL;
  * sets *p = NULL. */
 void vg_engine_free(vg_engine_t **p);

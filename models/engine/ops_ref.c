@@ -198,14 +198,22 @@ static int ref_binary(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
             offb += idx[k] * sb[k];
         }
         int64_t inner = nd ? out->dims[nd - 1] : 1, ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
-        if (f32 && code <= 3) {
+        if (f32 && code <= 6) {
             const float *a = (const float *)in[0].data + offa, *b = (const float *)in[1].data + offb;
             float *y = (float *)out->data + o;
             switch (code) {
             case 0: for (int64_t j = 0; j < inner; j++) y[j] = a[j * ia] + b[j * ib]; break;
             case 1: for (int64_t j = 0; j < inner; j++) y[j] = a[j * ia] - b[j * ib]; break;
             case 2: for (int64_t j = 0; j < inner; j++) y[j] = a[j * ia] * b[j * ib]; break;
-            default: for (int64_t j = 0; j < inner; j++) y[j] = a[j * ia] / b[j * ib]; break;
+            case 3: for (int64_t j = 0; j < inner; j++) y[j] = a[j * ia] / b[j * ib]; break;
+            case 4:
+                for (int64_t j = 0; j < inner; j++) {
+                    float p = b[j * ib];
+                    y[j] = p == 2.f ? a[j * ia] * a[j * ia] : powf(a[j * ia], p);
+                }
+                break;
+            case 5: for (int64_t j = 0; j < inner; j++) y[j] = fmaxf(a[j * ia], b[j * ib]); break;
+            default: for (int64_t j = 0; j < inner; j++) y[j] = fminf(a[j * ia], b[j * ib]); break;
             }
         } else {
             for (int64_t j = 0; j < inner; j++) {

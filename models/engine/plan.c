@@ -522,6 +522,14 @@ static int plan_binary(vg_engine_t *e, int ni)
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
         return plan_own(e, ni);
+    /* oneDNN's reference binary (e.g. 5D broadcasts of YOLO heads) is 50x
+     * slower than our loop: measured 10.7 ms vs 0.2 ms on 1x3x80x80x2 */
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    if (impl && !strncmp(impl, "ref", 3) && A->fmt == FMT_PLAIN && A->rdt == dnnl_f32) {
+        dnnl_primitive_desc_destroy(pd);
+        return plan_own(e, ni);
+    }
     if ((r = set_md(e, y, &A->md, A->fmt)) < 0)
         return r;
     int si = new_step(e, ni);

@@ -251,9 +251,9 @@ def set_bn_stats(model, gen):
 
 
 class ConvBnAct(nn.Module):
-    def __init__(self, c1, c2, k=1, s=1, act=nn.SiLU):
+    def __init__(self, c1, c2, k=1, s=1, act=nn.SiLU, p=None):
         super().__init__()
-        self.conv = nn.Conv2d(c1, c2, k, s, k // 2, bias=False)
+        self.conv = nn.Conv2d(c1, c2, k, s, k // 2 if p is None else p, bias=False)
         self.bn = nn.BatchNorm2d(c2)
         self.act = act()
 
@@ -303,7 +303,7 @@ class TinyYolo(nn.Module):
     def __init__(self, nc=80, w=32, v8=False):
         super().__init__()
         self.v8, self.nc, self.na = v8, nc, 3
-        self.b0 = ConvBnAct(3, w // 2, 6, 2)
+        self.b0 = ConvBnAct(3, w // 2, 6, 2, p=2)
         self.b1 = nn.Sequential(ConvBnAct(w // 2, w, 3, 2), C3(w, w))
         self.b2 = nn.Sequential(ConvBnAct(w, 2 * w, 3, 2), C3(2 * w, 2 * w, 2))       # P3 /8
         self.b3 = nn.Sequential(ConvBnAct(2 * w, 4 * w, 3, 2), C3(4 * w, 4 * w))       # P4 /16
@@ -396,6 +396,31 @@ class NanoDetLike(nn.Module):
         return tuple(outs)
 
 
+def cache_models(d):
+    """Models converted from TF.js into the cache (models/convert/): reference
+    outputs from OpenCV's DNN module on the same file."""
+    import cv2
+    for name in ("nanodet", "blazeface", "emotion"):
+        path = os.path.join(d, name + ".onnx")
+        if not os.path.exists(path):
+            continue
+        m = onnx.load(path)
+        inp = m.graph.input[0]
+        shape = [dd.dim_value or 1 for dd in inp.type.tensor_type.shape.dim]
+        outs = [o.name for o in m.graph.output]
+        x = np.random.default_rng(5).random(shape, dtype=np.float32)
+        net = cv2.dnn.readNetFromONNX(path)
+        net.setInput(x, inp.name)
+        res = net.forward(outs)
+        data = open(path, "rb").read()
+        shapes = {}
+        for o in m.graph.output:
+            shapes[o.name] = [dd.dim_value for dd in o.type.tensor_type.shape.dim]
+        save_case("cache_" + name, data, {inp.name: x},
+                  {k: np.asarray(r, np.float32).reshape(shapes[k]) if all(shapes[k]) else np.asarray(r, np.float32)
+                   for k, r in zip(outs, res)})
+
+
 def e2e_cases(bench):
     import torchvision
     gen = torch.Generator().manual_seed(1)
@@ -418,6 +443,7 @@ def e2e_cases(bench):
     for p in m.parameters():
         p.data *= 0.5
     export("nanodet_like", m, None, opset=11, inputs=[torch.rand(1, 3, 416, 416, generator=gen)])
+    cache_models(os.path.join(os.environ.get("VIGIL_CACHE_DIR", os.path.expanduser("~/.cache/vigil")), "models"))
     if bench:
         torch.manual_seed(2)
         m = TinyYolo(w=64)
@@ -434,7 +460,14 @@ def main():
     a = ap.parse_args()
     OUT = a.out
     os.makedirs(OUT, exist_ok=True)
-    digest = hashlib.sha256(open(__file__, "rb").read()).hexdigest()
+    h = hashlib.sha256(open(__file__, "rb").read())
+    cache = os.path.join(os.environ.get("VIGIL_CACHE_DIR", os.path.expanduser("~/.cache/vigil")), "models")
+    for name in ("nanodet", "blazeface", "emotion"):
+        p = os.path.join(cache, name + ".onnx")
+        if a.set == "e2e" and os.path.exists(p):
+            st = os.stat(p)
+            h.update(("%s:%d:%d" % (p, st.st_size, st.st_mtime)).encode())
+    digest = h.hexdigest()
     stamp = os.path.join(OUT, "stamp-%s%s" % (a.set, "-bench" if a.bench else ""))
     if os.path.exists(stamp) and open(stamp).read() == digest:
         print("make_fixtures: %s fixtures up to date in %s" % (a.set, OUT))

@@ -1,0 +1,28 @@
+# Inference engine suites (models/engine). Fixtures are generated at test time
+# by tests/engine/make_fixtures.py into the build dir (PyTorch references;
+# OpenCV DNN for the TF.js conversions in the cache); a stamp skips the work
+# when the script has not changed.
+if(TARGET vigil_models AND EXISTS ${CMAKE_SOURCE_DIR}/models/engine/engine.h)
+  set(vg_engine_fx ${CMAKE_BINARY_DIR}/engine-fixtures)
+  foreach(set unit e2e)
+    add_test(NAME engine_fixtures_${set}
+      COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/make_fixtures.py --out ${vg_engine_fx} --set ${set})
+    set_tests_properties(engine_fixtures_${set} PROPERTIES FIXTURES_SETUP engine_fx_${set} LABELS "${set}" TIMEOUT 300
+      ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR};OMP_NUM_THREADS=1")
+  endforeach()
+
+  vg_add_test(test_engine SOURCES test_engine.c LIBS vigil_models LABELS unit TIMEOUT 300)
+  set_tests_properties(test_engine PROPERTIES FIXTURES_REQUIRED engine_fx_unit)
+  vg_add_test(test_engine_e2e SOURCES test_engine_e2e.c LIBS vigil_models LABELS e2e TIMEOUT 900)
+  set_tests_properties(test_engine_e2e PROPERTIES FIXTURES_REQUIRED engine_fx_e2e)
+
+  # libFuzzer target for the loader: clang only.
+  if(CMAKE_C_COMPILER_ID MATCHES "Clang")
+    add_executable(fuzz_onnx_loader fuzz_onnx_loader.c)
+    target_compile_options(fuzz_onnx_loader PRIVATE -fsanitize=fuzzer)
+    target_link_libraries(fuzz_onnx_loader PRIVATE vigil_models -fsanitize=fuzzer)
+    # Replays the fixtures (valid and bad models) as a corpus, then 30 s of fuzzing.
+    add_test(NAME fuzz_onnx_loader COMMAND fuzz_onnx_loader -max_total_time=30 -rss_limit_mb=4096 ${vg_engine_fx})
+    set_tests_properties(fuzz_onnx_loader PROPERTIES FIXTURES_REQUIRED engine_fx_unit LABELS "unit" TIMEOUT 120)
+  endif()
+endif()

@@ -1,0 +1,118 @@
+/* Engine network suite: torchvision mobilenet_v2 and resnet18 (seeded random
+ * weights), YOLOv5/YOLOv8-style detectors and a NanoDet-like net against
+ * PyTorch; the TF.js conversions in the cache (NanoDet, BlazeFace, emotion)
+ * against OpenCV DNN; bf16 against fp32; 2 threads against 1.
+ * Fixtures: tests/engine/make_fixtures.py --set e2e (ctest fixture). */
+#include <criterion/criterion.h>
+#include <errno.h>
+
+#include "test_engine_common.h"
+
+static vg_engine_t *load_run(const char *name, const vg_engine_options_t *o)
+{
+    char p[1200], msg[512];
+    vg_engine_t *e = NULL;
+    fx_path(p, sizeof(p), name, ".onnx");
+    int r = vg_engine_load(p, o, &e, msg, sizeof(msg));
+    cr_assert_eq(r, 0, "%s: %s", name, msg);
+    cr_assert_eq(fx_fill(e, name, msg, sizeof(msg)), 0, "%s", msg);
+    cr_assert_eq(vg_engine_run(e), 0, "%s: run failed", name);
+    return e;
+}
+
+Test(engine_e2e, networks_match_reference, .timeout = 600)
+{
+    char p[1200], msg[512], name[256];
+    fx_path(p, sizeof(p), "manifest-e2e", ".txt");
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f, "no fixture manifest %s", p);
+    double tol;
+    int n = 0;
+    bool saw[3] = {false, false, false};
+    while (fscanf(f, "%255s %lf", name, &tol) == 2) {
+        vg_engine_t *e = load_run(name, NULL);
+        double rel = fx_compare(e, name, msg, sizeof(msg));
+        cr_expect(rel >= 0 && rel <= tol, "%s: %s (tolerance %g)", name, msg, tol);
+        saw[0] |= !strcmp(name, "mobilenet_v2");
+        saw[1] |= !strcmp(name, "resnet18");
+        saw[2] |= !strcmp(name, "nanodet_like");
+        vg_engine_free(&e);
+        n++;
+    }
+    fclose(f);
+    cr_expect(saw[0] && saw[1] && saw[2], "mobilenet_v2, resnet18 and nanodet_like must all be in the manifest");
+}
+
+/* The NanoDet of the next issue, if models/convert/ has put it in the cache. */
+Test(engine_e2e, cache_nanodet_shapes)
+{
+    char p[1200], msg[512];
+    const char *c = getenv("VIGIL_CACHE_DIR");
+    snprintf(p, sizeof(p), "%s/models/nanodet.onnx", c ? c : VIGIL_CACHE_DIR);
+    FILE *f = fopen(p, "rb");
+    if (!f) {
+        cr_skip_test("no %s yet", p);
+        return;
+    }
+    fclose(f);
+    vg_engine_t *e = NULL;
+    cr_assert_eq(vg_engine_load(p, NULL, &e, msg, sizeof(msg)), 0, "%s", msg);
+    static const int64_t want[6][2] = {{2704, 80}, {2704, 44}, {676, 80}, {676, 44}, {169, 80}, {169, 44}};
+    cr_assert_eq(vg_engine_n_outputs(e), 6);
+    const vg_tensor_desc_t *in = vg_engine_input(e, 0);
+    cr_expect(in->ndim == 4 && in->dims[1] == 3 && in->dims[2] == 416 && in->dims[3] == 416);
+    for (int i = 0; i < 6; i++) {
+        const vg_tensor_desc_t *d = vg_engine_output(e, i);
+        cr_expect(d->ndim == 3 && d->dims[0] == 1 && d->dims[1] == want[i][0] && d->dims[2] == want[i][1],
+                  "output %d (%s) is %lldx%lldx%lld", i, d->name, (long long)d->dims[0], (long long)d->dims[1], (long long)d->dims[2]);
+    }
+    vg_engine_free(&e);
+}
+
+static double max_rel_diff(const vg_engine_t *a, const vg_engine_t *b)
+{
+    double worst = 0;
+    for (int i = 0; i < vg_engine_n_outputs(a); i++) {
+        const float *x = vg_engine_output_buffer(a, i), *y = vg_engine_output_buffer(b, i);
+        size_t n = vg_engine_output(a, i)->count;
+        double err = 0, mx = 0;
+        for (size_t j = 0; j < n; j++) {
+            double d = fabs((double)x[j] - y[j]);
+            if (!(d <= err))
+                err = isnan(d) ? INFINITY : d;
+            mx = fmax(mx, fabs((double)x[j]));
+        }
+        worst = fmax(worst, err / (mx > 0 ? mx : 1e-30));
+    }
+    return worst;
+}
+
+/* bf16 convolutions on AMX stay within 1e-2 (of max |fp32 output|) of fp32. */
+Test(engine_e2e, bf16_close_to_fp32, .timeout = 300)
+{
+    static const char *nets[] = {"mobilenet_v2", "resnet18", "nanodet_like", "yolov8_tiny"};
+    for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+        vg_engine_options_t o32 = {.threads = 1, .precision = "fp32"}, o16 = {.threads = 1, .precision = "bf16"};
+        vg_engine_t *a = load_run(nets[i], &o32), *b = load_run(nets[i], &o16);
+        double d = max_rel_diff(a, b);
+        cr_expect(d <= 1e-2, "%s: bf16 differs from fp32 by %.3g of max |out|", nets[i], d);
+        cr_expect(d > 0, "%s: bf16 gave bit-identical outputs: was it applied?", nets[i]);
+        cr_expect_not_null(strstr(vg_engine_summary(b), "bf16"));
+        vg_engine_free(&a);
+        vg_engine_free(&b);
+    }
+}
+
+Test(engine_e2e, two_threads_match_one, .timeout = 300)
+{
+    vg_engine_options_t o1 = {.threads = 1}, o2 = {.threads = 2};
+    vg_engine_t *a = load_run("resnet18", &o1), *b = load_run("resnet18", &o2);
+    double d = max_rel_diff(a, b);
+    cr_expect(d <= 1e-5, "2 threads differ from 1 by %.3g", d);
+    /* runs alternate between instances with different thread counts */
+    cr_assert_eq(vg_engine_run(a), 0);
+    cr_assert_eq(vg_engine_run(b), 0);
+    cr_expect(max_rel_diff(a, b) <= 1e-5);
+    vg_engine_free(&a);
+    vg_engine_free(&b);
+}
