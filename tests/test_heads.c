@@ -509,3 +509,211 @@ Test(heads, kind_names)
     cr_expect_eq(k, VG_HEAD_CLASSIFIER);
     cr_expect_eq(vg_head_kind_parse("yolo", &k), -EINVAL);
 }
+
+/* ---------------------------------------------------------------- manifests, labels */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "models/heads/manifest.h"
+
+static char *write_tmp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "/tmp/vg_manifest_XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+Test(heads, manifest_nanodet)
+{
+    const char *j = "{\"name\": \"nanodet\", \"onnx\": \"nanodet.onnx\", \"head\": \"nanodet\","
+                    " \"input\": [416, 416], \"colour\": \"rgb\", \"mean\": [0, 0, 0],"
+                    " \"scale\": [0.00392156862745098, 0.00392156862745098, 0.00392156862745098],"
+                    " \"resize\": \"letterbox\", \"labels\": \"coco80.txt\", \"strides\": [8, 16, 32],"
+                    " \"reg_max\": 10, \"class_scores\": \"probability\", \"threshold\": 0.35, \"nms_iou\": 0.6,"
+                    " \"layout\": \"NCHW\", \"outputs\": [{\"name\": \"Identity\", \"shape\": [1, 2704, 80]},"
+                    " {\"name\": \"Identity_3\", \"shape\": [1, 2704, 44]}]}";
+    char *path = write_tmp(j);
+    vg_manifest_t *m = NULL;
+    char err[256] = "";
+    cr_assert_eq(vg_manifest_load(path, &m, err, sizeof(err)), 0, "%s", err);
+    unlink(path);
+    cr_expect_eq(m->input_w, 416);
+    cr_expect(m->nchw && m->letterbox);
+    cr_expect_eq(m->channels, 3);
+    cr_expect_float_eq(m->scale[2], 1.0f / 255.0f, 1e-7);
+    cr_expect_str_eq(m->labels, "coco80.txt");
+    cr_expect_eq(m->head.kind, VG_HEAD_NANODET);
+    cr_expect_eq(m->head.num_classes, 80);
+    cr_expect_eq(m->head.num_levels, 3);
+    cr_expect_eq(m->head.strides[2], 32);
+    cr_expect_eq(m->head.reg_max, 10);
+    cr_expect_float_eq(m->head.threshold, 0.35f, 1e-6);
+    cr_expect_eq(m->n_outputs, 2);
+    cr_expect_eq(m->output_dims[1][2], 44);
+    vg_head_t *h = NULL;
+    cr_expect_eq(vg_head_new(&m->head, &h), 0);
+    vg_head_free(&h);
+    vg_manifest_free(&m);
+    cr_expect_null(m);
+}
+
+Test(heads, manifest_blazeface_and_errors)
+{
+    const char *j = "{\"name\": \"blazeface\", \"onnx\": \"b.onnx\", \"head\": \"blazeface\", \"input\": [256, 256],"
+                    " \"colour\": \"rgb\", \"mean\": [127.5], \"scale\": [0.0078431], \"resize\": \"stretch\","
+                    " \"class_scores\": \"logit\", \"threshold\": 0.75, \"nms_iou\": 0.3, \"layout\": \"NCHW\","
+                    " \"anchors\": {\"strides\": [16, 32], \"per_cell\": [2, 6]},"
+                    " \"outputs\": [{\"name\": \"a\", \"shape\": [1, 512, 1]}]}";
+    char *path = write_tmp(j);
+    vg_manifest_t *m = NULL;
+    char err[256] = "";
+    cr_assert_eq(vg_manifest_load(path, &m, err, sizeof(err)), 0, "%s", err);
+    unlink(path);
+    cr_expect_eq(m->head.kind, VG_HEAD_SSD);
+    cr_expect_eq(m->head.num_anchors, 896);
+    cr_expect_eq(m->head.scores, VG_HEAD_SCORE_LOGIT);
+    cr_expect_eq(m->head.ssd_encoding, VG_HEAD_SSD_PIXEL_OFFSET);
+    cr_expect(!m->letterbox);
+    cr_expect_float_eq(m->mean[1], 127.5f, 1e-6, "one value serves every channel");
+    vg_manifest_free(&m);
+
+    path = write_tmp("{\"name\": \"x\", \"onnx\": \"x.onnx\", \"head\": \"yolov9\", \"input\": [64, 64],"
+                     " \"colour\": \"rgb\", \"mean\": [0], \"scale\": [1], \"layout\": \"NCHW\","
+                     " \"outputs\": [{\"name\": \"o\", \"shape\": [1, 10]}]}");
+    cr_expect_eq(vg_manifest_load(path, &m, err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, "yolov9") != NULL, "%s", err);
+    cr_expect_null(m);
+    unlink(path);
+    path = write_tmp("{\"name\": \"x\", \"onnx\": \"x.onnx\", \"head\": \"classifier\", \"input\": [64],");
+    cr_expect_eq(vg_manifest_load(path, &m, err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, path) != NULL, "the message names the file: %s", err);
+    unlink(path);
+    cr_expect_eq(vg_manifest_load("/nonexistent/m.json", &m, err, sizeof(err)), -ENOENT);
+}
+
+Test(heads, labels_files)
+{
+    vg_labels_t *l = NULL;
+    cr_assert_eq(vg_labels_load(VIGIL_SOURCE_DIR "/models/labels/coco80.txt", &l), 0);
+    cr_expect_eq(l->n, 80);
+    cr_expect_str_eq(l->names[0], "person");
+    cr_expect_str_eq(l->names[2], "car");
+    cr_expect_str_eq(l->names[9], "traffic light");
+    cr_expect_str_eq(l->names[79], "toothbrush");
+    vg_labels_free(&l);
+    cr_assert_eq(vg_labels_load(VIGIL_SOURCE_DIR "/models/labels/emotion7.txt", &l), 0);
+    cr_expect_eq(l->n, 7);
+    cr_expect_str_eq(l->names[3], "happy");
+    vg_labels_free(&l);
+    cr_expect_null(l);
+    cr_expect_eq(vg_labels_load("/nonexistent/labels.txt", &l), -ENOENT);
+}
+
+/* ---------------------------------------------------------------- real models (e2e) */
+
+/* The fixture (tests/test_convert_fixtures.py, run by ctest before this
+ * suite) ran the converted models on real images and decoded them with an
+ * independent numpy decoder; here the C heads decode the same raw outputs. */
+
+#include "models/engine/npy.h"
+
+typedef struct {
+    char name[64];
+    vg_det_t det[64];
+    int n;
+} real_case_t;
+
+static const char *fixture_dir(void)
+{
+    static char dir[512];
+    const char *b = getenv("VIGIL_BUILD_DIR");
+    snprintf(dir, sizeof(dir), "%s/heads_real", b ? b : ".");
+    return dir;
+}
+
+/* decodes case `name` with the C head; also reads expected.txt into exp */
+static int decode_case(const char *name, const char *manifest, int nout, real_case_t *got, real_case_t *exp)
+{
+    char path[768], err[256] = "";
+    vg_manifest_t *m = NULL;
+    cr_assert_eq(vg_manifest_load(manifest, &m, err, sizeof(err)), 0, "%s", err);
+    vg_head_t *h = NULL;
+    cr_assert_eq(vg_head_new(&m->head, &h), 0, "%s", name);
+    vg_npy_t *arr[VG_HEAD_MAX_OUTPUTS];
+    vg_head_tensor_t t[VG_HEAD_MAX_OUTPUTS];
+    cr_assert_eq(nout, m->n_outputs);
+    for (int i = 0; i < nout; i++) {
+        int n = 0;
+        snprintf(path, sizeof(path), "%s/%s/out%d.npy", fixture_dir(), name, i);
+        cr_assert_eq(vg_npy_read(path, &arr[i], &n, err, sizeof(err)), 0, "%s", err);
+        t[i].data = arr[i]->data;
+        t[i].ndim = arr[i]->ndim;
+        for (int k = 0; k < arr[i]->ndim && k < 4; k++)
+            t[i].dims[k] = (int)arr[i]->dims[k];
+    }
+    cr_assert_eq(vg_head_check(h, t, nout, err, sizeof(err)), 0, "%s: %s", name, err);
+    snprintf(got->name, sizeof(got->name), "%s", name);
+    got->n = vg_head_decode(h, t, nout, NULL, got->det, 64);
+    cr_assert(got->n >= 0);
+    for (int i = 0; i < nout; i++)
+        vg_npy_free(arr[i], 1);
+    vg_head_free(&h);
+    vg_manifest_free(&m);
+
+    snprintf(path, sizeof(path), "%s/%s/expected.txt", fixture_dir(), name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    exp->n = 0;
+    vg_det_t d;
+    while (exp->n < 64 && fscanf(f, "%d %f %f %f %f %f", &d.label, &d.score, &d.x1, &d.y1, &d.x2, &d.y2) == 6)
+        exp->det[exp->n++] = d;
+    fclose(f);
+    return got->n;
+}
+
+Test(heads_real, c_heads_match_numpy_decoder_on_real_outputs, .timeout = 120)
+{
+    char path[600], name[64], manifest[512];
+    snprintf(path, sizeof(path), "%s/cases.txt", fixture_dir());
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "no fixture at %s (run through ctest)", path);
+    int nout, ncases = 0, persons_min = 1000, faces = 0, happy = 0;
+    vg_labels_t *emo = NULL;
+    cr_assert_eq(vg_labels_load(VIGIL_SOURCE_DIR "/models/labels/emotion7.txt", &emo), 0);
+    while (fscanf(f, "%63s %511s %d", name, manifest, &nout) == 3) {
+        real_case_t got, exp;
+        decode_case(name, manifest, nout, &got, &exp);
+        cr_expect_eq(got.n, exp.n, "%s: C heads %d detections, numpy %d", name, got.n, exp.n);
+        for (int i = 0; i < got.n && i < exp.n; i++) {
+            cr_expect_eq(got.det[i].label, exp.det[i].label, "%s #%d", name, i);
+            cr_expect(fabsf(got.det[i].score - exp.det[i].score) < 1e-4f, "%s #%d: score %g vs %g", name, i,
+                      got.det[i].score, exp.det[i].score);
+            float iou = vg_head_iou(&got.det[i], &exp.det[i]);
+            cr_expect(iou > 0.999f, "%s #%d: IoU %g with the numpy box", name, i, iou);
+        }
+        int persons = 0;
+        for (int i = 0; i < got.n; i++)
+            persons += got.det[i].label == 0;
+        if (strncmp(name, "nanodet", 7) == 0 && persons < persons_min)
+            persons_min = persons;
+        if (strncmp(name, "blazeface", 9) == 0) {
+            cr_expect_eq(got.n, 1, "%s: one face in each quadrant of facereg.jpg, got %d", name, got.n);
+            faces += got.n;
+        }
+        if (strncmp(name, "emotion", 7) == 0 && got.n == 1 && strcmp(emo->names[got.det[0].label], "happy") == 0)
+            happy++;
+        ncases++;
+    }
+    fclose(f);
+    vg_labels_free(&emo);
+    cr_expect_eq(ncases, 11, "3 vtest frames, 4 face quadrants, 4 face crops");
+    cr_expect(persons_min >= 3, "every vtest frame has people walking: fewest found %d", persons_min);
+    cr_expect_eq(faces, 4);
+    cr_expect(happy >= 2, "the two smiling women of facereg.jpg are happy: %d", happy);
+}

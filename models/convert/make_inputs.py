@@ -5,7 +5,7 @@
         --out DIR [--resize stretch|letterbox] [--crop x,y,w,h]
 
 Preprocessing follows the manifest (the way the model's own library feeds it):
-colour (rgb / bgr / grey with its weights), mean and scale per channel, and a
+colour (rgb / bgr / gray with its weights), mean and scale per channel, and a
 stretch or letterbox resize (bilinear) to the model's input size. Writes
 DIR/<model>_f<frame>.npy and prints the paths. --crop takes a region of the
 frame first (e.g. a face for the expression model).
@@ -42,7 +42,7 @@ def letterbox_params(w, h, iw, ih):
 
 
 def prepare(bgr, man, resize='stretch'):
-    ih, iw = man['input']
+    iw, ih = man['input']  # [w, h]
     h, w = bgr.shape[:2]
     if resize == 'stretch':
         img = cv2.resize(bgr, (iw, ih), interpolation=cv2.INTER_LINEAR)
@@ -56,8 +56,8 @@ def prepare(bgr, man, resize='stretch'):
         x = img[:, :, ::-1]
     elif colour == 'bgr':
         x = img
-    elif colour == 'grey':
-        wr, wg, wb = man.get('grey_weights', [0.299, 0.587, 0.114])
+    elif colour == 'gray':
+        wr, wg, wb = man.get('gray_weights', [0.299, 0.587, 0.114])
         x = (img[:, :, 2] * wr + img[:, :, 1] * wg + img[:, :, 0] * wb)[:, :, None]
     else:
         raise ValueError(f'colour {colour}')

@@ -46,6 +46,8 @@ OPSET = 12
 # read it. Sources: vladmandic/human src/object/nanodet.ts, src/gear/emotion.ts,
 # src/face/blazeface.ts (the library these weights were published for).
 PRESETS = {
+    # input: [w, h] (as in vigil.yaml); colour: rgb | bgr | gray; the tensor is
+    # (pixel - mean) * scale per channel, pixels 0..255
     'nanodet': {
         'head': 'nanodet',
         'input': [416, 416],
@@ -60,19 +62,23 @@ PRESETS = {
         'strides': [8, 16, 32],
         'reg_max': 10,
         'class_scores': 'probability',
+        'threshold': 0.35,  # NanoDet's demo defaults
+        'nms_iou': 0.6,
         # outputs ordered stride 8, 16, 32; class scores before box bins
         'output_order': lambda shapes: sorted(shapes, key=lambda kv: (-kv[1][1], -kv[1][2])),
     },
     'emotion': {
         'head': 'classifier',
         'input': [64, 64],
-        'colour': 'grey',
-        'grey_weights': [0.2989, 0.5870, 0.1140],
+        'colour': 'gray',
+        'gray_weights': [0.2989, 0.5870, 0.1140],
         'mean': [127.5],
         'scale': [1 / 127.5],
         'resize': 'stretch',
         'labels': 'emotion7.txt',
         'class_scores': 'probability',
+        'threshold': 0.0,  # top-1 always
+        'nms_iou': 0.0,
     },
     'blazeface': {
         'head': 'blazeface',
@@ -83,6 +89,8 @@ PRESETS = {
         'resize': 'stretch',
         'labels': 'face1.txt',
         'class_scores': 'logit',
+        'threshold': 0.75,  # MediaPipe's face detection defaults
+        'nms_iou': 0.3,
         # anchors: stride 16 (2 per cell) then stride 32 (6 per cell), 896 in all;
         # per anchor: score logit, then [dx, dy, w, h, 6 x (x, y)] in input pixels
         'anchors': {'strides': [16, 32], 'per_cell': [2, 6]},
