@@ -1,0 +1,406 @@
+/* vigild end to end: the real daemon on real footage, real ZeroMQ
+ * subscribers, real signals. Checks the message contract of docs/events.md. */
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <zmq.h>
+
+#include "vg_test_util.h"
+
+typedef struct {
+    char dir[64];
+    char config[128];
+    char endpoint[300];
+    vg_test_proc_t proc;
+    void *ctx, *sub;
+} daemon_t;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Writes the config: `cameras` is the YAML under "cameras:". */
+static void write_config(daemon_t *d, const char *cameras, const char *extra_daemon)
+{
+    char text[8192];
+    snprintf(text, sizeof(text),
+             "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 500ms\n%s"
+             "cameras:\n%s",
+             d->endpoint, extra_daemon ? extra_daemon : "", cameras);
+    write_file(d->config, text);
+}
+
+static void daemon_prepare(daemon_t *d)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->dir, sizeof(d->dir), "/tmp/vigil-e2e-XXXXXX");
+    cr_assert_not_null(mkdtemp(d->dir));
+    snprintf(d->config, sizeof(d->config), "%s/vigil.yaml", d->dir);
+    snprintf(d->endpoint, sizeof(d->endpoint), "ipc://%s/pub", d->dir);
+}
+
+static void daemon_start(daemon_t *d)
+{
+    char bin[4096];
+    vg_test_build_path("daemon/vigild", bin, sizeof(bin));
+    char *argv[] = {bin, "--config", d->config, NULL};
+    cr_assert_eq(vg_test_spawn(argv, &d->proc), 0);
+    d->ctx = zmq_ctx_new();
+    d->sub = zmq_socket(d->ctx, ZMQ_SUB);
+    zmq_setsockopt(d->sub, ZMQ_SUBSCRIBE, "", 0);
+    int zero = 0;
+    zmq_setsockopt(d->sub, ZMQ_LINGER, &zero, sizeof(zero));
+    cr_assert_eq(zmq_connect(d->sub, d->endpoint), 0);
+}
+
+static int daemon_stop(daemon_t *d)
+{
+    int st = vg_test_stop(&d->proc, SIGTERM, 10000);
+    if (d->sub)
+        zmq_close(d->sub);
+    if (d->ctx)
+        zmq_ctx_term(d->ctx);
+    d->sub = d->ctx = NULL;
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
+    cr_assert_eq(system(cmd), 0);
+    return st;
+}
+
+/* Receives one message; NULL on timeout. Checks the envelope every message
+ * must have (docs/events.md): topic part equals "topic", camera, seq >= 1,
+ * time in ISO 8601 UTC with milliseconds. */
+static json_t *recv_msg(daemon_t *d, int timeout_ms, char *topic, size_t topiclen)
+{
+    zmq_pollitem_t it = {.socket = d->sub, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return NULL;
+    int n = zmq_recv(d->sub, topic, topiclen - 1, 0);
+    cr_assert_gt(n, 0);
+    topic[n] = '\0';
+    static char body[65536];
+    int more = 0;
+    size_t ml = sizeof(more);
+    zmq_getsockopt(d->sub, ZMQ_RCVMORE, &more, &ml);
+    cr_assert(more, "[topic][json]: the json part is missing");
+    int bl = zmq_recv(d->sub, body, sizeof(body) - 1, 0);
+    cr_assert_gt(bl, 0);
+    json_error_t e;
+    json_t *m = json_loadb(body, (size_t)bl, 0, &e);
+    cr_assert_not_null(m, "not JSON (%s): %.*s", e.text, bl, body);
+    cr_assert_str_eq(json_string_value(json_object_get(m, "topic")), topic);
+    const char *camera = json_string_value(json_object_get(m, "camera"));
+    cr_assert_not_null(camera, "no camera: %.*s", bl, body);
+    if (strcmp(topic, "stats") != 0) {
+        const char *dot = strchr(topic, '.');
+        cr_assert(dot && strcmp(dot + 1, camera) == 0, "topic %s vs camera %s", topic, camera);
+    }
+    cr_assert(json_is_integer(json_object_get(m, "seq")) && json_integer_value(json_object_get(m, "seq")) >= 1);
+    regex_t re;
+    regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$", REG_EXTENDED | REG_NOSUB);
+    const char *t = json_string_value(json_object_get(m, "time"));
+    cr_assert(t && regexec(&re, t, 0, NULL, 0) == 0, "time %s", t ? t : "(none)");
+    regfree(&re);
+    return m;
+}
+
+typedef struct {
+    char name[64];
+    long long last_seq;
+    int gaps;
+    int det, events_start, events_end, stats, health;
+    int connecting; /* health "connecting" reports */
+    char last_state[32];
+    long long analysed; /* from the last stats */
+    long long queued;
+} cam_seen_t;
+
+typedef struct {
+    cam_seen_t cams[8];
+    int n;
+} seen_t;
+
+static cam_seen_t *cam(seen_t *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->cams[i].name, name) == 0)
+            return &s->cams[i];
+    cr_assert_lt(s->n, 8);
+    cam_seen_t *c = &s->cams[s->n++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    return c;
+}
+
+/* Checks one message's topic-specific fields and tallies it. */
+static void account(seen_t *s, const char *topic, json_t *m)
+{
+    cam_seen_t *c = cam(s, json_string_value(json_object_get(m, "camera")));
+    long long seq = json_integer_value(json_object_get(m, "seq"));
+    if (c->last_seq && seq != c->last_seq + 1)
+        c->gaps++;
+    c->last_seq = seq;
+    if (strncmp(topic, "det.", 4) == 0) {
+        c->det++;
+        json_t *w = json_object_get(m, "width"), *h = json_object_get(m, "height");
+        cr_assert(json_is_integer(w) && json_is_integer(h));
+        cr_assert(json_is_integer(json_object_get(m, "pts")), "det carries the frame's pts");
+        cr_assert(json_is_number(json_object_get(m, "pts_time")));
+        size_t i;
+        json_t *o;
+        json_array_foreach(json_object_get(m, "objects"), i, o)
+        {
+            json_t *b = json_object_get(o, "box");
+            cr_assert_eq(json_array_size(b), 4);
+            long long x1 = json_integer_value(json_array_get(b, 0)), y1 = json_integer_value(json_array_get(b, 1));
+            long long x2 = json_integer_value(json_array_get(b, 2)), y2 = json_integer_value(json_array_get(b, 3));
+            cr_assert(0 <= x1 && x1 < x2 && x2 <= json_integer_value(w) && 0 <= y1 && y1 < y2 &&
+                          y2 <= json_integer_value(h),
+                      "box %lld,%lld-%lld,%lld outside the frame", x1, y1, x2, y2);
+            cr_assert_str_eq(json_string_value(json_object_get(o, "label")), "motion");
+            double sc = json_number_value(json_object_get(o, "score"));
+            cr_assert(sc >= 0 && sc <= 1);
+        }
+    } else if (strncmp(topic, "event.", 6) == 0) {
+        const char *type = json_string_value(json_object_get(m, "type"));
+        cr_assert(type && (!strcmp(type, "start") || !strcmp(type, "update") || !strcmp(type, "end")));
+        cr_assert_not_null(json_string_value(json_object_get(m, "id")));
+        cr_assert_not_null(json_string_value(json_object_get(m, "label")));
+        cr_assert(json_is_number(json_object_get(m, "score")) && json_is_number(json_object_get(m, "top_score")));
+        cr_assert_eq(json_array_size(json_object_get(m, "box")), 4);
+        cr_assert(json_is_array(json_object_get(m, "zones")));
+        cr_assert_not_null(json_string_value(json_object_get(m, "start")));
+        if (!strcmp(type, "end"))
+            cr_assert_not_null(json_string_value(json_object_get(m, "end")));
+        else
+            cr_assert(json_is_null(json_object_get(m, "end")));
+        c->events_start += !strcmp(type, "start");
+        c->events_end += !strcmp(type, "end");
+    } else if (strcmp(topic, "stats") == 0) {
+        c->stats++;
+        json_t *fr = json_object_get(m, "frames");
+        cr_assert(json_is_integer(json_object_get(fr, "decoded")));
+        c->analysed = json_integer_value(json_object_get(fr, "analysed"));
+        c->queued = json_integer_value(json_object_get(fr, "queued"));
+        /* stats repeat the source state, for subscribers that joined late */
+        const char *st = json_string_value(json_object_get(m, "state"));
+        cr_assert_not_null(st);
+        snprintf(c->last_state, sizeof(c->last_state), "%s", st);
+        cr_assert(json_is_object(json_object_get(m, "dropped")));
+        cr_assert(json_is_integer(json_object_get(json_object_get(m, "process"), "rss_bytes")));
+        cr_assert_gt(json_integer_value(json_object_get(json_object_get(m, "process"), "rss_bytes")), 0);
+    } else if (strncmp(topic, "health.", 7) == 0) {
+        c->health++;
+        const char *st = json_string_value(json_object_get(m, "state"));
+        cr_assert_not_null(st);
+        cr_assert_not_null(json_string_value(json_object_get(m, "reason")));
+        snprintf(c->last_state, sizeof(c->last_state), "%s", st);
+        c->connecting += !strcmp(st, "connecting");
+    } else {
+        cr_assert_fail("unknown topic %s", topic);
+    }
+}
+
+/* Receives for up to ms, or until done(s) says so. */
+static void collect(daemon_t *d, seen_t *s, int ms, bool (*done)(seen_t *))
+{
+    long long end = vg_test_now_ms() + ms;
+    while (vg_test_now_ms() < end && !(done && done(s))) {
+        char topic[256];
+        json_t *m = recv_msg(d, 200, topic, sizeof(topic));
+        if (!m)
+            continue;
+        account(s, topic, m);
+        json_decref(m);
+    }
+}
+
+static char camera_yaml[4096];
+static const char *camera_block(const char *name, const char *url, const char *extra)
+{
+    static char buf[2048];
+    snprintf(buf, sizeof(buf), "  %s:\n    url: %s\n    realtime: true\n    analysis_fps: 5\n%s", name, url,
+             extra ? extra : "");
+    return buf;
+}
+
+Test(daemon, check_config_accepts_the_example_and_refuses_a_broken_file, .timeout = 60)
+{
+    char bin[4096];
+    vg_test_build_path("daemon/vigild", bin, sizeof(bin));
+    char example[4096];
+    snprintf(example, sizeof(example), "%s/etc/vigil.yaml", VIGIL_SOURCE_DIR);
+    char *ok[] = {bin, "--check-config", example, NULL};
+    vg_test_proc_t p;
+    cr_assert_eq(vg_test_spawn(ok, &p), 0);
+    cr_assert_eq(vg_test_wait(&p, 20000), 0, "the example configuration must validate");
+    char broken[] = "/tmp/vigil-broken-XXXXXX";
+    int fd = mkstemp(broken);
+    const char *text = "daemon:\n  workers: 2\ncameras:\n  door:\n    url: /dev/null\n    analysis_fsp: 5\n";
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char *bad[] = {bin, "--check-config", broken, NULL};
+    cr_assert_eq(vg_test_spawn(bad, &p), 0);
+    cr_assert_eq(vg_test_wait(&p, 20000), 1);
+    char err[4096] = "";
+    vg_test_read_stderr(&p, err, sizeof(err));
+    char expect[256];
+    snprintf(expect, sizeof(expect), "%s:6: cameras.door.analysis_fsp:", broken);
+    cr_assert(strstr(err, expect), "stderr: %s", err);
+    vg_test_stop(&p, SIGTERM, 1000);
+    unlink(broken);
+}
+
+static bool street_has_enough(seen_t *s)
+{
+    cam_seen_t *c = cam(s, "street");
+    return c->det >= 10 && c->stats >= 2 && c->events_start >= 1;
+}
+
+Test(daemon, publishes_det_event_health_stats_with_rising_seq, .timeout = 120)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    write_config(&d, camera_block("street", vg_test_footage("vtest.avi"), NULL), NULL);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 30000, street_has_enough);
+    cam_seen_t *c = cam(&s, "street");
+    cr_assert_geq(c->det, 10, "det messages: %d", c->det);
+    cr_assert_geq(c->stats, 2, "stats messages: %d", c->stats);
+    cr_assert_geq(c->events_start, 1, "people walking must start a motion event");
+    cr_assert_eq(c->gaps, 0, "seq must rise by one per camera");
+    cr_assert_eq(daemon_stop(&d), 0, "SIGTERM exits 0");
+}
+
+static bool three_cameras_seen(seen_t *s)
+{
+    return cam(s, "a")->det >= 5 && cam(s, "b")->det >= 5;
+}
+
+Test(daemon, sighup_restarts_only_changed_cameras_and_refuses_a_broken_file, .timeout = 180)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    const char *clip = vg_test_footage("vtest.avi");
+    snprintf(camera_yaml, sizeof(camera_yaml), "%s", camera_block("a", clip, NULL));
+    strcat(camera_yaml, camera_block("b", clip, NULL));
+    write_config(&d, camera_yaml, NULL);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 30000, three_cameras_seen);
+    cr_assert_geq(cam(&s, "a")->det, 5);
+    int a_connecting = cam(&s, "a")->connecting, b_connecting = cam(&s, "b")->connecting;
+    /* change b, add c, keep a */
+    snprintf(camera_yaml, sizeof(camera_yaml), "%s", camera_block("a", clip, NULL));
+    strcat(camera_yaml, camera_block("b", clip, "    motion:\n      threshold: 30\n"));
+    strcat(camera_yaml, camera_block("c", clip, NULL));
+    write_config(&d, camera_yaml, NULL);
+    kill(d.proc.pid, SIGHUP);
+    int a_before = cam(&s, "a")->det;
+    long long end = vg_test_now_ms() + 30000;
+    while (vg_test_now_ms() < end && (cam(&s, "c")->det < 5 || cam(&s, "a")->det < a_before + 10))
+        collect(&d, &s, 200, NULL);
+    cr_assert_geq(cam(&s, "c")->det, 5, "the added camera runs");
+    cr_assert_gt(cam(&s, "b")->connecting, b_connecting, "the changed camera restarted");
+    cr_assert_eq(cam(&s, "a")->connecting, a_connecting, "the unchanged camera was not touched");
+    cr_assert_eq(cam(&s, "a")->gaps, 0, "the unchanged camera's seq has no gap");
+    cr_assert_eq(cam(&s, "b")->gaps, 0, "a restarted camera's seq continues");
+    /* a broken file is refused; everything keeps running */
+    write_file(d.config, "daemon:\n  workers: banana\n");
+    kill(d.proc.pid, SIGHUP);
+    int c_before = cam(&s, "c")->det;
+    collect(&d, &s, 3000, NULL);
+    cr_assert_gt(cam(&s, "c")->det, c_before, "cameras keep running after a refused reload");
+    char err[16384] = "";
+    vg_test_read_stderr(&d.proc, err, sizeof(err));
+    cr_assert(strstr(err, "reload refused") && strstr(err, "daemon.workers"), "stderr: %s", err);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+static bool street_ended(seen_t *s) { return !strcmp(cam(s, "street")->last_state, "eof") && cam(s, "street")->stats > 0 && cam(s, "street")->analysed == 398; }
+
+Test(daemon, a_broken_camera_is_reported_and_the_others_run, .timeout = 120)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    snprintf(camera_yaml, sizeof(camera_yaml), "%s", camera_block("ghost", "/nonexistent/cam.mp4", NULL));
+    strcat(camera_yaml, camera_block("street", vg_test_footage("vtest.avi"), NULL));
+    write_config(&d, camera_yaml, NULL);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 30000, street_has_enough);
+    collect(&d, &s, 1000, NULL); /* at least one stats round for the ghost */
+    cr_assert_geq(cam(&s, "street")->det, 10);
+    cr_assert_str_eq(cam(&s, "ghost")->last_state, "failed");
+    cr_assert_eq(cam(&s, "ghost")->det, 0);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+Test(daemon, a_subscriber_that_never_reads_does_not_slow_the_pipeline, .timeout = 180)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    /* a replayed file (not realtime): the pipeline runs as fast as it can */
+    write_config(&d,
+                 "  street:\n    url: PLACEHOLDER\n    realtime: false\n    analysis_fps: 5\n",
+                 "  publish_hwm: 10\n");
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 200ms\n  publish_hwm: 10\n"
+             "cameras:\n  street:\n    url: %s\n    realtime: false\n    analysis_fps: 5\n",
+             d.endpoint, vg_test_footage("vtest.avi"));
+    write_file(d.config, text);
+    /* the lazy subscriber connects first and never reads */
+    void *ctx = zmq_ctx_new();
+    void *lazy = zmq_socket(ctx, ZMQ_SUB);
+    int rcvhwm = 10, zero = 0;
+    zmq_setsockopt(lazy, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm));
+    zmq_setsockopt(lazy, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(lazy, ZMQ_SUBSCRIBE, "", 0);
+    zmq_connect(lazy, d.endpoint);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 60000, street_ended);
+    cam_seen_t *c = cam(&s, "street");
+    cr_assert_str_eq(c->last_state, "eof", "the clip played to its end");
+    cr_assert_eq(c->analysed, 398, "every sampled frame was analysed (%lld)", c->analysed);
+    cr_assert_eq(c->queued, 398);
+    zmq_close(lazy);
+    zmq_ctx_term(ctx);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+Test(daemon, an_endpoint_in_use_is_a_clear_error, .timeout = 60)
+{
+    void *ctx = zmq_ctx_new();
+    void *squatter = zmq_socket(ctx, ZMQ_PUB);
+    cr_assert_eq(zmq_bind(squatter, "tcp://127.0.0.1:*"), 0);
+    char ep[256];
+    size_t len = sizeof(ep);
+    zmq_getsockopt(squatter, ZMQ_LAST_ENDPOINT, ep, &len);
+    daemon_t d;
+    daemon_prepare(&d);
+    snprintf(d.endpoint, sizeof(d.endpoint), "%s", ep);
+    write_config(&d, camera_block("street", vg_test_footage("vtest.avi"), NULL), NULL);
+    daemon_start(&d);
+    cr_assert_eq(vg_test_wait(&d.proc, 20000), 1, "vigild must exit 1");
+    char err[4096] = "";
+    vg_test_read_stderr(&d.proc, err, sizeof(err));
+    char expect[512];
+    snprintf(expect, sizeof(expect), "cannot bind publish endpoint '%s': Address already in use", ep);
+    cr_assert(strstr(err, expect), "stderr: %s", err);
+    daemon_stop(&d);
+    zmq_close(squatter);
+    zmq_ctx_term(ctx);
+}
