@@ -14,7 +14,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: vigil models check FILE.onnx [options] [--runs N]\n"
+            "usage: vigil models check FILE.onnx [options] [--runs N] [--profile]\n"
             "       vigil models run FILE.onnx --input IN.npy|IN.npz [--input ...] --output OUT.npy|OUT.npz [--output ...] [options]\n"
             "options: --threads N (default 1)  --batch N  --precision fp32|bf16\n"
             "check loads the model, prints its inputs, outputs, operators and fusions,\n"
@@ -44,7 +44,36 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmd_check(const char *path, const vg_engine_options_t *opt, int runs)
+typedef struct {
+    char op[64][96];
+    char kern[64][64];
+    double ms[64];
+    int count[64];
+    int n;
+    double total;
+} prof_t;
+
+static void prof_cb(void *ctx, const char *op, const char *name, const char *kernel, double ms)
+{
+    prof_t *p = ctx;
+    (void)name;
+    p->total += ms;
+    int i;
+    for (i = 0; i < p->n; i++)
+        if (!strcmp(p->op[i], op) && !strcmp(p->kern[i], kernel))
+            break;
+    if (i == p->n) {
+        if (p->n == 64)
+            return;
+        snprintf(p->op[i], sizeof(p->op[i]), "%s", op);
+        snprintf(p->kern[i], sizeof(p->kern[i]), "%s", kernel);
+        p->n++;
+    }
+    p->ms[i] += ms;
+    p->count[i]++;
+}
+
+static int cmd_check(const char *path, const vg_engine_options_t *opt, int runs, bool profile)
 {
     char err[512];
     vg_engine_t *e = NULL;
@@ -91,6 +120,22 @@ static int cmd_check(const char *path, const vg_engine_options_t *opt, int runs)
         return 1;
     }
     qsort(t, runs, sizeof(double), cmp_d);
+    if (profile) {
+        /* best of 5 profiled runs, per operator and kernel */
+        prof_t best = {0};
+        best.total = 1e30;
+        for (int k = 0; k < 5; k++) {
+            prof_t p = {0};
+            if (vg_engine_profile(e, prof_cb, &p) < 0)
+                break;
+            if (p.total < best.total)
+                best = p;
+        }
+        printf("profile (best of 5, %.2f ms in all):\n", best.total);
+        for (int i = 0; i < best.n; i++)
+            printf("  %8.3f ms %5.1f%%  %4d x  %-36s %s\n", best.ms[i], 100 * best.ms[i] / best.total, best.count[i] / 1,
+                   best.op[i], best.kern[i]);
+    }
     double med = t[runs / 2];
     printf("first run %.2f ms; %d runs: median %.2f ms, min %.2f ms; %.1f GFLOP/s\n", first, runs, med, t[0],
            2 * vg_engine_macs(e) / (med * 1e6));
@@ -203,6 +248,7 @@ int vg_models_cli_main(int argc, char **argv)
     vg_engine_options_t opt = {.threads = 1, .batch = 0, .precision = "fp32"};
     char *ins[16], *outs[16];
     int nins = 0, nouts = 0, runs = 20;
+    bool profile = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -215,6 +261,8 @@ int vg_models_cli_main(int argc, char **argv)
             opt.batch = atoi(argv[++i]);
         } else if (!strcmp(a, "--precision") && has) {
             opt.precision = argv[++i];
+        } else if (!strcmp(a, "--profile")) {
+            profile = true;
         } else if (!strcmp(a, "--runs") && has) {
             runs = atoi(argv[++i]);
         } else if (!strcmp(a, "--input") && has && nins < 16) {
@@ -234,7 +282,7 @@ int vg_models_cli_main(int argc, char **argv)
         return 2;
     }
     if (!strcmp(cmd, "check"))
-        return cmd_check(path, &opt, runs);
+        return cmd_check(path, &opt, runs, profile);
     if (!strcmp(cmd, "run")) {
         if (!nins || !nouts) {
             fprintf(stderr, "vigil models run: --input and --output are required\n");

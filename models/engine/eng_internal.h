@@ -134,7 +134,7 @@ struct vg_engine {
     double macs;
     vg_tensor_desc_t *in_desc, *out_desc;
     float **in_buf, **out_buf;
-    int *out_step;          /* unused */
+    int plan_pos;           /* position in g.order being planned */
     char *summary;
     char *err;
     size_t errlen;

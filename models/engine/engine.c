@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "models/engine/eng_internal.h"
 
@@ -277,5 +278,36 @@ int vg_engine_run(vg_engine_t *e)
     }
     if (dnnl_stream_wait(e->stream) != dnnl_success)
         return -EIO;
+    return 0;
+}
+
+int vg_engine_profile(vg_engine_t *e, void (*cb)(void *, const char *, const char *, const char *, double), void *ctx)
+{
+    if (omp_get_max_threads() != e->threads)
+        omp_set_num_threads(e->threads);
+    for (int i = 0; i < e->nsteps; i++) {
+        vg_step_t *s = &e->steps[i];
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (s->kind == STEP_DNNL) {
+            if (dnnl_primitive_execute(s->prim, e->stream, s->nargs, s->args) != dnnl_success ||
+                dnnl_stream_wait(e->stream) != dnnl_success)
+                return -EIO;
+        } else {
+            const vg_node_t *n = &e->g.n[s->node];
+            int r = s->fn(n, s->tin, n->nin, s->tout, n->nout);
+            if (r < 0)
+                return r;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        char op[160];
+        const vg_node_t *n = s->node >= 0 ? &e->g.n[s->node] : NULL;
+        if (n && s->nw == 1 && s->wr[0] >= 0 && n->nout > 0 && n->out[0] != s->wr[0] && strcmp(n->op, "Conv"))
+            snprintf(op, sizeof(op), "Reorder");
+        else
+            snprintf(op, sizeof(op), "%s%s", n ? n->op : "Reorder", n ? n->fused : "");
+        cb(ctx, op, n ? n->name : e->g.v[s->rd[0]].name, s->impl, ms);
+    }
     return 0;
 }

@@ -100,6 +100,14 @@ const float *vg_engine_output_buffer(const vg_engine_t *e, int i);
  * size, kernels). Owned by the engine. */
 const char *vg_engine_summary(const vg_engine_t *e);
 
+/* Runs the graph once, timing every step, and calls cb(ctx, op, name,
+ * kernel, ms) per step in order (op is the ONNX operator plus what was fused,
+ * or "Reorder"). For profiling tools, not for the hot path.
+ * Thread: the one thread currently using `e`. */
+int vg_engine_profile(vg_engine_t *e,
+                      void (*cb)(void *ctx, const char *op, const char *name, const char *kernel, double ms),
+                      void *ctx);
+
 /* Bytes of the activation arena, and of packed weights. */
 size_t vg_engine_arena_bytes(const vg_engine_t *e);
 

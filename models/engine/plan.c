@@ -259,6 +259,32 @@ static int pack_const(vg_engine_t *e, vg_step_t *s, const void *data, const dnnl
     return 0;
 }
 
+static int root_of(const vg_graph_t *g, int v)
+{
+    while (g->v[v].alias >= 0)
+        v = g->v[v].alias;
+    return v;
+}
+
+/* True when storage root rt is read after the node being planned: by a later
+ * node (directly or through a view made earlier) or as a graph output. */
+static bool read_later(const vg_engine_t *e, int rt)
+{
+    const vg_graph_t *g = &e->g;
+    for (int i = e->plan_pos + 1; i < g->norder; i++) {
+        const vg_node_t *n = &g->n[g->order[i]];
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] >= 0 && !g->v[n->in[k]].cdata && root_of(g, n->in[k]) == rt)
+                return true;
+        if (n->sum_in >= 0 && root_of(g, n->sum_in) == rt)
+            return true;
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        if (root_of(g, g->outputs[i]) == rt)
+            return true;
+    return false;
+}
+
 /* ---------------- convolution ---------------- */
 
 static int plan_conv(vg_engine_t *e, int ni)
@@ -341,8 +367,12 @@ static int plan_conv(vg_engine_t *e, int ni)
             return sum_src;
         n = &g->n[ni];
         const vg_value_t *sv = &g->v[n->sum_in];
-        bool inplace = sv->nuse == 1 && !sv->is_input && !sv->is_output && (sum_src != n->sum_in || sv->alias < 0) &&
-                       g->v[sum_src].alias < 0 && !g->v[sum_src].is_input;
+        /* the conv may accumulate into the residual's own storage when nothing
+         * reads that storage afterwards (saves a copy per residual block) */
+        int rs = root_of(g, sum_src), ri = root_of(g, n->sum_in);
+        bool inplace = !g->v[rs].is_input && !g->v[ri].is_input && !g->v[rs].ptr && rs != root_of(g, src) &&
+                       !read_later(e, rs) && !read_later(e, ri);
+        (void)sv;
         if ((r = set_md(e, y, &dst_md, FMT_NHWC)) < 0)
             return r;
         if (inplace) {
@@ -865,13 +895,6 @@ static int plan_own(vg_engine_t *e, int ni)
 
 /* ---------------- memory planning ---------------- */
 
-static int root_of(const vg_graph_t *g, int v)
-{
-    while (g->v[v].alias >= 0)
-        v = g->v[v].alias;
-    return v;
-}
-
 typedef struct {
     int v;
     size_t bytes;
@@ -1039,9 +1062,11 @@ int vg_eng_plan(vg_engine_t *e)
         g->v[v].ptr = e->in_buf[i];
         dnnl_memory_set_data_handle(g->v[v].mem, e->in_buf[i]);
     }
-    for (int i = 0; i < g->norder; i++)
+    for (int i = 0; i < g->norder; i++) {
+        e->plan_pos = i;
         if ((r = plan_node(e, g->order[i])) < 0)
             return r;
+    }
     /* graph outputs: reorder into the dense float32 output buffers */
     for (int i = 0; i < g->noutputs; i++) {
         int v = g->outputs[i];
