@@ -307,25 +307,29 @@ int vg_derain_new(int max_w, int max_h, vg_derain_t **ret)
  * R columns left and right are not brightened as much (the brightening is
  * thin: rain, not a person walking in). It takes the previous value.
  */
+static inline int imax(int a, int b) { return a > b ? a : b; }
+static inline int iabsd(int a, int b) { return a > b ? a - b : b - a; }
+
 static int derain_row(uint8_t *restrict out, const uint8_t *restrict s,
                       const uint8_t *restrict p1, const uint8_t *restrict p2, int w, int tr,
                       int ts)
 {
     enum { R = 3 };
     int n = 0;
-    for (int x = 0; x < w; x++)
+    for (int x = 0; x < R; x++) {
         out[x] = s[x];
+        out[w - 1 - x] = s[w - 1 - x];
+    }
+    /* branch-free so that it vectorizes (int lanes) */
     for (int x = R; x < w - R; x++) {
-        int bg = p1[x] > p2[x] ? p1[x] : p2[x];
-        /* nothing moved here or R columns either side between the two
-         * previous frames: a person walking in moved there a frame ago too */
-        int agree = abs(p1[x] - p2[x]) <= ts && abs(p1[x - R] - p2[x - R]) <= ts &&
-                    abs(p1[x + R] - p2[x + R]) <= ts;
+        int bg = imax(p1[x], p2[x]);
+        int bl = imax(p1[x - R], p2[x - R]);
+        int br = imax(p1[x + R], p2[x + R]);
+        int agree = (iabsd(p1[x], p2[x]) <= ts) & (iabsd(p1[x - R], p2[x - R]) <= ts) &
+                    (iabsd(p1[x + R], p2[x + R]) <= ts);
         int d = s[x] - bg;
-        int bl = p1[x - R] > p2[x - R] ? p1[x - R] : p2[x - R];
-        int br = p1[x + R] > p2[x + R] ? p1[x + R] : p2[x + R];
-        int thin = 2 * (s[x - R] - bl) < d && 2 * (s[x + R] - br) < d;
-        int streak = agree && d > tr && thin;
+        int thin = (2 * (s[x - R] - bl) < d) & (2 * (s[x + R] - br) < d);
+        int streak = agree & (d > tr) & thin;
         out[x] = (uint8_t)(streak ? bg : s[x]);
         n += streak;
     }
