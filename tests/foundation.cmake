@@ -26,3 +26,13 @@ if(TARGET vigild)
               LIBS vg_test_util PkgConfig::JANSSON PkgConfig::ZMQ LABELS e2e TIMEOUT 600)
   add_dependencies(test_daemon vigild)
 endif()
+
+# The whole pipeline (capture, ring, workers, publisher threads) on a real
+# clip; in the TSan and ASan builds this is the threaded code under the
+# sanitizer. PASS needs the summary line; FAIL on any sanitizer report.
+if(TARGET vigil)
+  add_test(NAME replay_vtest COMMAND vigil replay ${VIGIL_CACHE_DIR}/footage/vtest.avi --quiet)
+  set_tests_properties(replay_vtest PROPERTIES LABELS "unit;tsan" TIMEOUT 600
+    PASS_REGULAR_EXPRESSION "795 frames decoded in [0-9.]+s \\([0-9.]+ fps\\), 398 analysed"
+    FAIL_REGULAR_EXPRESSION "ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error")
+endif()
