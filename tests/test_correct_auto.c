@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include <libswscale/swscale.h>
+
 #include "pipeline/correct/correct.h"
 #include "tests/correct/frames.h"
 
@@ -209,4 +211,83 @@ Test(correct_auto, off_mode_is_a_view_of_the_frame)
     /* truncation follows snprintf */
     cr_assert_eq(vg_correct_names(VG_CORRECT_LOW_LIGHT | VG_CORRECT_DEHAZE, b, sizeof(b)), 16);
     cr_assert_eq(strlen(b), 7);
+}
+
+static vg_correct_state_t *list_state(uint32_t mask)
+{
+    vg_correct_state_t *st = NULL;
+    vg_correct_config_t cfg = { .max_width = 1280, .max_height = 720,
+                                .mode = VG_CORRECT_MODE_LIST, .mask = mask };
+    cr_assert_eq(vg_correct_new(&cfg, &st), 0);
+    return st;
+}
+
+Test(correct_auto, odd_sizes_nv12_and_full_range)
+{
+    uint32_t all = VG_CORRECT_LOW_LIGHT | VG_CORRECT_DEHAZE | VG_CORRECT_DENOISE |
+                   VG_CORRECT_DERAIN;
+    /* odd width and height (a cropped view of the decoded frame) */
+    vg_correct_state_t *st = list_state(all);
+    for (int i = 0; i < 4; i++) {
+        vg_image_t im, out;
+        cr_assert_eq(vg_image_from_frame(clip[i], &im), 0);
+        im.width = 767;
+        im.height = 575;
+        cr_assert_eq(vg_correct_apply_image(st, &im, &out), (int)all);
+        cr_assert_eq(out.width, 767);
+        cr_assert_eq(out.height, 575);
+    }
+    vg_correct_free(&st);
+
+    /* NV12 gives exactly what the same frame in YUV420P gives */
+    vg_correct_state_t *a = list_state(all), *b = list_state(all);
+    for (int i = 0; i < 4; i++) {
+        AVFrame *nv = vgt_convert(clip[i], AV_PIX_FMT_NV12, clip[i]->width, clip[i]->height,
+                                  SWS_POINT);
+        nv->color_range = clip[i]->color_range;
+        vg_image_t oa, ob;
+        cr_assert_eq(vg_correct_apply(a, clip[i], &oa), (int)all);
+        cr_assert_eq(vg_correct_apply(b, nv, &ob), (int)all);
+        for (int p = 0; p < 3; p++) {
+            int pw = p ? oa.width / 2 : oa.width, ph = p ? oa.height / 2 : oa.height;
+            for (int y = 0; y < ph; y++)
+                cr_assert_eq(memcmp(oa.data[p] + y * oa.linesize[p],
+                                    ob.data[p] + y * ob.linesize[p], pw), 0,
+                             "plane %d row %d differs", p, y);
+        }
+        av_frame_free(&nv);
+    }
+    vg_correct_free(&a);
+    vg_correct_free(&b);
+
+    /* full range (YUVJ420P): brightening keeps the 0..255 scale */
+    st = list_state(VG_CORRECT_LOW_LIGHT);
+    AVFrame *j = vgt_convert(clip[0], AV_PIX_FMT_YUVJ420P, clip[0]->width, clip[0]->height,
+                             SWS_POINT);
+    vg_image_t out;
+    cr_assert_eq(vg_correct_apply(st, j, &out), (int)VG_CORRECT_LOW_LIGHT);
+    cr_assert(out.full_range);
+    int lo = 255, hi = 0;
+    for (int y = 0; y < out.height; y++)
+        for (int x = 0; x < out.width; x++) {
+            int v = out.data[0][y * out.linesize[0] + x];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    cr_log_info("full range low light: luma %d..%d", lo, hi);
+    cr_assert_lt(lo, 16);
+    cr_assert_gt(hi, 235);
+    av_frame_free(&j);
+    vg_correct_free(&st);
+
+    /* RGB24 passes through uncorrected; other formats are refused */
+    st = list_state(all);
+    AVFrame *rgb = vgt_convert(clip[0], AV_PIX_FMT_RGB24, 320, 240, SWS_BILINEAR);
+    cr_assert_eq(vg_correct_apply(st, rgb, &out), 0);
+    cr_assert_eq(out.data[0], rgb->data[0]);
+    AVFrame *y422 = vgt_convert(clip[0], AV_PIX_FMT_YUV422P, 320, 240, SWS_BILINEAR);
+    cr_assert_eq(vg_correct_apply(st, y422, &out), -ENOTSUP);
+    av_frame_free(&rgb);
+    av_frame_free(&y422);
+    vg_correct_free(&st);
 }
