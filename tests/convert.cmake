@@ -3,9 +3,25 @@
 # else OpenCV DNN. Label e2e: needs node, npm (first run) and the footage.
 find_program(VG_NODE node)
 if(VG_NODE)
+  # the pinned TF.js reference runtime, installed from npm into the cache once
+  add_test(NAME tfjs_ref_setup COMMAND bash ${CMAKE_SOURCE_DIR}/models/convert/setup-tfjs.sh)
+  set_tests_properties(tfjs_ref_setup PROPERTIES LABELS e2e TIMEOUT 300
+    ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR}" FIXTURES_SETUP tfjs_ref)
   add_test(NAME convert_vs_tfjs
     COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_convert.sh ${CMAKE_SOURCE_DIR}
             $<$<TARGET_EXISTS:vg-models>:$<TARGET_FILE:vg-models>>)
   set_tests_properties(convert_vs_tfjs PROPERTIES LABELS e2e TIMEOUT 900
-    ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR};VIGIL_BUILD_DIR=${CMAKE_BINARY_DIR}")
+    ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR};VIGIL_BUILD_DIR=${CMAKE_BINARY_DIR}"
+    FIXTURES_REQUIRED tfjs_ref)
+endif()
+
+# Every TF op the converter maps, on small graphs made by the test (weights
+# plain and uint8/uint16/float16-quantized), against TF.js.
+if(VG_NODE)
+  add_test(NAME convert_ops_vs_tfjs
+    COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_convert_ops.py ${CMAKE_SOURCE_DIR}
+            ${CMAKE_BINARY_DIR}/convert_ops $<$<TARGET_EXISTS:vg-models>:$<TARGET_FILE:vg-models>>)
+  set_tests_properties(convert_ops_vs_tfjs PROPERTIES LABELS e2e TIMEOUT 900
+    ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR};VIGIL_BUILD_DIR=${CMAKE_BINARY_DIR};VIGIL_TFJS_DIR=${VIGIL_CACHE_DIR}/npm/tfjs-ref"
+    FIXTURES_REQUIRED tfjs_ref)
 endif()

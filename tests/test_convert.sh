@@ -23,14 +23,8 @@ FRAMES=100,400,700
 "$SRC/scripts/fetch-models.sh"
 
 # tfjs reference runtime, pinned by models/convert/package-lock.json
-TFJS_DIR="$CACHE/npm/tfjs-ref"
-if ! cmp -s "$CONV/package-lock.json" "$TFJS_DIR/package-lock.json" || [ ! -d "$TFJS_DIR/node_modules/@tensorflow/tfjs" ]; then
-  mkdir -p "$TFJS_DIR"
-  cp "$CONV/package.json" "$CONV/package-lock.json" "$TFJS_DIR/"
-  (cd "$TFJS_DIR" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null) || {
-    echo "test_convert: npm ci of @tensorflow/tfjs 4.22.0 failed" >&2; exit 1; }
-fi
-export VIGIL_TFJS_DIR="$TFJS_DIR"
+VIGIL_TFJS_DIR=$("$CONV/setup-tfjs.sh")
+export VIGIL_TFJS_DIR
 
 # OpenCV DNN always (an independent runtime: the ONNX itself is right);
 # vigil's engine too when the build has it (the path the daemon uses)

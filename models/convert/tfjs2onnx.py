@@ -951,6 +951,9 @@ def main():
     except (ConvertError, OSError, KeyError, ValueError) as e:
         print(f'tfjs2onnx: {a.model_json}: {e}', file=sys.stderr)
         return 1
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        print(f'tfjs2onnx: {a.model_json}: the ONNX graph made is invalid (a converter bug): {e}', file=sys.stderr)
+        return 1
     tmp = a.out_onnx + '.tmp'
     os.makedirs(os.path.dirname(os.path.abspath(a.out_onnx)), exist_ok=True)
     onnx.save(m, tmp)
