@@ -635,6 +635,15 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
         y->dims[ond - 2] = x->dims[nd - 2];
         y->dims[ond - 1] = b->dims[b->ndim - 1];
     } else if (!strcmp(op, "Resize") || !strcmp(op, "Upsample")) {
+        if (g->opset < 11 && !strcmp(op, "Resize")) {
+            /* Resize-10 is Upsample-9 (scales input, asymmetric, floor) */
+            char *up = strdup("Upsample");
+            if (!up)
+                return -ENOMEM;
+            free(n->op);
+            n->op = up;
+            op = n->op;
+        }
         const char *mode = vg_attr_s(n, "mode", "nearest");
         if (strcmp(mode, "nearest") && strcmp(mode, "linear") && strcmp(mode, "bilinear"))
             return NODE_ERR(-ENOTSUP, "node '%s' (%s): mode '%s' is not supported (nearest, linear)", n->name, op, mode);
@@ -701,6 +710,16 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
             y->dims[i] = da > ds ? da : ds;
         }
         y->ndim = ond;
+    } else if (!strcmp(op, "NonZero")) {
+        /* data-dependent shape: only as a constant (torch opset-10 exports) */
+        NEED_CONST(0, "the input");
+        int64_t cnt = 0, total = vg_numel(nd, x->dims);
+        for (int64_t i = 0; i < total; i++)
+            cnt += x->dtype == DT_I64 ? ((int64_t *)x->cdata)[i] != 0 : ((float *)x->cdata)[i] != 0.f;
+        y->dtype = DT_I64;
+        y->ndim = 2;
+        y->dims[0] = nd;
+        y->dims[1] = cnt;
     } else if (!strcmp(op, "ConstantOfShape")) {
         NEED_CONST(0, "the shape");
         int64_t k = vg_numel(c[0].ndim, c[0].dims);

@@ -775,6 +775,26 @@ static int ref_range(const vg_node_t *n, const vg_const_t *in, int nin, vg_const
     return 0;
 }
 
+static int ref_nonzero(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+{
+    (void)n; (void)nin; (void)nout;
+    int nd = in[0].ndim;
+    int64_t total = vg_numel(nd, in[0].dims), cnt = out->dims[1], k = 0, idx[VG_MAXD] = {0};
+    for (int64_t i = 0; i < total; i++) {
+        if (get(&in[0], i) != 0) {
+            for (int d = 0; d < nd; d++)
+                put(out, d * cnt + k, (double)idx[d]);
+            k++;
+        }
+        for (int d = nd - 1; d >= 0; d--) {
+            if (++idx[d] < in[0].dims[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}
+
 static const struct {
     const char *op;
     vg_ref_fn fn;
@@ -795,7 +815,7 @@ static const struct {
     {"ReduceMean", ref_reduce}, {"ReduceSum", ref_reduce}, {"ReduceMax", ref_reduce}, {"ReduceMin", ref_reduce},
     {"ArgMax", ref_argmax}, {"ArgMin", ref_argmax}, {"TopK", ref_topk},
     {"BatchNormalization", ref_batchnorm}, {"Resize", ref_resize}, {"Upsample", ref_resize},
-    {"ConstantOfShape", ref_constant_of_shape}, {"Range", ref_range},
+    {"ConstantOfShape", ref_constant_of_shape}, {"Range", ref_range}, {"NonZero", ref_nonzero},
 };
 
 vg_ref_fn vg_ref_lookup(const char *op)
