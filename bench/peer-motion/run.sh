@@ -9,7 +9,9 @@
 #            [--vigild PATH] [--vigil PATH] [--motion-only]
 #   default: both run at the same time, each on its own RTSP session of the
 #   same server (each costs a few % of one core, so they barely compete, and
-#   they see the same machine noise); --sequential runs vigild, then Motion.
+#   they see the same machine noise), with a third session decoded by
+#   `ffmpeg -threads 1 -f null` as the decode-only floor; --sequential runs
+#   vigild, then Motion (no ffmpeg).
 #   CPU = utime+stime from /proc/PID/stat (all threads) over the window.
 #   Frames: vigild's own count (frames.decoded of its `stats` messages, read
 #   with `vigil events --topic stats`; the window starts and ends on a stats
@@ -128,6 +130,13 @@ CONF
   mo_pid=$!; pids+=($mo_pid)
 }
 
+start_ffmpeg() {  # decode-only floor: the same stream through libavcodec, 1 thread
+  ffmpeg -nostdin -hide_banner -loglevel error -rtsp_transport tcp -threads 1 -i "$url" \
+    -f null - -stats_period 0.1 -progress "$work/ff.progress" >"$work/ff.log" 2>&1 &
+  ff_pid=$!; pids+=($ff_pid)
+}
+ff_frames() { awk -F= '$1 == "frame" {f = $2} END {print f + 0}' "$work/ff.progress"; }
+
 # the next stats line of vigild: prints "decoded rss_bytes"
 wait_stats() {
   local n; n=$(wc -l <"$work/stats.jsonl")
@@ -150,6 +159,7 @@ measure() {  # measure vigild|motion|both
     read -r vg_dec0 _ vg_an0 < <(wait_stats); vg_cpu0=$(cpu_ticks "$vg_pid"); vg_t0=$(now)
   fi
   if [ "$what" != vigild ]; then mo_cpu0=$(cpu_ticks "$mo_pid"); mo_t0=$(now); fi
+  if [ -n "${ff_pid:-}" ]; then ff_cpu0=$(cpu_ticks "$ff_pid"); ff_f0=$(ff_frames); ff_t0=$(now); fi
   sleep "$((secs - 1))"
   if [ "$what" != motion ]; then
     read -r vg_dec1 vg_rss_stats vg_an1 < <(wait_stats); vg_cpu1=$(cpu_ticks "$vg_pid"); vg_t1=$(now)
@@ -158,6 +168,10 @@ measure() {  # measure vigild|motion|both
   if [ "$what" != vigild ]; then
     mo_cpu1=$(cpu_ticks "$mo_pid"); mo_t1=$(now)
     mo_rss=$(rss_kb "$mo_pid" VmRSS); mo_hwm=$(rss_kb "$mo_pid" VmHWM)
+  fi
+  if [ -n "${ff_pid:-}" ]; then
+    ff_cpu1=$(cpu_ticks "$ff_pid"); ff_f1=$(ff_frames); ff_t1=$(now)
+    ff_rss=$(rss_kb "$ff_pid" VmRSS); ff_hwm=$(rss_kb "$ff_pid" VmHWM)
   fi
 }
 
@@ -170,7 +184,7 @@ elif [ $sequential -eq 1 ]; then
   kill -TERM "$vg_pid"; wait "$vg_pid" || true
   start_motion; measure motion
 else
-  start_vigild; start_motion; measure both
+  start_vigild; start_motion; start_ffmpeg; measure both
 fi
 
 report() {  # name cpu_ticks frames seconds rss_kb hwm_kb note
@@ -182,11 +196,16 @@ if [ $motion_only -eq 0 ]; then
   vg_frames=$((vg_dec1 - vg_dec0))
   vg_secs=$(awk -v a="$vg_t0" -v b="$vg_t1" 'BEGIN{print b-a}')
   report vigild "$((vg_cpu1 - vg_cpu0))" "$vg_frames" "$vg_secs" "$vg_rss" "$vg_hwm" \
-    "[frames from stats; analysed $((vg_an1 - vg_an0))]"
+    "[frames from stats; analysed $((vg_an1 - vg_an0)); motion gate $(tail -1 "$work/stats.jsonl" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["analysis_ms"])') ms/frame by its own clock]"
 fi
 mo_secs=$(awk -v a="$mo_t0" -v b="$mo_t1" 'BEGIN{print b-a}')
 mo_frames=$(awk -v s="$mo_secs" 'BEGIN{printf "%d", 10*s + 0.5}')
 report motion "$((mo_cpu1 - mo_cpu0))" "$mo_frames" "$mo_secs" "$mo_rss" "$mo_hwm" "[frames = framerate 10 x window]"
+if [ -n "${ff_pid:-}" ]; then
+  report ffmpeg "$((ff_cpu1 - ff_cpu0))" "$((ff_f1 - ff_f0))" \
+    "$(awk -v a="$ff_t0" -v b="$ff_t1" 'BEGIN{print b-a}')" "$ff_rss" "$ff_hwm" \
+    "[reference: decode only, -threads 1, frames from -progress]"
+fi
 if [ $motion_only -eq 0 ]; then
   awk -v a="$((vg_cpu1 - vg_cpu0))" -v fa="$vg_frames" -v b="$((mo_cpu1 - mo_cpu0))" -v fb="$mo_frames" 'BEGIN {
     printf "RATIO vigild/motion CPU per frame = %.3f  (goal <= 0.5)\n", (a/fa)/(b/fb) }'

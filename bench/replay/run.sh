@@ -30,6 +30,7 @@ while [ $# -gt 0 ]; do
     *) echo "bench/replay: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
+echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -z "$vigil" ]; then
   vigil=$(ls -t "$root"/build*/tools/vigil 2>/dev/null | head -1 || true)
 fi
@@ -73,6 +74,7 @@ for size in $sizes; do
       run_vigil "$clip" >>"$work/vg"; run_ffmpeg "$clip" >>"$work/ff"
     fi
   done
+echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   for t in ff vg; do
     name=$([ $t = ff ] && echo "ffmpeg" || echo "vigil replay")
     frames=$(awk '{print $1}' "$work/$t" | median)
@@ -82,6 +84,7 @@ for size in $sizes; do
     printf "%-6s %-14s %7.0f %9.1f %10.2f  %s\n" "$size" "$name" "$frames" "$fps" "$cpu" "$walls"
     eval "fps_$t=$fps; frames_$t=$frames"
   done
+echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   if [ "${frames_ff%.*}" != "${frames_vg%.*}" ]; then
     echo "  warning: frame counts differ (ffmpeg $frames_ff, vigil $frames_vg)"
   fi
@@ -92,4 +95,9 @@ for size in $sizes; do
     "$(awk -v a="$fps_vg" -v b="$fps_ff" 'BEGIN{print a/b}')" \
     "$(awk '{printf "%.3f ", $1}' "$work/ratios")" "$pr" \
     "$([ "$size" = 720p ] && echo "; goal >= 0.95" || true)"
+  # CPU per frame is less disturbed by other load on a shared machine than
+  # wall time; >1 means vigil spends less CPU per frame than ffmpeg.
+  printf "%-6s cpu-per-frame ratio ffmpeg/vigil = %.3f\n" "$size" \
+    "$(paste "$work/ff" "$work/vg" | awk '{print ($3/$1)/($6/$4)}' | median)"
 done
+echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
