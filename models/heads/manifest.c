@@ -238,6 +238,10 @@ static int parse(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
     if (resize[0] && strcmp(resize, "letterbox") != 0 && strcmp(resize, "stretch") != 0)
         return fail(err, errlen, "'resize' is '%s', want letterbox | stretch", resize);
     m->letterbox = strcmp(resize, "stretch") != 0;
+    double pad;
+    if ((r = get_num(root, "pad", 0.0, 0.0, 255.0, &pad, err, errlen)) < 0)
+        return r;
+    m->pad = (float)pad;
 
     if ((r = parse_outputs(root, m, err, errlen)) < 0)
         return r;

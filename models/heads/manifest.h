@@ -30,6 +30,7 @@ typedef struct {
     float gray_weights[3]; /* r, g, b when color is gray */
     float mean[3], scale[3]; /* tensor = (pixel - mean) * scale, pixels 0..255 */
     bool letterbox;     /* letterbox (else stretch) */
+    float pad;          /* letterbox border pixel value, 0..255 (manifest 'pad', default 0) */
     int n_outputs;
     char output_names[VG_MANIFEST_MAX_OUTPUTS][64]; /* in the order the head reads them */
     int output_ndim[VG_MANIFEST_MAX_OUTPUTS];
