@@ -12,7 +12,11 @@
 
 #include "capture/source.h"
 #include "daemon/publisher.h"
+#include "daemon/log.h"
+#include "models/heads/manifest.h"
 #include "pipeline/analysis.h"
+#include "pipeline/correct/correct.h"
+#include "pipeline/detect.h"
 #include "pipeline/jsonw.h"
 #include "pipeline/workers.h"
 
@@ -23,8 +27,17 @@ typedef struct {
     int64_t at_us;
 } rate_mark_t;
 
+/* A loaded model, shared by the cameras that name it. */
+typedef struct {
+    vg_model_config_t cfg;   /* copy; cfg.path/labels point at the config that loaded it */
+    char *path, *labels;     /* our copies of cfg.path and cfg.labels */
+    vg_detector_t *detector; /* NULL when it failed to load */
+    char error[512];         /* why it failed */
+} model_t;
+
 typedef struct camera {
     struct vg_runtime *rt;
+    vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
     vg_camera_config_t cfg;        /* copy; url points to our own copy */
     char *url;
     char topic_health[96];
@@ -51,6 +64,8 @@ struct vg_runtime {
     vg_emitter_t *main_emitter;
     camera_t *cameras[VG_CONFIG_MAX_CAMERAS];
     int n_cameras;
+    model_t *models[VG_CONFIG_MAX_MODELS];
+    int n_models;
     int64_t started_us, last_stats_us;
     uint64_t last_progress; /* worker frames handled at the last watchdog check */
     /* cameras removed by reload: their totals still count */
@@ -119,6 +134,14 @@ static void camera_free(camera_t **pcam)
     *pcam = NULL;
 }
 
+static vg_detector_t *find_detector(vg_runtime_t *rt, const char *model)
+{
+    for (int i = 0; i < rt->n_models; i++)
+        if (strcmp(rt->models[i]->cfg.name, model) == 0)
+            return rt->models[i]->detector;
+    return NULL;
+}
+
 static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t **ret)
 {
     camera_t *cam = calloc(1, sizeof(*cam));
@@ -126,6 +149,12 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         return -ENOMEM;
     int r = -ENOMEM;
     cam->rt = rt;
+    if (cc->detect_model[0] && cc->detect_when != VG_DETECT_NEVER) {
+        cam->detector = find_detector(rt, cc->detect_model);
+        if (!cam->detector)
+            vg_log(VG_LOG_WARNING, "camera '%s': model '%s' is not available; the camera runs with motion only",
+                   cc->name, cc->detect_model);
+    }
     cam->cfg = *cc;
     cam->queue = -1;
     cam->url = strdup(cc->url);
@@ -142,6 +171,10 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         .camera = cam->cfg.name,
         .motion = {.threshold = cc->motion_threshold, .min_area = cc->motion_min_area, .width = cc->motion_width},
         .publish_detections = rt->cfg->publish_detections,
+        .detector = cam->detector,
+        .detect_when = cc->detect_when,
+        .correct_mode = cc->correct_mode,
+        .correct_mask = cc->correct_mask,
     };
     if ((r = vg_analysis_new(&ac, &cam->analysis)) < 0)
         goto fail;
@@ -275,6 +308,28 @@ static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long r
     vg_jsonw_object_end(&w);
     vg_jsonw_key(&w, "analysis_ms");
     vg_jsonw_double(&w, analysed ? load(&a->analyse_ns) / 1e6 / analysed : 0, 3);
+    vg_jsonw_key(&w, "detect");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "model");
+    if (cam->detector)
+        vg_jsonw_string(&w, vg_detector_name(cam->detector));
+    else
+        vg_jsonw_null(&w);
+    uint64_t dframes = load(&a->detect_frames);
+    vg_jsonw_key(&w, "frames");
+    vg_jsonw_uint(&w, dframes);
+    vg_jsonw_key(&w, "objects");
+    vg_jsonw_uint(&w, load(&a->detections));
+    vg_jsonw_key(&w, "errors");
+    vg_jsonw_uint(&w, load(&a->detect_errors));
+    vg_jsonw_key(&w, "ms");
+    vg_jsonw_double(&w, dframes ? load(&a->detect_ns) / 1e6 / dframes : 0, 2);
+    char names[64];
+    /* relaxed: a status reading */
+    vg_correct_names(atomic_load_explicit(&a->correct_active, memory_order_relaxed), names, sizeof(names));
+    vg_jsonw_key(&w, "corrections");
+    vg_jsonw_string(&w, names);
+    vg_jsonw_object_end(&w);
     vg_jsonw_key(&w, "events");
     vg_jsonw_uint(&w, load(&a->events));
     vg_jsonw_key(&w, "reconnects");
@@ -372,6 +427,125 @@ bool vg_runtime_alive(vg_runtime_t *rt)
     return alive;
 }
 
+static void model_free(model_t **pm)
+{
+    model_t *m = *pm;
+    if (!m)
+        return;
+    vg_detector_free(&m->detector);
+    free(m->path);
+    free(m->labels);
+    free(m);
+    *pm = NULL;
+}
+
+/* The labels a manifest names ("coco80.txt"), looked for beside the model,
+ * then in the installed and the source labels folders. */
+static bool find_manifest_labels(const char *onnx, char *buf, size_t len)
+{
+    char mpath[4096];
+    snprintf(mpath, sizeof(mpath), "%s", onnx);
+    char *dot = strrchr(mpath, '.');
+    if (dot)
+        *dot = '\0';
+    strncat(mpath, ".json", sizeof(mpath) - strlen(mpath) - 1);
+    vg_manifest_t *mf = NULL;
+    char err[256];
+    if (vg_manifest_load(mpath, &mf, err, sizeof(err)) < 0)
+        return false;
+    bool found = false;
+    if (mf->labels[0]) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", onnx);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof(dir), ".");
+        const char *dirs[] = {dir, VIGIL_LABELS_DIR, VIGIL_SOURCE_DIR "/models/labels"};
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !found; i++) {
+            snprintf(buf, len, "%s/%s", dirs[i], mf->labels);
+            found = access(buf, R_OK) == 0;
+        }
+    }
+    vg_manifest_free(&mf);
+    return found;
+}
+
+/* Loads a model; a model that fails is kept with its error, so that the
+ * cameras naming it can say why they run without it. */
+static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc)
+{
+    model_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->cfg = *mc;
+    m->path = mc->path ? strdup(mc->path) : NULL;
+    m->labels = mc->labels ? strdup(mc->labels) : NULL;
+    m->cfg.path = m->path;
+    m->cfg.labels = m->labels;
+    char onnx[4096], labels[4096];
+    int r = vg_config_resolve_path(cfg, mc->path, onnx, sizeof(onnx));
+    if (r < 0) {
+        snprintf(m->error, sizeof(m->error), "model '%s': cannot read '%.300s': %s", mc->name, onnx, strerror(-r));
+        return m;
+    }
+    const char *labels_path = NULL;
+    if (mc->labels) {
+        r = vg_config_resolve_path(cfg, mc->labels, labels, sizeof(labels));
+        if (r < 0) {
+            snprintf(m->error, sizeof(m->error), "model '%s': cannot read labels '%.300s': %s", mc->name, labels,
+                     strerror(-r));
+            return m;
+        }
+        labels_path = labels;
+    } else if (find_manifest_labels(onnx, labels, sizeof(labels))) {
+        labels_path = labels;
+    }
+    if (vg_detector_new(mc, onnx, labels_path, &m->detector, m->error, sizeof(m->error)) < 0)
+        m->detector = NULL;
+    return m;
+}
+
+static bool model_in_use(const vg_config_t *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->n_cameras; i++)
+        if (strcmp(cfg->cameras[i].detect_model, name) == 0 && cfg->cameras[i].detect_when != VG_DETECT_NEVER)
+            return true;
+    return false;
+}
+
+/* Brings rt->models in line with cfg: unchanged models are kept, changed
+ * and new ones loaded (only those a camera uses), removed ones go once no
+ * camera uses them (the caller restarts those cameras first). */
+static void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_models, int *ret_n)
+{
+    int n = 0;
+    for (int i = 0; i < cfg->n_models; i++) {
+        const vg_model_config_t *mc = &cfg->models[i];
+        if (!model_in_use(cfg, mc->name))
+            continue;
+        model_t *keep = NULL;
+        for (int k = 0; k < rt->n_models; k++)
+            if (rt->models[k] && strcmp(rt->models[k]->cfg.name, mc->name) == 0 &&
+                vg_model_config_equal(&rt->models[k]->cfg, mc) && rt->models[k]->detector) {
+                keep = rt->models[k];
+                rt->models[k] = NULL; /* moved */
+            }
+        if (!keep) {
+            keep = model_load(cfg, mc);
+            if (!keep)
+                continue;
+            if (keep->detector)
+                vg_log(VG_LOG_INFO, "model '%s' loaded (%s)", mc->name, keep->path);
+            else
+                vg_log(VG_LOG_ERROR, "%s; cameras that use it run with motion only", keep->error);
+        }
+        ret_models[n++] = keep;
+    }
+    *ret_n = n;
+}
+
 static const vg_camera_config_t *find_camera(const vg_config_t *cfg, const char *name)
 {
     for (int i = 0; i < cfg->n_cameras; i++)
@@ -401,14 +575,28 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
                               "take effect after a restart");
         restart_needed = 1;
     }
+    model_t *models[VG_CONFIG_MAX_MODELS];
+    int n_models = 0;
+    load_models(rt, cfg, models, &n_models);
     for (int i = rt->n_cameras - 1; i >= 0; i--) {
-        const vg_camera_config_t *nc = find_camera(cfg, rt->cameras[i]->cfg.name);
+        camera_t *cam = rt->cameras[i];
+        const vg_camera_config_t *nc = find_camera(cfg, cam->cfg.name);
+        vg_detector_t *det = NULL;
+        for (int k = 0; nc && k < n_models; k++)
+            if (strcmp(models[k]->cfg.name, nc->detect_model) == 0 && nc->detect_when != VG_DETECT_NEVER)
+                det = models[k]->detector;
         if (!nc)
             camera_remove(rt, i, "camera removed from the configuration");
-        else if (!vg_camera_config_equal(nc, &rt->cameras[i]->cfg) ||
-                 cfg->publish_detections != rt->cfg->publish_detections)
+        else if (!vg_camera_config_equal(nc, &cam->cfg) || cfg->publish_detections != rt->cfg->publish_detections ||
+                 det != cam->detector)
             camera_remove(rt, i, "camera configuration changed");
     }
+    /* every camera using an old model has stopped: the models not carried
+     * over can go */
+    for (int k = 0; k < rt->n_models; k++)
+        model_free(&rt->models[k]);
+    memcpy(rt->models, models, sizeof(*models) * (size_t)n_models);
+    rt->n_models = n_models;
     rt->cfg = cfg;
     for (int i = 0; i < cfg->n_cameras; i++) {
         bool running = false;
@@ -475,6 +663,7 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_r
         snprintf(err, errlen, "cannot start %d workers: %s", rt->n_workers, strerror(-r));
         goto fail;
     }
+    load_models(rt, cfg, rt->models, &rt->n_models);
     for (int i = 0; i < cfg->n_cameras; i++) {
         camera_t *cam = NULL;
         r = camera_start(rt, &cfg->cameras[i], &cam);
@@ -511,6 +700,8 @@ void vg_runtime_free(vg_runtime_t **prt, int drain_ms)
         vg_emitter_free(&rt->worker_emitters[i]);
     vg_emitter_free(&rt->main_emitter);
     vg_publisher_free(&rt->pub);
+    for (int k = 0; k < rt->n_models; k++)
+        model_free(&rt->models[k]);
     if (rt->zctx)
         zmq_ctx_term(rt->zctx);
     free(rt);

@@ -10,31 +10,39 @@
 
 #include <libavutil/pixdesc.h>
 
+#include "pipeline/correct/correct.h"
+#include "pipeline/detect.h"
 #include "pipeline/jsonw.h"
 
-#define MSG_CAP 8192
+#define MSG_CAP 16384
+#define MAX_LABEL_EVENTS 16 /* labels with an open event at once, per camera */
 
+/* One label's event on this camera (tracking comes later: one per label). */
 typedef struct {
     bool active;
-    char id[96];
-    uint64_t counter;
+    char label[64];
+    char id[128];
     int64_t start_wall_us;
     double start_pts_time;
-    double last_motion_pts_time;
+    double last_seen_pts_time;
     double last_update_pts_time;
     double score, top_score;
-    int box[4];            /* union of the motion boxes, source pixels */
-    int n_boxes;
-    int64_t last_wall_us;  /* of the last frame with motion */
+    int box[4];            /* source pixels */
+    int count;             /* objects of this label in the last frame seen */
+    int64_t last_wall_us;  /* of the last frame the label was seen in */
     int64_t last_pts;
     double last_pts_time;
-} event_state_t;
+} label_event_t;
 
 struct vg_analysis {
     vg_analysis_config_t cfg;
     char topic_det[96], topic_event[96];
     vg_motion_t *motion;
-    event_state_t ev;
+    vg_correct_state_t *correct; /* made on the first frame (needs its size) */
+    int correct_w, correct_h;
+    label_event_t events[MAX_LABEL_EVENTS];
+    uint64_t event_counter;
+    vg_det_t dets[VG_DETECT_MAX];
     vg_analysis_stats_t stats;
     char msg[MSG_CAP];
 };
@@ -67,6 +75,7 @@ void vg_analysis_free(vg_analysis_t **a)
     if (!a || !*a)
         return;
     vg_motion_free(&(*a)->motion);
+    vg_correct_free(&(*a)->correct);
     free(*a);
     *a = NULL;
 }
@@ -74,6 +83,13 @@ void vg_analysis_free(vg_analysis_t **a)
 const vg_analysis_stats_t *vg_analysis_stats(const vg_analysis_t *a) { return &a->stats; }
 
 #define STAT_ADD(a, field, n) atomic_fetch_add_explicit(&(a)->stats.field, (n), memory_order_relaxed)
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static void send(vg_analysis_t *a, const char *topic, vg_jsonw_t *w, vg_emit_fn emit, void *emitter)
 {
@@ -90,7 +106,7 @@ static void write_box(vg_jsonw_t *w, const int box[4])
     vg_jsonw_array_end(w);
 }
 
-/* Fields every message about a frame carries (besides camera and seq). */
+/* Fields every message about a frame carries (besides topic, camera, seq). */
 static void frame_header(vg_jsonw_t *w, int64_t wall_us, int64_t pts, double pts_time)
 {
     vg_jsonw_key(w, "time");
@@ -104,10 +120,9 @@ static void frame_header(vg_jsonw_t *w, int64_t wall_us, int64_t pts, double pts
     vg_jsonw_double(w, pts_time, 3);
 }
 
-static void emit_event(vg_analysis_t *a, const char *type, int64_t wall_us, int64_t pts, double pts_time,
-                       const char *reason, vg_emit_fn emit, void *emitter)
+static void emit_event(vg_analysis_t *a, label_event_t *ev, const char *type, int64_t wall_us, int64_t pts,
+                       double pts_time, const char *reason, vg_emit_fn emit, void *emitter)
 {
-    event_state_t *ev = &a->ev;
     vg_jsonw_t w;
     vg_jsonw_init(&w, a->msg, sizeof(a->msg));
     vg_jsonw_object_begin(&w);
@@ -117,15 +132,15 @@ static void emit_event(vg_analysis_t *a, const char *type, int64_t wall_us, int6
     vg_jsonw_key(&w, "id");
     vg_jsonw_string(&w, ev->id);
     vg_jsonw_key(&w, "label");
-    vg_jsonw_string(&w, "motion");
+    vg_jsonw_string(&w, ev->label);
     vg_jsonw_key(&w, "score");
     vg_jsonw_double(&w, ev->score, 4);
     vg_jsonw_key(&w, "top_score");
     vg_jsonw_double(&w, ev->top_score, 4);
     vg_jsonw_key(&w, "box");
     write_box(&w, ev->box);
-    vg_jsonw_key(&w, "boxes");
-    vg_jsonw_int(&w, ev->n_boxes);
+    vg_jsonw_key(&w, "count");
+    vg_jsonw_int(&w, ev->count);
     vg_jsonw_key(&w, "zones");
     vg_jsonw_array_begin(&w);
     vg_jsonw_array_end(&w);
@@ -155,10 +170,71 @@ static double box_iou(const int a[4], const int b[4])
     return ua > 0 ? inter / ua : 0;
 }
 
-static void update_events(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m,
-                          vg_emit_fn emit, void *emitter)
+/* The label was seen in frame f: start its event, or update it (on change,
+ * at most once per event_update_every_s). */
+static void observe(vg_analysis_t *a, const vg_frame_t *f, const char *label, double score, const int box[4],
+                    int count, vg_emit_fn emit, void *emitter)
 {
-    event_state_t *ev = &a->ev;
+    label_event_t *ev = NULL, *free_slot = NULL;
+    for (int i = 0; i < MAX_LABEL_EVENTS; i++) {
+        if (a->events[i].active && strcmp(a->events[i].label, label) == 0)
+            ev = &a->events[i];
+        else if (!a->events[i].active && !free_slot)
+            free_slot = &a->events[i];
+    }
+    if (!ev) {
+        if (!free_slot)
+            return; /* MAX_LABEL_EVENTS labels already open: no new event */
+        ev = free_slot;
+        memset(ev, 0, sizeof(*ev));
+        ev->active = true;
+        snprintf(ev->label, sizeof(ev->label), "%s", label);
+        snprintf(ev->id, sizeof(ev->id), "%s-%" PRId64 "-%" PRIu64, a->cfg.camera, f->wall_us / 1000,
+                 ++a->event_counter);
+        ev->start_wall_us = f->wall_us;
+        ev->start_pts_time = ev->last_update_pts_time = f->pts_time;
+        ev->score = ev->top_score = score;
+        memcpy(ev->box, box, sizeof(ev->box));
+        ev->count = count;
+        ev->last_seen_pts_time = f->pts_time;
+        ev->last_wall_us = f->wall_us;
+        ev->last_pts = f->pts;
+        ev->last_pts_time = f->pts_time;
+        STAT_ADD(a, events, 1);
+        emit_event(a, ev, "start", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
+        return;
+    }
+    bool changed = count != ev->count || box_iou(box, ev->box) < 0.7 || score > ev->top_score;
+    ev->score = score;
+    if (score > ev->top_score)
+        ev->top_score = score;
+    memcpy(ev->box, box, sizeof(ev->box));
+    ev->count = count;
+    ev->last_seen_pts_time = f->pts_time;
+    ev->last_wall_us = f->wall_us;
+    ev->last_pts = f->pts;
+    ev->last_pts_time = f->pts_time;
+    if (changed && f->pts_time - ev->last_update_pts_time >= a->cfg.event_update_every_s) {
+        ev->last_update_pts_time = f->pts_time;
+        emit_event(a, ev, "update", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
+    }
+}
+
+/* Ends the events whose label has not been seen for event_end_after_s. */
+static void age_events(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
+{
+    for (int i = 0; i < MAX_LABEL_EVENTS; i++) {
+        label_event_t *ev = &a->events[i];
+        if (ev->active && f->pts_time - ev->last_seen_pts_time >= a->cfg.event_end_after_s) {
+            ev->active = false;
+            emit_event(a, ev, "end", f->wall_us, f->pts, f->pts_time, "not seen", emit, emitter);
+        }
+    }
+}
+
+static void motion_events(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m, vg_emit_fn emit,
+                          void *emitter)
+{
     if (m->n_boxes > 0) {
         int u[4] = {m->boxes[0].x1, m->boxes[0].y1, m->boxes[0].x2, m->boxes[0].y2};
         for (int i = 1; i < m->n_boxes; i++) {
@@ -168,43 +244,41 @@ static void update_events(vg_analysis_t *a, const vg_frame_t *f, const vg_motion
             if (b->x2 > u[2]) u[2] = b->x2;
             if (b->y2 > u[3]) u[3] = b->y2;
         }
-        bool changed = !ev->active || m->n_boxes != ev->n_boxes || box_iou(u, ev->box) < 0.7;
-        ev->score = m->changed;
-        memcpy(ev->box, u, sizeof(u));
-        ev->n_boxes = m->n_boxes;
-        ev->last_motion_pts_time = f->pts_time;
-        ev->last_wall_us = f->wall_us;
-        ev->last_pts = f->pts;
-        ev->last_pts_time = f->pts_time;
-        if (!ev->active) {
-            ev->active = true;
-            ev->counter++;
-            ev->start_wall_us = f->wall_us;
-            ev->start_pts_time = f->pts_time;
-            ev->last_update_pts_time = f->pts_time;
-            ev->top_score = m->changed;
-            snprintf(ev->id, sizeof(ev->id), "%s-%" PRId64 "-%" PRIu64, a->cfg.camera,
-                     f->wall_us / 1000, ev->counter);
-            STAT_ADD(a, events, 1);
-            emit_event(a, "start", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
-            return;
-        }
-        if (m->changed > ev->top_score)
-            ev->top_score = m->changed;
-        if (changed && f->pts_time - ev->last_update_pts_time >= a->cfg.event_update_every_s) {
-            ev->last_update_pts_time = f->pts_time;
-            emit_event(a, "update", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
-        }
-        return;
+        observe(a, f, "motion", m->changed, u, m->n_boxes, emit, emitter);
     }
-    if (ev->active && f->pts_time - ev->last_motion_pts_time >= a->cfg.event_end_after_s) {
-        ev->active = false;
-        emit_event(a, "end", f->wall_us, f->pts, f->pts_time, "no motion", emit, emitter);
-    }
+    age_events(a, f, emit, emitter);
 }
 
-static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m,
-                            vg_emit_fn emit, void *emitter)
+/* One event per label present: the best-scoring object of the label. dets
+ * are sorted best first, so the first of each label is its best. */
+static void detection_events(vg_analysis_t *a, const vg_frame_t *f, int n, vg_emit_fn emit, void *emitter)
+{
+    for (int i = 0; i < n; i++) {
+        const char *label = vg_detector_label(a->cfg.detector, a->dets[i].label);
+        char fallback[16];
+        if (!label) {
+            snprintf(fallback, sizeof(fallback), "%d", a->dets[i].label);
+            label = fallback;
+        }
+        bool first = true;
+        int count = 0;
+        for (int k = 0; k < n; k++) {
+            if (a->dets[k].label != a->dets[i].label)
+                continue;
+            if (k < i)
+                first = false;
+            count++;
+        }
+        if (!first)
+            continue;
+        int box[4] = {(int)a->dets[i].x1, (int)a->dets[i].y1, (int)a->dets[i].x2, (int)a->dets[i].y2};
+        observe(a, f, label, a->dets[i].score, box, count, emit, emitter);
+    }
+    age_events(a, f, emit, emitter);
+}
+
+static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m, int n_dets,
+                            uint32_t corrected, vg_emit_fn emit, void *emitter)
 {
     vg_jsonw_t w;
     vg_jsonw_init(&w, a->msg, sizeof(a->msg));
@@ -222,19 +296,54 @@ static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_moti
     vg_jsonw_double(&w, m->changed, 4);
     vg_jsonw_key(&w, "lightswitch");
     vg_jsonw_bool(&w, m->lightswitch);
+    vg_jsonw_key(&w, "boxes");
+    vg_jsonw_array_begin(&w);
+    for (int i = 0; i < m->n_boxes; i++)
+        write_box(&w, (int[4]){m->boxes[i].x1, m->boxes[i].y1, m->boxes[i].x2, m->boxes[i].y2});
+    vg_jsonw_array_end(&w);
     vg_jsonw_object_end(&w);
+    vg_jsonw_key(&w, "detector");
+    if (a->cfg.detector)
+        vg_jsonw_string(&w, vg_detector_name(a->cfg.detector));
+    else
+        vg_jsonw_null(&w);
+    vg_jsonw_key(&w, "detected");
+    vg_jsonw_bool(&w, n_dets >= 0);
+    if (n_dets >= 0 && a->cfg.correct_mode != VG_CORRECT_MODE_OFF) {
+        char names[64];
+        vg_correct_names(corrected, names, sizeof(names));
+        vg_jsonw_key(&w, "corrections");
+        vg_jsonw_string(&w, names);
+    }
     vg_jsonw_key(&w, "objects");
     vg_jsonw_array_begin(&w);
-    for (int i = 0; i < m->n_boxes; i++) {
-        const vg_motion_box_t *b = &m->boxes[i];
+    if (!a->cfg.detector) {
+        /* a camera without a CNN: the motion boxes are its objects */
+        for (int i = 0; i < m->n_boxes; i++) {
+            const vg_motion_box_t *b = &m->boxes[i];
+            vg_jsonw_object_begin(&w);
+            vg_jsonw_key(&w, "label");
+            vg_jsonw_string(&w, "motion");
+            vg_jsonw_key(&w, "score");
+            vg_jsonw_double(&w, b->fill, 4); /* how much of the box actually changed */
+            vg_jsonw_key(&w, "box");
+            write_box(&w, (int[4]){b->x1, b->y1, b->x2, b->y2});
+            vg_jsonw_object_end(&w);
+        }
+    }
+    for (int i = 0; i < n_dets; i++) {
+        const vg_det_t *d = &a->dets[i];
+        const char *label = vg_detector_label(a->cfg.detector, d->label);
         vg_jsonw_object_begin(&w);
         vg_jsonw_key(&w, "label");
-        vg_jsonw_string(&w, "motion");
+        if (label)
+            vg_jsonw_string(&w, label);
+        else
+            vg_jsonw_int(&w, d->label);
         vg_jsonw_key(&w, "score");
-        /* how much of the box actually changed */
-        vg_jsonw_double(&w, b->fill, 4);
+        vg_jsonw_double(&w, d->score, 4);
         vg_jsonw_key(&w, "box");
-        write_box(&w, (int[4]){b->x1, b->y1, b->x2, b->y2});
+        write_box(&w, (int[4]){(int)d->x1, (int)d->y1, (int)d->x2, (int)d->y2});
         vg_jsonw_object_end(&w);
     }
     vg_jsonw_array_end(&w);
@@ -250,17 +359,43 @@ static bool has_8bit_luma(enum AVPixelFormat fmt)
            d->comp[0].plane == 0 && d->comp[0].step == 1 && d->comp[0].depth == 8;
 }
 
+/* Corrects (if configured) and detects; returns detections (>= 0) or a
+ * negative errno. *ret_corrected gets the corrections applied. */
+static int detect(vg_analysis_t *a, const vg_frame_t *f, uint32_t *ret_corrected)
+{
+    vg_image_t img;
+    int r;
+    *ret_corrected = 0;
+    if (a->cfg.correct_mode != VG_CORRECT_MODE_OFF) {
+        if (!a->correct || f->av->width > a->correct_w || f->av->height > a->correct_h) {
+            /* first frame, or a bigger stream after a reconnect: not per frame */
+            vg_correct_free(&a->correct);
+            vg_correct_config_t cc = {.max_width = f->av->width, .max_height = f->av->height,
+                                      .mode = a->cfg.correct_mode, .mask = a->cfg.correct_mask};
+            if ((r = vg_correct_new(&cc, &a->correct)) < 0)
+                return r;
+            a->correct_w = f->av->width;
+            a->correct_h = f->av->height;
+        }
+        r = vg_correct_apply(a->correct, f->av, &img);
+        if (r < 0)
+            return r;
+        *ret_corrected = (uint32_t)r;
+    } else if ((r = vg_image_from_frame(f->av, &img)) < 0) {
+        return r;
+    }
+    return vg_detector_run(a->cfg.detector, &img, a->dets, VG_DETECT_MAX);
+}
+
 void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = mono_ns();
     if (!has_8bit_luma((enum AVPixelFormat)f->av->format)) {
         STAT_ADD(a, errors, 1);
         return;
     }
     vg_motion_result_t m;
-    int r = vg_motion_process(a->motion, f->av->data[0], f->av->linesize[0], f->av->width,
-                              f->av->height, &m);
+    int r = vg_motion_process(a->motion, f->av->data[0], f->av->linesize[0], f->av->width, f->av->height, &m);
     if (r < 0) {
         STAT_ADD(a, errors, 1);
         return;
@@ -268,19 +403,42 @@ void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, v
     STAT_ADD(a, analysed, 1);
     if (m.n_boxes > 0)
         STAT_ADD(a, motion_frames, 1);
+
+    int n_dets = -1; /* -1: the detector did not run on this frame */
+    uint32_t corrected = 0;
+    bool gate = a->cfg.detect_when == VG_DETECT_ALWAYS ||
+                (a->cfg.detect_when == VG_DETECT_ON_MOTION && m.n_boxes > 0);
+    if (a->cfg.detector && gate) {
+        int64_t d0 = mono_ns();
+        n_dets = detect(a, f, &corrected);
+        STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - d0));
+        if (n_dets < 0) {
+            STAT_ADD(a, detect_errors, 1);
+        } else {
+            STAT_ADD(a, detect_frames, 1);
+            STAT_ADD(a, detections, (uint64_t)n_dets);
+            /* relaxed: a status reading for stats */
+            atomic_store_explicit(&a->stats.correct_active, corrected, memory_order_relaxed);
+        }
+    }
     if (a->cfg.publish_detections)
-        emit_detections(a, f, &m, emit, emitter);
-    update_events(a, f, &m, emit, emitter);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    STAT_ADD(a, analyse_ns,
-             (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
+        emit_detections(a, f, &m, n_dets, corrected, emit, emitter);
+    if (!a->cfg.detector)
+        motion_events(a, f, &m, emit, emitter);
+    else if (n_dets >= 0)
+        detection_events(a, f, n_dets, emit, emitter);
+    else
+        age_events(a, f, emit, emitter);
+    STAT_ADD(a, analyse_ns, (uint64_t)(mono_ns() - t0));
 }
 
 void vg_analysis_flush(vg_analysis_t *a, const char *reason, vg_emit_fn emit, void *emitter)
 {
-    event_state_t *ev = &a->ev;
-    if (!ev->active)
-        return;
-    ev->active = false;
-    emit_event(a, "end", ev->last_wall_us, ev->last_pts, ev->last_pts_time, reason, emit, emitter);
+    for (int i = 0; i < MAX_LABEL_EVENTS; i++) {
+        label_event_t *ev = &a->events[i];
+        if (!ev->active)
+            continue;
+        ev->active = false;
+        emit_event(a, ev, "end", ev->last_wall_us, ev->last_pts, ev->last_pts_time, reason, emit, emitter);
+    }
 }

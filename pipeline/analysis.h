@@ -2,10 +2,14 @@
  * analysis: what a worker does with one camera's frame, and the event
  * lifecycle that follows from it.
  *
- * Today: the motion detector (motion.h) on the frame's luma; its boxes go out
- * as `det.<camera>` objects labelled "motion", and a motion event goes through
- * start / update / end on `event.<camera>` (docs/events.md). The motion result
- * stays the gate in front of CNN detection.
+ * Per frame: the motion detector (motion.h) on the frame's luma; then, when a
+ * detector is configured and the gate allows (detect.when: always, or
+ * on_motion when motion boxes were found), the image corrections
+ * (pipeline/correct, on an analysis copy) and the CNN detector (detect.h).
+ * The frame's objects go out on `det.<camera>` (CNN detections, or motion
+ * boxes labelled "motion" for a camera without a detector), and an event per
+ * label goes through start / update / end on `event.<camera>`
+ * (docs/events.md).
  *
  * Owns: the camera's motion state and event state, and a message buffer.
  * Thread: the worker that owns the camera (vg_workers claim) for
@@ -20,8 +24,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/config.h"
 #include "pipeline/frame.h"
 #include "pipeline/motion.h"
+
+typedef struct vg_detector vg_detector_t;
 
 /* Hands one message to the publisher: topic "det.cam", camera "cam", body a
  * JSON object without camera and seq (the publisher adds them). Returns 0, or
@@ -35,6 +42,10 @@ typedef struct {
     bool publish_detections;     /* det.<camera> for every analysed frame */
     double event_end_after_s;    /* stream seconds without motion that end an event (2) */
     double event_update_every_s; /* at most one update per this many stream seconds (1) */
+    vg_detector_t *detector;     /* borrowed; NULL = motion only */
+    vg_detect_when_t detect_when;
+    vg_correct_mode_t correct_mode; /* image corrections before detection */
+    uint32_t correct_mask;
 } vg_analysis_config_t;
 
 typedef struct {
@@ -44,6 +55,11 @@ typedef struct {
     _Atomic uint64_t emit_dropped;  /* messages the publisher queue refused */
     _Atomic uint64_t errors;        /* frames the analysis could not handle (odd pixel format, ENOMEM) */
     _Atomic uint64_t analyse_ns;    /* total analysis time, for per-frame cost */
+    _Atomic uint64_t detect_frames; /* frames the detector ran on */
+    _Atomic uint64_t detections;    /* objects it found */
+    _Atomic uint64_t detect_ns;     /* time in correction + detection */
+    _Atomic uint64_t detect_errors; /* detector runs that failed */
+    _Atomic uint32_t correct_active;/* VG_CORRECT_* applied to the last detected frame */
 } vg_analysis_stats_t;
 
 typedef struct vg_analysis vg_analysis_t;

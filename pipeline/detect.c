@@ -1,0 +1,213 @@
+/* detect.c: see detect.h. */
+#include "pipeline/detect.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/engine/engine.h"
+#include "models/heads/manifest.h"
+#include "pipeline/correct/tensor_prep.h"
+
+struct vg_detector {
+    char name[VG_CONFIG_NAME_MAX];
+    pthread_mutex_t lock;
+    vg_engine_t *engine;
+    vg_head_t *head;
+    vg_labels_t *labels;
+    vg_tensor_prep_t *prep;
+    int in_w, in_h;
+    int n_outs;
+    int out_index[VG_HEAD_MAX_OUTPUTS];  /* engine output feeding head input i */
+    vg_head_tensor_t outs[VG_HEAD_MAX_OUTPUTS];
+};
+
+/* The manifest beside the model: x.onnx -> x.json. */
+static void manifest_path(const char *onnx, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", onnx);
+    char *dot = strrchr(buf, '.');
+    if (dot && strcmp(dot, ".onnx") == 0)
+        snprintf(dot, len - (size_t)(dot - buf), ".json");
+    else
+        snprintf(buf, len, "%s.json", onnx);
+}
+
+static vg_tensor_color_t color_of(const char *c)
+{
+    if (strcmp(c, "bgr") == 0)
+        return VG_TENSOR_BGR;
+    if (strcmp(c, "gray") == 0)
+        return VG_TENSOR_GRAY;
+    return VG_TENSOR_RGB;
+}
+
+int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const char *labels_path,
+                    vg_detector_t **ret, char *err, size_t errlen)
+{
+    vg_detector_t *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    pthread_mutex_init(&d->lock, NULL);
+    snprintf(d->name, sizeof(d->name), "%s", m->name);
+    vg_manifest_t *mf = NULL;
+    char why[512] = "";
+    int r;
+    vg_engine_options_t eo = {.threads = 1, .batch = 1, .precision = m->precision[0] ? m->precision : "fp32"};
+    r = vg_engine_load(onnx_path, &eo, &d->engine, why, sizeof(why));
+    if (r < 0) {
+        snprintf(err, errlen, "model '%s': cannot load '%s': %s", m->name, onnx_path, why);
+        goto fail;
+    }
+    if (labels_path && (r = vg_labels_load(labels_path, &d->labels)) < 0) {
+        snprintf(err, errlen, "model '%s': cannot read labels '%s': %s", m->name, labels_path, strerror(-r));
+        goto fail;
+    }
+    char mpath[4096];
+    manifest_path(onnx_path, mpath, sizeof(mpath));
+    vg_head_config_t hc;
+    vg_tensor_prep_config_t pc = {.layout = VG_TENSOR_NCHW, .fit = m->letterbox ? VG_TENSOR_LETTERBOX : VG_TENSOR_STRETCH};
+    r = vg_manifest_load(mpath, &mf, why, sizeof(why));
+    if (r == 0) {
+        hc = mf->head;
+        pc.width = mf->input_w;
+        pc.height = mf->input_h;
+        pc.layout = mf->nchw ? VG_TENSOR_NCHW : VG_TENSOR_NHWC;
+        pc.color = color_of(mf->color);
+        pc.fit = mf->letterbox ? VG_TENSOR_LETTERBOX : VG_TENSOR_STRETCH;
+        memcpy(pc.mean, mf->mean, sizeof(pc.mean));
+        memcpy(pc.scale, mf->scale, sizeof(pc.scale));
+    } else if (r == -ENOENT) {
+        memset(&hc, 0, sizeof(hc));
+        vg_head_kind_t kind;
+        if (vg_head_kind_parse(m->head, &kind) < 0) {
+            snprintf(err, errlen, "model '%s': unknown head '%s'", m->name, m->head);
+            r = -EINVAL;
+            goto fail;
+        }
+        hc.kind = kind;
+        hc.input_w = m->input_w;
+        hc.input_h = m->input_h;
+        hc.num_classes = d->labels ? d->labels->n : 0;
+        pc.width = m->input_w;
+        pc.height = m->input_h;
+        pc.color = color_of(m->color);
+        /* config: x = pixel * scale - mean; tensor_prep: (pixel - mean) * scale */
+        for (int c = 0; c < 3; c++) {
+            pc.scale[c] = m->scale[c];
+            pc.mean[c] = m->scale[c] != 0 ? m->mean[c] / m->scale[c] : 0;
+        }
+    } else {
+        snprintf(err, errlen, "model '%s': manifest '%s': %s", m->name, mpath, why);
+        goto fail;
+    }
+    /* the config's thresholds win over the manifest's defaults */
+    hc.threshold = (float)m->threshold;
+    hc.nms_iou = (float)m->nms_iou;
+    if (d->labels && hc.num_classes > d->labels->n) {
+        snprintf(err, errlen, "model '%s': its head scores %d classes but '%s' has %d labels", m->name,
+                 hc.num_classes, labels_path, d->labels->n);
+        r = -EINVAL;
+        goto fail;
+    }
+    if ((r = vg_head_new(&hc, &d->head)) < 0) {
+        snprintf(err, errlen, "model '%s': head '%s' does not accept this configuration", m->name, m->head);
+        goto fail;
+    }
+    /* map the head's inputs to engine outputs: by name from the manifest,
+     * else in the model's order */
+    d->n_outs = mf ? mf->n_outputs : vg_engine_n_outputs(d->engine);
+    if (d->n_outs > VG_HEAD_MAX_OUTPUTS) {
+        snprintf(err, errlen, "model '%s': %d outputs, at most %d", m->name, d->n_outs, VG_HEAD_MAX_OUTPUTS);
+        r = -EINVAL;
+        goto fail;
+    }
+    for (int i = 0; i < d->n_outs; i++) {
+        int idx = i;
+        if (mf) {
+            idx = -1;
+            for (int k = 0; k < vg_engine_n_outputs(d->engine); k++)
+                if (strcmp(vg_engine_output(d->engine, k)->name, mf->output_names[i]) == 0)
+                    idx = k;
+            if (idx < 0) {
+                snprintf(err, errlen, "model '%s': the manifest names output '%s', which the model lacks",
+                         m->name, mf->output_names[i]);
+                r = -EINVAL;
+                goto fail;
+            }
+        }
+        const vg_tensor_desc_t *od = vg_engine_output(d->engine, idx);
+        d->out_index[i] = idx;
+        d->outs[i].ndim = od->ndim > 4 ? 4 : od->ndim;
+        for (int k = 0; k < d->outs[i].ndim; k++)
+            d->outs[i].dims[k] = (int)od->dims[k];
+    }
+    if ((r = vg_head_check(d->head, d->outs, d->n_outs, why, sizeof(why))) < 0) {
+        snprintf(err, errlen, "model '%s': head '%s' does not fit the model's outputs: %s", m->name, m->head, why);
+        goto fail;
+    }
+    const vg_tensor_desc_t *in = vg_engine_input(d->engine, 0);
+    size_t want = (size_t)pc.width * pc.height * (pc.color == VG_TENSOR_GRAY ? 1 : 3);
+    if (vg_engine_n_inputs(d->engine) != 1 || in->count != want) {
+        snprintf(err, errlen, "model '%s': expects an input of %zu values, the configuration gives %dx%dx%d",
+                 m->name, in->count, pc.width, pc.height, pc.color == VG_TENSOR_GRAY ? 1 : 3);
+        r = -EINVAL;
+        goto fail;
+    }
+    if ((r = vg_tensor_prep_new(&pc, &d->prep)) < 0) {
+        snprintf(err, errlen, "model '%s': bad input preparation settings", m->name);
+        goto fail;
+    }
+    d->in_w = pc.width;
+    d->in_h = pc.height;
+    vg_manifest_free(&mf);
+    *ret = d;
+    return 0;
+fail:
+    vg_manifest_free(&mf);
+    vg_detector_free(&d);
+    return r < 0 ? r : -EINVAL;
+}
+
+void vg_detector_free(vg_detector_t **pd)
+{
+    if (!pd || !*pd)
+        return;
+    vg_detector_t *d = *pd;
+    vg_engine_free(&d->engine);
+    vg_head_free(&d->head);
+    vg_labels_free(&d->labels);
+    vg_tensor_prep_free(&d->prep);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+    *pd = NULL;
+}
+
+int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int max)
+{
+    pthread_mutex_lock(&d->lock);
+    vg_tensor_xform_t tx;
+    int r = vg_tensor_prep_run(d->prep, img, vg_engine_input_buffer(d->engine, 0), &tx);
+    if (r == 0)
+        r = vg_engine_run(d->engine);
+    if (r == 0) {
+        for (int i = 0; i < d->n_outs; i++)
+            d->outs[i].data = vg_engine_output_buffer(d->engine, d->out_index[i]);
+        vg_head_xform_t hx = {.scale_x = tx.scale_x, .scale_y = tx.scale_y, .pad_x = tx.pad_x,
+                              .pad_y = tx.pad_y, .src_w = img->width, .src_h = img->height};
+        r = vg_head_decode(d->head, d->outs, d->n_outs, &hx, dets, max);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}
+
+const char *vg_detector_label(const vg_detector_t *d, int label)
+{
+    if (!d->labels || label < 0 || label >= d->labels->n)
+        return NULL;
+    return d->labels->names[label];
+}
+
+const char *vg_detector_name(const vg_detector_t *d) { return d->name; }

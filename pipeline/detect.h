@@ -1,0 +1,47 @@
+/*
+ * detect: one CNN detector (or classifier) ready to run on an analysis
+ * image: the engine (models/engine), its head decoder (models/heads), its
+ * labels, and the fused tensor preparation (pipeline/correct/tensor_prep)
+ * writing straight into the engine's input buffer.
+ *
+ * The preprocessing (size, layout, colour, mean/scale, letterbox or stretch)
+ * comes from the manifest that scripts/fetch-models.sh writes beside each
+ * converted model (<model>.json); thresholds and precision come from the
+ * config. A model without a manifest is described by the config alone.
+ *
+ * Owns: the engine instance, head, labels, tensor preparer, a mutex.
+ * Thread: vg_detector_new/free on the main thread; vg_detector_run from any
+ * worker: runs are serialized on the detector's mutex (one engine instance
+ * is used by one thread at a time), so cameras sharing a model take turns.
+ * Blocks on: the mutex, while another worker runs the same model.
+ */
+#ifndef VG_DETECT_H
+#define VG_DETECT_H
+
+#include <stddef.h>
+
+#include "daemon/config.h"
+#include "models/heads/heads.h"
+#include "pipeline/correct/image.h"
+
+#define VG_DETECT_MAX 64 /* detections kept per frame */
+
+typedef struct vg_detector vg_detector_t;
+
+/* Loads model `m` (paths already resolved: onnx_path, labels_path may be
+ * NULL). Returns 0, or a negative errno with one line in err naming the model
+ * and the cause ("model 'detector': cannot load '/x.onnx': ..."). */
+int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const char *labels_path,
+                    vg_detector_t **ret, char *err, size_t errlen);
+void vg_detector_free(vg_detector_t **d);
+
+/* Runs on img and writes at most max detections (boxes in img's pixels, best
+ * first) into dets; returns how many, or a negative errno.
+ * Thread: any worker (serialized inside). */
+int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int max);
+
+/* The label's name ("person"), or NULL when out of range. */
+const char *vg_detector_label(const vg_detector_t *d, int label);
+const char *vg_detector_name(const vg_detector_t *d);
+
+#endif
