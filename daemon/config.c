@@ -16,7 +16,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,12 +221,23 @@ static bool is_null(const yaml_node_t *n) {
     return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
 }
 
+/* Numbers in the file are written with a '.', whatever locale a tool that
+ * links us has set (strtod would read "0,5" in de_DE): parse in "C". */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void c_locale_init(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+static double strtod_c(const char *s, char **end) {
+    pthread_once(&c_locale_once, c_locale_init);
+    return c_locale ? strtod_l(s, end, c_locale) : strtod(s, end);
+}
+
 static bool parse_double(const char *s, double *ret) {
     char *end;
     if (!*s || isspace((unsigned char)*s))
         return false;
     errno = 0;
-    double v = strtod(s, &end);
+    double v = strtod_c(s, &end);
     if (end == s || *end || errno == ERANGE || !isfinite(v))
         return false;
     *ret = v;
@@ -262,7 +275,7 @@ int vg_config_parse_duration(const char *text, int64_t *ret_us) {
         return -EINVAL; /* no sign, no blank, no ".5s" */
     char *end;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = strtod_c(text, &end);
     if (end == text || errno == ERANGE || !isfinite(v))
         return -EINVAL;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
@@ -576,21 +589,19 @@ static int fail_unknown(pctx_t *c, int line, const char *key, const char *word,
     return fail(c, line, key, "unknown key");
 }
 
-/* Refuses a key that appears twice in one mapping (libyaml keeps both). */
-static int check_duplicates(pctx_t *c, yaml_node_t *map, const char *prefix) {
-    yaml_node_pair_t *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
-    for (yaml_node_pair_t *p = start; p < top; p++) {
-        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-        if (!is_scalar(k))
-            return fail(c, line_of(k), *prefix ? prefix : "(top level)",
-                        "expected a plain key");
-        for (yaml_node_pair_t *q = start; q < p; q++) {
-            yaml_node_t *k0 = yaml_document_get_node(c->doc, q->key);
-            if (strcmp(sval(k0), sval(k)) == 0) {
-                char key[KEY_MAX];
-                snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", sval(k));
-                return fail(c, line_of(k), key, "duplicate key (first on line %d)", line_of(k0));
-            }
+/* Checks the key of pair p of map: a plain scalar, not seen earlier in the
+ * mapping (libyaml keeps both). Called as the loop reaches p, so that the
+ * work stays O(keys accepted so far), bounded by the schema. */
+static int check_key(pctx_t *c, yaml_node_t *map, yaml_node_pair_t *p, const char *prefix) {
+    yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+    if (!is_scalar(k))
+        return fail(c, line_of(k), *prefix ? prefix : "(top level)", "expected a plain key");
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+        yaml_node_t *k0 = yaml_document_get_node(c->doc, q->key);
+        if (strcmp(sval(k0), sval(k)) == 0) {
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", sval(k));
+            return fail(c, line_of(k), key, "duplicate key (first on line %d)", line_of(k0));
         }
     }
     return 0;
@@ -605,10 +616,10 @@ static int apply_map(pctx_t *c, const opt_t *table, yaml_node_t *map, int owner_
     if (!is_null(map)) {
         if (map->type != YAML_MAPPING_NODE)
             return fail(c, line_of(map), prefix, "expected a mapping of keys to values");
-        if ((r = check_duplicates(c, map, prefix)) < 0)
-            return r;
         for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
              p++) {
+            if ((r = check_key(c, map, p, prefix)) < 0)
+                return r;
             yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
             yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
             char key[KEY_MAX];
@@ -671,9 +682,9 @@ static int parse_named(pctx_t *c, vg_config_t *cfg, yaml_node_t *map, named_kind
     if (map->type != YAML_MAPPING_NODE)
         return fail(c, line_of(map), what, "expected a mapping of %s names to settings",
                     kind == MAP_MODELS ? "model" : "camera");
-    if ((r = check_duplicates(c, map, what)) < 0)
-        return r;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        if ((r = check_key(c, map, p, what)) < 0)
+            return r;
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
         const char *name = sval(k);
@@ -730,10 +741,10 @@ static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
     if (root->type != YAML_MAPPING_NODE)
         return fail(c, line_of(root), "(top level)",
                     "expected a mapping with daemon:, models: and cameras:");
-    if ((r = check_duplicates(c, root, "")) < 0)
-        return r;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
+        if ((r = check_key(c, root, p, "")) < 0)
+            return r;
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
         const char *key = sval(k);
@@ -794,6 +805,45 @@ static int fail_syntax(pctx_t *c, yaml_parser_t *p, const char *text, size_t len
     return -EINVAL;
 }
 
+#define NESTING_MAX 32 /* the schema needs 4 levels */
+
+/* A first pass over libyaml's events, before building the node tree: reports
+ * syntax errors, and refuses deep nesting early. libyaml's scanner costs
+ * O(depth) per token inside flow collections, so 100 KB of "[" takes ~30 s;
+ * stopping at depth 32 keeps any input linear. */
+static int check_events(pctx_t *c, const char *text, size_t len) {
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, r = 0;
+    if (!yaml_parser_initialize(&parser))
+        return fail_nomem(c);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            r = fail_syntax(c, &parser, text, len);
+            break;
+        }
+        yaml_event_type_t type = ev.type;
+        int line = (int)ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (type == YAML_STREAM_END_EVENT)
+            break;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > NESTING_MAX) {
+                if (c->err && c->errlen)
+                    snprintf(c->err, c->errlen, "%s:%d: YAML syntax: nested deeper than %d levels",
+                             c->name, line, NESTING_MAX);
+                r = -EINVAL;
+                break;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+    }
+    yaml_parser_delete(&parser);
+    return r;
+}
+
 int vg_config_new_default(vg_config_t **ret_config) {
     vg_config_t *cfg = calloc(1, sizeof *cfg);
     if (!cfg)
@@ -820,6 +870,8 @@ int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t 
         err[0] = '\0';
     if (!text)
         text = "", len = 0;
+    if ((r = check_events(&c, text, len)) < 0)
+        return r;
     if (!yaml_parser_initialize(&parser))
         return fail_nomem(&c);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -868,7 +920,7 @@ out:
     return r;
 }
 
-#define CONFIG_FILE_MAX (16 << 20)
+#define CONFIG_FILE_MAX (1 << 20) /* 64 commented cameras take ~20 KB */
 
 int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
@@ -882,10 +934,6 @@ int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t
     for (;;) {
         if (len == cap) {
             cap = cap ? cap * 2 : 4096;
-            if (cap > CONFIG_FILE_MAX) {
-                r = -EFBIG;
-                goto fail_errno;
-            }
             char *nb = realloc(buf, cap);
             if (!nb) {
                 r = -ENOMEM;
@@ -895,6 +943,10 @@ int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t
         }
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
+        if (len > CONFIG_FILE_MAX) {
+            r = -EFBIG;
+            goto fail_errno;
+        }
         if (got == 0) {
             if (ferror(f)) {
                 r = errno ? -errno : -EIO;
@@ -936,7 +988,8 @@ void vg_config_free(vg_config_t **config) {
 }
 
 vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, const char *url) {
-    if (!cfg || !name || !url || !valid_name(name) || cfg->n_cameras >= VG_CONFIG_MAX_CAMERAS)
+    if (!cfg || !name || !url || !valid_name(name) || cfg->n_cameras >= VG_CONFIG_MAX_CAMERAS ||
+        vg_config_find_camera(cfg, name))
         return NULL;
     vg_camera_config_t *cam = &cfg->cameras[cfg->n_cameras];
     memset(cam, 0, sizeof *cam);

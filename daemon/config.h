@@ -130,7 +130,7 @@ void vg_config_free(vg_config_t **config);
 int vg_config_new_default(vg_config_t **ret_config);
 
 /* Adds a camera with defaults to cfg (tools). Returns the new camera or NULL
- * when the table is full or name is invalid. url is copied. */
+ * when the table is full, name is invalid or already used. url is copied. */
 vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, const char *url);
 
 /* True when two camera configs would run identically (reload keeps the camera

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/config.h"
 
@@ -205,6 +206,30 @@ Test(config, missing_file) {
     cr_expect_str_eq(err, "/: Is a directory");
 }
 
+/* Deep nesting is refused early (libyaml's cost grows with depth per token),
+ * files over 1 MiB are refused before parsing. */
+Test(config, bounded_input) {
+    char text[128], err[VG_CONFIG_ERROR_MAX];
+    vg_config_t *cfg = NULL;
+    snprintf(text, sizeof text, "daemon: %.*s", 40, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+    cr_assert_eq(parse(text, &cfg, err, sizeof err), -EINVAL);
+    cr_expect_str_eq(err, "t.yaml:1: YAML syntax: nested deeper than 32 levels");
+
+    char path[] = "/tmp/vigil-config-big-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 60000; i++) /* 20 bytes a line: 1.2 MB */
+        fprintf(f, "# comment %09d\n", i);
+    fclose(f);
+    cr_expect_eq(vg_config_load(path, &cfg, err, sizeof err), -EFBIG);
+    char want[128];
+    snprintf(want, sizeof want, "%s: File too large", path);
+    cr_expect_str_eq(err, want);
+    cr_expect_null(cfg);
+    unlink(path);
+}
+
 Test(config, error_buffer_is_bounded) {
     vg_config_t *cfg = NULL;
     char err[12];
@@ -394,6 +419,7 @@ Test(config, new_default_and_add_camera) {
     cr_expect_eq(cfg->n_cameras, 1);
     cr_expect_null(vg_config_add_camera(cfg, "bad name", "x"));
     cr_expect_null(vg_config_add_camera(cfg, "", "x"));
+    cr_expect_null(vg_config_add_camera(cfg, "replay", "y"), "a second camera named replay");
     for (int i = 1; i < VG_CONFIG_MAX_CAMERAS; i++) {
         char name[16];
         snprintf(name, sizeof name, "c%d", i);
