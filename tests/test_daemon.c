@@ -120,6 +120,7 @@ typedef struct {
     int gaps;
     int det, events_start, events_end, stats, health;
     int connecting; /* health "connecting" reports */
+    int persons;    /* det objects labelled person */
     char last_state[32];
     long long analysed; /* from the last stats */
     long long queued;
@@ -167,7 +168,9 @@ static void account(seen_t *s, const char *topic, json_t *m)
             cr_assert(0 <= x1 && x1 < x2 && x2 <= json_integer_value(w) && 0 <= y1 && y1 < y2 &&
                           y2 <= json_integer_value(h),
                       "box %lld,%lld-%lld,%lld outside the frame", x1, y1, x2, y2);
-            cr_assert_str_eq(json_string_value(json_object_get(o, "label")), "motion");
+            cr_assert_not_null(json_string_value(json_object_get(o, "label")));
+            if (!strcmp(json_string_value(json_object_get(o, "label")), "person"))
+                c->persons++;
             double sc = json_number_value(json_object_get(o, "score"));
             cr_assert(sc >= 0 && sc <= 1);
         }
@@ -403,4 +406,58 @@ Test(daemon, an_endpoint_in_use_is_a_clear_error, .timeout = 60)
     daemon_stop(&d);
     zmq_close(squatter);
     zmq_ctx_term(ctx);
+}
+
+static bool persons_seen(seen_t *s) { return cam(s, "street")->persons >= 20 && cam(s, "street")->events_start >= 1; }
+
+/* The default detector (NanoDet converted from the npm weights by
+ * scripts/fetch-models.sh) finds the people walking in vtest.avi. */
+Test(daemon, recognises_people_with_the_default_detector, .timeout = 180)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    char models[4096], text[8192];
+    const char *cache = getenv("VIGIL_CACHE_DIR");
+    snprintf(models, sizeof(models), "%s/models/nanodet.onnx", cache && *cache ? cache : VIGIL_CACHE_DIR);
+    cr_assert_eq(access(models, R_OK), 0, "%s is missing: run scripts/fetch-models.sh", models);
+    snprintf(text, sizeof(text),
+             "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 1s\n"
+             "models:\n  detector:\n    path: %s\n    head: nanodet\n    input: [416, 416]\n"
+             "cameras:\n  street:\n    url: %s\n    realtime: true\n    analysis_fps: 5\n"
+             "    detect: { model: detector, when: always }\n",
+             d.endpoint, models, vg_test_footage("vtest.avi"));
+    write_file(d.config, text);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 60000, persons_seen);
+    cr_assert_geq(cam(&s, "street")->persons, 20, "person detections: %d", cam(&s, "street")->persons);
+    cr_assert_geq(cam(&s, "street")->events_start, 1);
+    cr_assert_eq(cam(&s, "street")->gaps, 0);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+/* A model file that is not a model: refused with a clear message; the
+ * camera that wanted it runs with motion only, the others run as usual. */
+Test(daemon, a_broken_model_is_refused_and_cameras_keep_running, .timeout = 120)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    char bad[256], text[8192];
+    snprintf(bad, sizeof(bad), "%s/broken.onnx", d.dir);
+    write_file(bad, "this is not an ONNX file");
+    snprintf(text, sizeof(text),
+             "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 500ms\n"
+             "models:\n  detector:\n    path: %s\n    head: nanodet\n    input: [416, 416]\n"
+             "cameras:\n  street:\n    url: %s\n    realtime: true\n    analysis_fps: 5\n"
+             "    detect: { model: detector, when: always }\n",
+             d.endpoint, bad, vg_test_footage("vtest.avi"));
+    write_file(d.config, text);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 30000, street_has_enough);
+    cr_assert_geq(cam(&s, "street")->det, 10, "the camera runs without its model");
+    char err[16384] = "";
+    vg_test_read_stderr(&d.proc, err, sizeof(err));
+    cr_assert(strstr(err, "model 'detector': cannot load") && strstr(err, "broken.onnx"), "stderr: %s", err);
+    cr_assert_eq(daemon_stop(&d), 0);
 }
