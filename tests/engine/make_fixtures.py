@@ -241,6 +241,17 @@ def bad_cases():
               [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "s")]))
 
 
+def fuzz_corpus():
+    """Seeds for tests/fuzz_onnx_loader.c: the small operator graphs and bad files."""
+    import shutil
+    d = os.path.join(OUT, "corpus")
+    os.makedirs(d, exist_ok=True)
+    for src in [os.path.join(OUT, n + ".onnx") for n, _ in CASES] + \
+            [os.path.join(OUT, "bad", f) for f in os.listdir(os.path.join(OUT, "bad"))]:
+        if os.path.getsize(src) <= 64 * 1024:
+            shutil.copy(src, os.path.join(d, os.path.basename(src)))
+
+
 def set_bn_stats(model, gen):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -475,6 +486,7 @@ def main():
     if a.set == "unit":
         ops_cases()
         bad_cases()
+        fuzz_corpus()
     else:
         e2e_cases(a.bench)
     with open(os.path.join(OUT, "manifest-%s.txt" % a.set), "w") as f:
