@@ -14,6 +14,8 @@
  * lost detections recovered, false positives, corrections chosen, and the
  * correction's CPU per frame against the detector's.
  * usage: bench_degrade [CLIP [STRIDE [MANIFEST [PRECISION]]]]
+ * env VG_DEGRADE_<COND>=low_light,denoise,... (e.g. VG_DEGRADE_RAIN=derain)
+ * replaces auto by that fixed list for one condition, to compare choices.
  */
 #include <errno.h>
 #include <math.h>
@@ -264,11 +266,24 @@ int main(int argc, char **argv)
     vg_correct_state_t *st[NCOND];
     vg_image_t deg;
     vg_image_alloc(&deg, VG_PIX_YUV420P, W, H);
-    for (int c = 0; c < NCOND; c++)
-        if (vg_correct_new(&(vg_correct_config_t){ .max_width = W, .max_height = H,
-                                                   .mode = VG_CORRECT_MODE_AUTO },
-                           &st[c]) < 0)
+    bool forced[NCOND] = { 0 };
+    for (int c = 0; c < NCOND; c++) {
+        vg_correct_config_t cc = { .max_width = W, .max_height = H, .mode = VG_CORRECT_MODE_AUTO };
+        char env[64];
+        snprintf(env, sizeof(env), "VG_DEGRADE_%s", cond_name[c]);
+        for (char *e = env; *e; e++)
+            *e = (char)(*e >= 'a' && *e <= 'z' ? *e - 32 : *e);
+        const char *list = getenv(env);
+        if (list) {
+            cc.mode = VG_CORRECT_MODE_LIST;
+            for (int b = 0; b < 4; b++)
+                if (strstr(list, vg_correct_name(1u << b)))
+                    cc.mask |= 1u << b;
+            forced[c] = true;
+        }
+        if (vg_correct_new(&cc, &st[c]) < 0)
             return 1;
+    }
     result_t res[NCOND] = { 0 };
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     static vg_det_t ref[MAXD], got[MAXD];
@@ -345,10 +360,10 @@ int main(int argc, char **argv)
                 len += snprintf(chose + len, sizeof(chose) - len, "%s%s %.0f%%", len ? ", " : "",
                                 vg_correct_name(1u << b), 100.0 * rs->active[b] / rs->frames);
         double cm = rs->corr_ms / rs->frames;
-        printf("%-6s %6ld %8.1f%% %8.1f%% %10s %8ld %8ld %9.2f %8.1f%%  %s\n", cond_name[c],
+        printf("%-6s %6ld %8.1f%% %8.1f%% %10s %8ld %8ld %9.2f %8.1f%%  %s%s\n", cond_name[c],
                rs->ref, 100 * r0, 100 * r1, rec, rs->dets[0] - rs->hit[0],
                rs->dets[1] - rs->hit[1], cm, 100.0 * cm / (det.ms / det.runs),
-               len ? chose : "nothing");
+               len ? chose : "nothing", forced[c] ? " (fixed list, not auto)" : "");
     }
     for (int c = 0; c < NCOND; c++)
         vg_correct_free(&st[c]);

@@ -7,6 +7,8 @@
 #
 # Usage: bench/peer-motion/run.sh [--seconds 60] [--warmup 10] [--sequential]
 #            [--vigild PATH] [--vigil PATH] [--motion-only]
+#   --vigild/--vigil  default: $VIGIL_BUILD_DIR, else the newest build*/ made
+#                     without sanitizers
 #   default: both run at the same time, each on its own RTSP session of the
 #   same server (each costs a few % of one core, so they barely compete, and
 #   they see the same machine noise), with a third session decoded by
@@ -32,12 +34,23 @@ while [ $# -gt 0 ]; do
     --vigild) vigild=$2; shift 2 ;;
     --vigil) vigil=$2; shift 2 ;;
     --motion-only) motion_only=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "peer-motion: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-[ -n "$vigild" ] || vigild=$(ls -t "$root"/build*/daemon/vigild 2>/dev/null | head -1 || true)
-[ -n "$vigil" ] || vigil=$(ls -t "$root"/build*/tools/vigil 2>/dev/null | head -1 || true)
+# newest_bin REL: the newest build*/REL of a build without sanitizers
+# (an ASan/TSan binary would measure the sanitizer); $VIGIL_BUILD_DIR first.
+newest_bin() {
+  local b
+  if [ -n "${VIGIL_BUILD_DIR:-}" ] && [ -x "$VIGIL_BUILD_DIR/$1" ]; then echo "$VIGIL_BUILD_DIR/$1"; return; fi
+  for b in $(ls -td "$root"/build*/ 2>/dev/null); do
+    [ -x "$b$1" ] || continue
+    grep -q '^VIGIL_SANITIZE:STRING=$' "$b/CMakeCache.txt" 2>/dev/null || continue
+    echo "$b$1"; return
+  done
+}
+[ -n "$vigild" ] || vigild=$(newest_bin daemon/vigild)
+[ -n "$vigil" ] || vigil=$(newest_bin tools/vigil)
 if [ $motion_only -eq 0 ] && { [ ! -x "$vigild" ] || [ ! -x "$vigil" ]; }; then
   echo "peer-motion: vigild/vigil not built (build targets vigild and vigil, or pass --vigild/--vigil); measuring Motion only" >&2
   motion_only=1

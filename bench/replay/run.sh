@@ -8,7 +8,8 @@
 #
 # Usage: bench/replay/run.sh [--reps N] [--vigil PATH] [--sizes "720p 1080p"]
 #                            [--analysis-fps F] [--config C]
-#   --vigil         the vigil binary (default: newest build*/tools/vigil)
+#   --vigil         the vigil binary (default: $VIGIL_BUILD_DIR/tools/vigil, else
+#                   the newest build*/tools/vigil built without sanitizers)
 #   --analysis-fps  frames per second through the motion gate (default 10:
 #                   every frame of the 10 fps clips)
 #   --config        pass camera settings (e.g. decode_threads) to vigil replay
@@ -26,14 +27,22 @@ while [ $# -gt 0 ]; do
     --sizes) sizes=$2; shift 2 ;;
     --analysis-fps) afps=$2; shift 2 ;;
     --config) config=(--config "$2"); shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "bench/replay: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ -z "$vigil" ]; then
-  vigil=$(ls -t "$root"/build*/tools/vigil 2>/dev/null | head -1 || true)
-fi
+# newest_bin REL: the newest build*/REL of a build without sanitizers
+# (an ASan/TSan binary would measure the sanitizer); $VIGIL_BUILD_DIR first.
+newest_bin() {
+  local b
+  if [ -n "${VIGIL_BUILD_DIR:-}" ] && [ -x "$VIGIL_BUILD_DIR/$1" ]; then echo "$VIGIL_BUILD_DIR/$1"; return; fi
+  for b in $(ls -td "$root"/build*/ 2>/dev/null); do
+    [ -x "$b$1" ] || continue
+    grep -q '^VIGIL_SANITIZE:STRING=$' "$b/CMakeCache.txt" 2>/dev/null || continue
+    echo "$b$1"; return
+  done
+}
+[ -n "$vigil" ] || vigil=$(newest_bin tools/vigil)
 [ -x "$vigil" ] || { echo "bench/replay: no vigil binary (build the 'vigil' target or pass --vigil)" >&2; exit 1; }
 "$root/scripts/make-clips.sh" >/dev/null
 
@@ -74,7 +83,6 @@ for size in $sizes; do
       run_vigil "$clip" >>"$work/vg"; run_ffmpeg "$clip" >>"$work/ff"
     fi
   done
-echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   for t in ff vg; do
     name=$([ $t = ff ] && echo "ffmpeg" || echo "vigil replay")
     frames=$(awk '{print $1}' "$work/$t" | median)
@@ -84,7 +92,6 @@ echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     printf "%-6s %-14s %7.0f %9.1f %10.2f  %s\n" "$size" "$name" "$frames" "$fps" "$cpu" "$walls"
     eval "fps_$t=$fps; frames_$t=$frames"
   done
-echo "bench/replay: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   if [ "${frames_ff%.*}" != "${frames_vg%.*}" ]; then
     echo "  warning: frame counts differ (ffmpeg $frames_ff, vigil $frames_vg)"
   fi

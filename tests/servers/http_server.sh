@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     --path) path=$2; shift 2 ;;
     --loop) loop=(-stream_loop -1); shift ;;
     --max-seconds) max=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "http_server: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
