@@ -75,8 +75,8 @@ static void expect(int kind, uint32_t want, const char *what)
     char names[64];
     vg_correct_names(m, names, sizeof(names));
     cr_log_info("%s: chose '%s' (toggles %d); luma mean %.3f p5 %.3f p95 %.3f dark %.3f "
-                "noise %.2f chroma %.1f", what, names, toggles, s.luma_mean, s.luma_p5,
-                s.luma_p95, s.dark_mean, s.noise, s.chroma);
+                "noise %.2f chroma %.1f rain %.2f", what, names, toggles, s.luma_mean, s.luma_p5,
+                s.luma_p95, s.dark_mean, s.noise, s.chroma, s.rain);
     cr_assert_eq(m, want, "%s: chose '%s'", what, names);
     cr_assert_leq(toggles, 1, "%s: %d toggles in a steady clip", what, toggles);
     vg_correct_free(&st);
@@ -108,6 +108,11 @@ Test(correct_auto, haze_chooses_dehaze)
 Test(correct_auto, noise_chooses_denoise)
 {
     expect(VGT_NOISE, VG_CORRECT_DENOISE, "noise");
+}
+
+Test(correct_auto, rain_chooses_derain)
+{
+    expect(VGT_RAIN, VG_CORRECT_DERAIN, "rain");
 }
 
 Test(correct_auto, scene_change_switches_once_after_hysteresis)

@@ -40,6 +40,9 @@ struct vg_correct_state {
     uint64_t frames;
     uint32_t active;        /* current choice */
     int streak_on[4], streak_off[4]; /* frames the on/off condition held, per bit */
+    uint8_t *rows[2];       /* every 4th luma row of the two previous frames (rain) */
+    int rows_have;          /* how many of rows[] are filled (0..2) */
+    int rows_w, rows_h;     /* their geometry */
 };
 
 const char *vg_correct_name(uint32_t bit)
@@ -81,6 +84,8 @@ void vg_correct_free(vg_correct_state_t **p)
     vg_image_release(&st->buf[0]);
     vg_image_release(&st->buf[1]);
     vg_image_release(&st->planar);
+    free(st->rows[0]);
+    free(st->rows[1]);
     free(st);
     *p = NULL;
 }
@@ -116,6 +121,13 @@ int vg_correct_new(const vg_correct_config_t *cfg, vg_correct_state_t **ret)
             r = vg_image_alloc(&st->buf[1], VG_PIX_YUV420P, w, h);
         if (r >= 0)
             r = vg_image_alloc(&st->planar, VG_PIX_YUV420P, w, h);
+        if (r >= 0) {
+            size_t n = (size_t)w * (h / 4 + 1);
+            st->rows[0] = malloc(n);
+            st->rows[1] = malloc(n);
+            if (!st->rows[0] || !st->rows[1])
+                r = -ENOMEM;
+        }
     }
     if (r < 0) {
         vg_correct_free(&st);
@@ -181,6 +193,29 @@ static void frame_stats(vg_correct_state_t *st, const vg_image_t *im)
     bool noise_now = st->frames % NOISE_EVERY == 0 || !st->have_stats;
     s.noise = noise_now ? vg_noise_estimate(im->data[0], im->linesize[0], im->width, im->height)
                         : st->st.noise;
+    /* rain: one-frame thin bright streaks on every 4th row, against the
+     * same rows of the two previous frames (rows[0] newer, then swapped) */
+    if (st->rows_w != im->width || st->rows_h != im->height) {
+        st->rows_w = im->width;
+        st->rows_h = im->height;
+        st->rows_have = 0;
+    }
+    const int nrows = im->height / 4;
+    long streaks = 0;
+    uint8_t *older = st->rows[1];
+    for (int i = 0; i < nrows; i++) {
+        const uint8_t *cur = im->data[0] + (size_t)(4 * i + 1) * im->linesize[0];
+        uint8_t *o = older + (size_t)i * im->width;
+        if (st->rows_have == 2)
+            streaks += vg_streak_count(cur, st->rows[0] + (size_t)i * im->width, o, im->width,
+                                       st->have_stats ? st->st.noise : s.noise);
+        memcpy(o, cur, im->width); /* the older row becomes the newest */
+    }
+    st->rows[1] = st->rows[0];
+    st->rows[0] = older;
+    if (st->rows_have < 2)
+        st->rows_have++;
+    s.rain = nrows ? (float)(1000.0 * streaks / ((double)nrows * im->width)) : 0.0f;
     if (!st->have_stats) {
         st->st = s;
         st->have_stats = true;
@@ -191,6 +226,7 @@ static void frame_stats(vg_correct_state_t *st, const vg_image_t *im)
         m->luma_p95 += EMA * (s.luma_p95 - m->luma_p95);
         m->dark_mean += EMA * (s.dark_mean - m->dark_mean);
         m->chroma += EMA * (s.chroma - m->chroma);
+        m->rain += EMA * (s.rain - m->rain);
         if (noise_now)
             m->noise += 2.0f * EMA * (s.noise - m->noise);
     }
@@ -199,6 +235,15 @@ static void frame_stats(vg_correct_state_t *st, const vg_image_t *im)
         st->st.grey = 1;
     else if (st->st.chroma > 2.5f)
         st->st.grey = 0;
+}
+
+/* Luma gain low light will roughly apply (1 in daylight). */
+static float night_gain(const vg_correct_stats_t *s)
+{
+    if (s->luma_mean >= 0.30f)
+        return 1.0f;
+    float g = 0.45f / (s->luma_mean > 0.02f ? s->luma_mean : 0.02f);
+    return g < 1.0f ? 1.0f : (g > 6.0f ? 6.0f : g);
 }
 
 /* Scene conditions: +1 switch on, -1 switch off, 0 keep (between thresholds). */
@@ -218,16 +263,23 @@ static int want(const vg_correct_stats_t *s, uint32_t bit)
         if (s->dark_mean < 0.38f || s->luma_p5 < 0.15f)
             return -1;
         return 0;
-    case VG_CORRECT_DENOISE:
-        if (s->noise > 3.0f)
+    case VG_CORRECT_DENOISE: {
+        /* the noise that will be seen: brightening multiplies it */
+        float eff = s->noise * night_gain(s);
+        if (eff > 4.0f)
             return 1;
-        if (s->noise < 2.0f)
+        if (eff < 2.5f)
             return -1;
         return 0;
-    default:
-        /* derain: no cheap, reliable rain statistic yet; only on request */
-        return -1;
     }
+    case VG_CORRECT_DERAIN:
+        if (s->rain > 2.0f)
+            return 1;
+        if (s->rain < 0.7f)
+            return -1;
+        return 0;
+    }
+    return -1;
 }
 
 static void decide(vg_correct_state_t *st)
@@ -316,7 +368,8 @@ int vg_correct_apply_image(vg_correct_state_t *st, const vg_image_t *in, vg_imag
     }
     if ((a & VG_CORRECT_DENOISE) && st->dn) {
         bool night = (a & VG_CORRECT_LOW_LIGHT) || s->grey;
-        r = vg_denoise_run(st->dn, &cur, NEXT(), s->noise, clampf(s->noise / 6.0f, 0.5f, 1.0f),
+        float eff = s->noise * night_gain(s);
+        r = vg_denoise_run(st->dn, &cur, NEXT(), s->noise, clampf(eff / 6.0f, 0.5f, 1.0f),
                            night ? 0.5f : 0.0f);
         if (r < 0)
             return r;

@@ -38,6 +38,7 @@ typedef struct {
     float dark_mean;    /* mean dark channel, 0..1 */
     float noise;        /* noise sigma, 8-bit levels */
     float chroma;       /* mean |U-128|+|V-128|: ~0 on greyscale/IR */
+    float rain;         /* thin bright one-frame streaks, per 1000 pixels (every 4th row) */
     int grey;           /* 1 if the picture is greyscale (IR night mode) */
 } vg_correct_stats_t;
 

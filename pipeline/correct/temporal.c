@@ -310,16 +310,18 @@ int vg_derain_new(int max_w, int max_h, vg_derain_t **ret)
 static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline int iabsd(int a, int b) { return a > b ? a - b : b - a; }
 
-static int derain_row(uint8_t *restrict out, const uint8_t *restrict s,
-                      const uint8_t *restrict p1, const uint8_t *restrict p2, int w, int tr,
-                      int ts)
+/* WRITE = false only counts (the auto statistic); inlined with a constant. */
+static inline __attribute__((always_inline)) int
+streak_span(uint8_t *restrict out, const uint8_t *restrict s, const uint8_t *restrict p1,
+            const uint8_t *restrict p2, int w, int tr, int ts, const bool WRITE)
 {
     enum { R = 3 };
     int n = 0;
-    for (int x = 0; x < R; x++) {
-        out[x] = s[x];
-        out[w - 1 - x] = s[w - 1 - x];
-    }
+    if (WRITE)
+        for (int x = 0; x < R; x++) {
+            out[x] = s[x];
+            out[w - 1 - x] = s[w - 1 - x];
+        }
     /* branch-free so that it vectorizes (int lanes) */
     for (int x = R; x < w - R; x++) {
         int bg = imax(p1[x], p2[x]);
@@ -330,10 +332,33 @@ static int derain_row(uint8_t *restrict out, const uint8_t *restrict s,
         int d = s[x] - bg;
         int thin = (2 * (s[x - R] - bl) < d) & (2 * (s[x + R] - br) < d);
         int streak = agree & (d > tr) & thin;
-        out[x] = (uint8_t)(streak ? bg : s[x]);
+        if (WRITE)
+            out[x] = (uint8_t)(streak ? bg : s[x]);
         n += streak;
     }
     return n;
+}
+
+static int derain_row(uint8_t *restrict out, const uint8_t *restrict s,
+                      const uint8_t *restrict p1, const uint8_t *restrict p2, int w, int tr,
+                      int ts)
+{
+    return streak_span(out, s, p1, p2, w, tr, ts, true);
+}
+
+static void streak_thresholds(float sigma, int *tr, int *ts)
+{
+    *tr = (int)(8.0f + 3.0f * sigma);
+    *ts = (int)(4.0f + 2.0f * sigma);
+}
+
+int vg_streak_count(const uint8_t *s, const uint8_t *p1, const uint8_t *p2, int w, float sigma)
+{
+    int tr, ts;
+    if (w < 8)
+        return 0;
+    streak_thresholds(sigma, &tr, &ts);
+    return streak_span(NULL, s, p1, p2, w, tr, ts, false);
 }
 
 int vg_derain_run(vg_derain_t *dr, const vg_image_t *src, vg_image_t *dst, float sigma)
@@ -351,7 +376,8 @@ int vg_derain_run(vg_derain_t *dr, const vg_image_t *src, vg_image_t *dst, float
     }
     if (sigma <= 0.0f)
         sigma = vg_noise_estimate(src->data[0], src->linesize[0], w, h);
-    const int tr = (int)(8.0f + 3.0f * sigma), ts = (int)(4.0f + 2.0f * sigma);
+    int tr, ts;
+    streak_thresholds(sigma, &tr, &ts);
     uint8_t *older = dr->prev[dr->cur], *newer = dr->prev[dr->cur ^ 1];
     int replaced = 0;
     if (dst != src) {

@@ -58,4 +58,11 @@ void vg_derain_free(vg_derain_t **p);
  */
 int vg_derain_run(vg_derain_t *dr, const vg_image_t *src, vg_image_t *dst, float sigma);
 
+/*
+ * Pixels of row s that derain would treat as a streak, given the same row of
+ * the two previous frames (p1 newer, p2 older): the rain statistic of auto.
+ * Thread: any (pure).
+ */
+int vg_streak_count(const uint8_t *s, const uint8_t *p1, const uint8_t *p2, int w, float sigma);
+
 #endif

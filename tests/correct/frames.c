@@ -123,11 +123,21 @@ void vgt_degrade(vg_image_t *out, const AVFrame *in, int kind, uint64_t *rng)
                 case VGT_DARK: v = c + (v - c) / 5; break;
                 case VGT_HAZE: v = v * t + A * (1 - t); break;
                 case VGT_NOISE: v += sigma * vgt_gauss(rng); break;
+                case VGT_RAIN: v += sigma / 4 * vgt_gauss(rng); break;
                 default: break;
                 }
                 long q = lrint(v);
                 out->data[p][y * out->linesize[p] + x] = (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
             }
+        }
+    }
+    for (int k = 0; kind == VGT_RAIN && k < 300; k++) {
+        *rng ^= *rng << 13; *rng ^= *rng >> 7; *rng ^= *rng << 17;
+        int x0 = 10 + (int)(*rng % (uint64_t)(W - 20)), y0 = (int)((*rng >> 20) % (uint64_t)(H - 30));
+        int len = 8 + (int)((*rng >> 40) % 16), amp = 40 + (int)((*rng >> 50) % 50);
+        for (int t = 0; t < len; t++) {
+            uint8_t *v = &out->data[0][(y0 + t) * out->linesize[0] + x0 + t / 6];
+            *v = (uint8_t)(*v + amp > 255 ? 255 : *v + amp);
         }
     }
     out->full_range = false;

@@ -30,6 +30,7 @@ double vgt_gauss(uint64_t *state);
 /* Degradations of a limited-range YUV420P frame into out (same size):
  * CLEAN copy; DARK luma and chroma deviation to a fifth (night); HAZE the
  * scattering model with depth-like t 0.35..0.75 and A = grey 215; NOISE
- * gaussian sigma 8 on luma, 4 on chroma. */
-enum { VGT_CLEAN, VGT_DARK, VGT_HAZE, VGT_NOISE };
+ * gaussian sigma 8 on luma, 4 on chroma; RAIN 300 thin bright slanted
+ * streaks (new ones every frame) and sigma 2 noise. */
+enum { VGT_CLEAN, VGT_DARK, VGT_HAZE, VGT_NOISE, VGT_RAIN };
 void vgt_degrade(vg_image_t *out, const AVFrame *in, int kind, uint64_t *rng);
