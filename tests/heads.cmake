@@ -14,8 +14,9 @@ set_tests_properties(test_heads PROPERTIES LABELS unit TIMEOUT 60 ENVIRONMENT "$
 add_test(NAME heads_real_fixture
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/test_convert_fixtures.py ${CMAKE_SOURCE_DIR}
           ${CMAKE_BINARY_DIR}/heads_real $<$<TARGET_EXISTS:vg-models>:$<TARGET_FILE:vg-models>>)
-set_tests_properties(heads_real_fixture PROPERTIES LABELS e2e TIMEOUT 600 ENVIRONMENT "${vg_heads_env}"
-  FIXTURES_SETUP heads_real)
+set_tests_properties(heads_real_fixture PROPERTIES LABELS e2e TIMEOUT 600
+  ENVIRONMENT "${vg_heads_env};VIGIL_TFJS_DIR=${VIGIL_CACHE_DIR}/npm/tfjs-ref"
+  FIXTURES_SETUP heads_real FIXTURES_REQUIRED tfjs_ref)
 add_test(NAME test_heads_real COMMAND test_heads --jobs 1 --filter "heads_real/*")
 set_tests_properties(test_heads_real PROPERTIES LABELS e2e TIMEOUT 120 ENVIRONMENT "${vg_heads_env}"
   FIXTURES_REQUIRED heads_real)

@@ -45,6 +45,11 @@ check() {  # name, extra make_inputs args...
   "$PY" "$CONV/make_inputs.py" --manifest "$M/$name.json" --video "$V" --frames "$FRAMES" \
       --out "$WORK/in" "$@" >/dev/null
   for runner in "${runners[@]}"; do
+    if [ "$name" = centernet ] && [ "$runner" = opencv ]; then
+      # OpenCV 4.6 reads only the opset-6 Clip (attributes), not Relu6 as Clip(x, 0, 6)
+      echo "centernet: not on OpenCV DNN (its importer lacks Clip with min/max inputs)"
+      continue
+    fi
     "$PY" "$CONV/compare.py" --manifest "$M/$name.json" --onnx "$M/$name.onnx" \
         --tfjs-model "$TFJS_MODELS/$name.json" --runner "$runner" --work "$WORK/$name" \
         "$WORK"/in/"$name"_f*.npy || fail=1
@@ -53,6 +58,7 @@ check() {  # name, extra make_inputs args...
 check nanodet
 check blazeface
 check emotion --crop 300,100,128,128
+[ ${#runners[@]} -lt 2 ] || check centernet
 if [ $fail -ne 0 ]; then
   echo "test_convert: FAILED"
   exit 1

@@ -6,6 +6,8 @@ the converted models, and what an independent numpy decoder makes of them.
 
 Cases (the numbers are all that is committed):
   nanodet_f100/400/700   vtest.avi frames, letterboxed to 416
+  centernet_f100/400/700 the same frames, letterboxed to 512; expected_tfjs.txt
+                         holds what the model's own TF.js decoder finds
   blazeface_q0..q3       the four faces of opencv-doc's facereg.jpg (2x2 grid)
   emotion_q0..q3         those faces, cropped at the face box found by the
                          numpy decoder, through the expression model
@@ -56,6 +58,14 @@ def fetch_faces():
     sys.exit("test_convert_fixtures: facereg.jpg not found in opencv-doc")
 
 
+def tfjs_models():
+    ver = None
+    for line in open(os.path.join(SRC, 'scripts', 'fetch-models.sh')):
+        if line.startswith('HUMAN_MODELS_VERSION='):
+            ver = line.split('"')[1]
+    return os.path.join(CACHE, 'npm', f'human-models-{ver}', 'models')
+
+
 def run(model, x):
     man = json.load(open(os.path.join(MODELS, model + '.json')))
     names = [o['name'] for o in man['outputs']]
@@ -92,6 +102,23 @@ def main():
         man, outs = run('nanodet', make_inputs.prepare(frames[f], nd, 'letterbox'))
         dets = save_case(f'nanodet_f{f}', 'nanodet', man, outs, man['threshold'], man['nms_iou'], cases)
         print(f'nanodet frame {f}: {len(dets)} detections, {int((dets[:, 5] == 0).sum())} persons')
+
+    # CenterNet: also what the model's own in-graph decoder (TopK over 3x3
+    # peaks, TF.js) finds, to hold the C head against the model's authors
+    cn = json.load(open(os.path.join(MODELS, 'centernet.json')))
+    for f in FRAMES:
+        x = make_inputs.prepare(frames[f], cn, 'letterbox')
+        man, outs = run('centernet', x)
+        dets = save_case(f'centernet_f{f}', 'centernet', man, outs, man['threshold'], man['nms_iou'], cases)
+        ref = compare.run_tfjs(os.path.join(tfjs_models(), 'centernet.json'), x.transpose(0, 2, 3, 1),
+                               os.path.join(OUT, 'tfjs', f'centernet_f{f}'), 'wasm', ['tower_0/detections'])
+        det = ref['tower_0_detections'][0]  # [100, 6]: x1 y1 x2 y2 score class
+        det = det[det[:, 4] >= man['threshold']]
+        with open(os.path.join(OUT, f'centernet_f{f}', 'expected_tfjs.txt'), 'w') as fh:
+            for r in det:
+                fh.write(f'{int(r[5])} {r[4]:.6f} {r[0]:.4f} {r[1]:.4f} {r[2]:.4f} {r[3]:.4f}\n')
+        print(f'centernet frame {f}: {len(dets)} detections after NMS, {int((dets[:, 5] == 0).sum())} persons; '
+              f'TF.js in-graph decoder: {len(det)} above {man["threshold"]}')
 
     img = cv2.imread(fetch_faces())
     h, w = img.shape[:2]

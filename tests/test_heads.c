@@ -437,6 +437,27 @@ Test(heads, centernet_peaks)
     vg_head_free(&h);
 }
 
+Test(heads, centernet_ltrb_distances)
+{
+    enum { C = 2, H = 8, W = 8 };
+    static float hm[C * H * W], d[4 * H * W];
+    memset(hm, 0, sizeof(hm));
+    /* class 0 peak at (3, 5): distances l 6, t 2, r 10, b 4 from (12, 20) */
+    hm[5 * W + 3] = 0.7f;
+    d[5 * W + 3] = 6, d[H * W + 5 * W + 3] = 2, d[2 * H * W + 5 * W + 3] = 10, d[3 * H * W + 5 * W + 3] = 4;
+    vg_head_tensor_t t[2] = {{hm, 4, {1, C, H, W}}, {d, 4, {1, 4, H, W}}};
+    vg_head_config_t cfg = {.kind = VG_HEAD_CENTERNET, .input_w = 32, .input_h = 32, .num_classes = C,
+                            .threshold = 0.3f, .nms_iou = 0.5f, .output_stride = 4, .centernet_ltrb = true};
+    vg_head_t *h = make(&cfg);
+    vg_det_t out[4];
+    cr_assert_eq(vg_head_decode(h, t, 2, NULL, out, 4), 1);
+    cr_expect_eq(out[0].label, 0);
+    expect_box(&out[0], 6, 18, 22, 24);
+    char err[128];
+    cr_expect_eq(vg_head_check(h, t, 1, err, sizeof(err)), -EINVAL);
+    vg_head_free(&h);
+}
+
 /* ---------------------------------------------------------------- classifier */
 
 Test(heads, classifier_top1)
@@ -638,6 +659,22 @@ static const char *fixture_dir(void)
     return dir;
 }
 
+/* reads "label score x1 y1 x2 y2" lines; false when the file does not exist */
+static bool read_dets(const char *name, const char *file, real_case_t *out)
+{
+    char path[768];
+    snprintf(path, sizeof(path), "%s/%s/%s", fixture_dir(), name, file);
+    FILE *f = fopen(path, "r");
+    out->n = 0;
+    if (!f)
+        return false;
+    vg_det_t d;
+    while (out->n < 64 && fscanf(f, "%d %f %f %f %f %f", &d.label, &d.score, &d.x1, &d.y1, &d.x2, &d.y2) == 6)
+        out->det[out->n++] = d;
+    fclose(f);
+    return true;
+}
+
 /* decodes case `name` with the C head; also reads expected.txt into exp */
 static int decode_case(const char *name, const char *manifest, int nout, real_case_t *got, real_case_t *exp)
 {
@@ -667,15 +704,47 @@ static int decode_case(const char *name, const char *manifest, int nout, real_ca
     vg_head_free(&h);
     vg_manifest_free(&m);
 
-    snprintf(path, sizeof(path), "%s/%s/expected.txt", fixture_dir(), name);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s", path);
-    exp->n = 0;
-    vg_det_t d;
-    while (exp->n < 64 && fscanf(f, "%d %f %f %f %f %f", &d.label, &d.score, &d.x1, &d.y1, &d.x2, &d.y2) == 6)
-        exp->det[exp->n++] = d;
-    fclose(f);
+    read_dets(name, "expected.txt", exp);
     return got->n;
+}
+
+/* the model's own decoder (TF.js, no NMS) against the C head without NMS */
+static void check_against_tfjs(const char *name, const char *manifest, int nout)
+{
+    real_case_t tfjs, got;
+    if (!read_dets(name, "expected_tfjs.txt", &tfjs))
+        return;
+    char path[768], err[256] = "";
+    vg_manifest_t *m = NULL;
+    cr_assert_eq(vg_manifest_load(manifest, &m, err, sizeof(err)), 0, "%s", err);
+    m->head.nms_iou = 0.0f;
+    vg_head_t *h = NULL;
+    cr_assert_eq(vg_head_new(&m->head, &h), 0);
+    vg_npy_t *arr[VG_HEAD_MAX_OUTPUTS];
+    vg_head_tensor_t t[VG_HEAD_MAX_OUTPUTS];
+    for (int i = 0; i < nout; i++) {
+        int n = 0;
+        snprintf(path, sizeof(path), "%s/%s/out%d.npy", fixture_dir(), name, i);
+        cr_assert_eq(vg_npy_read(path, &arr[i], &n, err, sizeof(err)), 0, "%s", err);
+        t[i] = (vg_head_tensor_t){arr[i]->data, arr[i]->ndim, {0}};
+        for (int k = 0; k < arr[i]->ndim && k < 4; k++)
+            t[i].dims[k] = (int)arr[i]->dims[k];
+    }
+    got.n = vg_head_decode(h, t, nout, NULL, got.det, 64);
+    cr_expect_eq(got.n, tfjs.n, "%s: C head %d peaks above threshold, the model's TF.js decoder %d", name, got.n,
+                 tfjs.n);
+    for (int i = 0; i < tfjs.n; i++) {
+        bool found = false;
+        for (int j = 0; j < got.n && !found; j++)
+            found = got.det[j].label == tfjs.det[i].label && fabsf(got.det[j].score - tfjs.det[i].score) < 1e-3f
+                    && vg_head_iou(&got.det[j], &tfjs.det[i]) > 0.99f;
+        cr_expect(found, "%s: TF.js detection %d (label %d score %g) has no C twin", name, i, tfjs.det[i].label,
+                  tfjs.det[i].score);
+    }
+    for (int i = 0; i < nout; i++)
+        vg_npy_free(arr[i], 1);
+    vg_head_free(&h);
+    vg_manifest_free(&m);
 }
 
 Test(heads_real, c_heads_match_numpy_decoder_on_real_outputs, .timeout = 120)
@@ -690,6 +759,7 @@ Test(heads_real, c_heads_match_numpy_decoder_on_real_outputs, .timeout = 120)
     while (fscanf(f, "%63s %511s %d", name, manifest, &nout) == 3) {
         real_case_t got, exp;
         decode_case(name, manifest, nout, &got, &exp);
+        check_against_tfjs(name, manifest, nout);
         cr_expect_eq(got.n, exp.n, "%s: C heads %d detections, numpy %d", name, got.n, exp.n);
         for (int i = 0; i < got.n && i < exp.n; i++) {
             cr_expect_eq(got.det[i].label, exp.det[i].label, "%s #%d", name, i);
@@ -701,7 +771,7 @@ Test(heads_real, c_heads_match_numpy_decoder_on_real_outputs, .timeout = 120)
         int persons = 0;
         for (int i = 0; i < got.n; i++)
             persons += got.det[i].label == 0;
-        if (strncmp(name, "nanodet", 7) == 0 && persons < persons_min)
+        if ((strncmp(name, "nanodet", 7) == 0 || strncmp(name, "centernet", 9) == 0) && persons < persons_min)
             persons_min = persons;
         if (strncmp(name, "blazeface", 9) == 0) {
             cr_expect_eq(got.n, 1, "%s: one face in each quadrant of facereg.jpg, got %d", name, got.n);
@@ -713,7 +783,7 @@ Test(heads_real, c_heads_match_numpy_decoder_on_real_outputs, .timeout = 120)
     }
     fclose(f);
     vg_labels_free(&emo);
-    cr_expect_eq(ncases, 11, "3 vtest frames, 4 face quadrants, 4 face crops");
+    cr_expect_eq(ncases, 14, "3 vtest frames x 2 detectors, 4 face quadrants, 4 face crops");
     cr_expect(persons_min >= 3, "every vtest frame has people walking: fewest found %d", persons_min);
     cr_expect_eq(faces, 4);
     cr_expect(happy >= 2, "the two smiling women of facereg.jpg are happy: %d", happy);

@@ -27,12 +27,15 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_tfjs(model_json, x_tfjs, work, backend):
+def run_tfjs(model_json, x_tfjs, work, backend, outputs=None):
     os.makedirs(work, exist_ok=True)
     inp = os.path.join(work, 'tfjs_in.npy')
     np.save(inp, np.ascontiguousarray(x_tfjs, np.float32))
     out_dir = os.path.join(work, 'tfjs_out')
-    cmd = ['node', os.path.join(HERE, 'tfjs_run.js'), '--backend', backend, model_json, out_dir, inp]
+    cmd = ['node', os.path.join(HERE, 'tfjs_run.js'), '--backend', backend]
+    if outputs:
+        cmd += ['--outputs', ','.join(outputs)]
+    cmd += [model_json, out_dir, inp]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f'tfjs_run failed ({r.returncode}): {r.stderr.strip()}')
@@ -52,7 +55,7 @@ def run_vg_models(exe, onnx_path, x, names, work):
     (one --output per graph output, in graph-output order)."""
     inp = os.path.join(work, 'onnx_in.npy')
     np.save(inp, np.ascontiguousarray(x, np.float32))
-    outs = [os.path.join(work, f'onnx_out.{n}.npy') for n in names]
+    outs = [os.path.join(work, f"onnx_out.{n.replace('/', '_')}.npy") for n in names]
     for o in outs:
         if os.path.exists(o):
             os.unlink(o)
@@ -93,7 +96,7 @@ def main():
         xt = x.transpose(0, 2, 3, 1) if to_tfjs else x
         work = os.path.join(a.work, os.path.splitext(os.path.basename(inp))[0])
         try:
-            ref = run_tfjs(a.tfjs_model, xt, work, a.backend)
+            ref = run_tfjs(a.tfjs_model, xt, work, a.backend, names)
             if a.runner == 'opencv':
                 got = run_opencv(a.onnx, x, names)
             elif a.runner.startswith('vg-models'):
@@ -105,8 +108,12 @@ def main():
         except RuntimeError as e:
             print(f'{inp}: {e}', file=sys.stderr)
             return 1
-        for n in names:
-            r, g = ref[n], got[n].reshape(ref[n].shape) if got[n].size == ref[n].size else got[n]
+        for o in man['outputs']:
+            n = o['name']
+            r = ref[n.replace('/', '_')]
+            if o.get('tfjs_layout') == 'NHWC':  # the ONNX gives this output as NCHW
+                r = r.transpose(0, 3, 1, 2)
+            g = got[n].reshape(r.shape) if got[n].size == r.size else got[n]
             if r.shape != g.shape:
                 print(f'{os.path.basename(inp)} {n}: shape {list(g.shape)} vs TF.js {list(r.shape)}  FAIL')
                 bad += 1

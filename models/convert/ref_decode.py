@@ -6,6 +6,7 @@
 Decodes one image's raw outputs (in the manifest's output order) and prints
 one line per detection, best first: "label score x1 y1 x2 y2" in model-input
 pixels. nanodet: GFL softmax expectation x stride, centres (i + 0.5) * stride;
+centernet: 3x3 peaks of the heat map, ltrb distances from (x, y) * stride;
 blazeface: anchors on 16/32 grids (2 and 6 per cell), sigmoid scores, box
 centre = anchor + (dx, dy), size (w, h) in pixels; classifier: top-1.
 Per-class greedy NMS drops IoU > N. The tests compare the C decoders with it.
@@ -81,6 +82,21 @@ def decode_blazeface(outs, man, thr):
     return np.array(dets, np.float64).reshape(-1, 6)
 
 
+def decode_centernet(outs, man, thr):
+    """heat map [1, C, H, W] + ltrb distances [1, 4, H, W]; peaks = 3x3 max-pool equality."""
+    hm, d = outs[0][0].astype(np.float64), outs[1][0].astype(np.float64)
+    s = man.get('output_stride', 4)
+    c, h, w = hm.shape
+    padded = np.full((c, h + 2, w + 2), -np.inf)
+    padded[:, 1:-1, 1:-1] = hm
+    mx = np.max([padded[:, dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)], axis=0)
+    dets = []
+    for k, y, x in zip(*np.nonzero((hm >= thr) & (hm >= mx))):
+        cx, cy = x * s, y * s
+        dets.append([cx - d[0, y, x], cy - d[1, y, x], cx + d[2, y, x], cy + d[3, y, x], hm[k, y, x], k])
+    return np.array(dets, np.float64).reshape(-1, 6)
+
+
 def decode_classifier(outs, man, thr):
     p = outs[0].reshape(-1).astype(np.float64)
     k = int(np.argmax(p))
@@ -89,7 +105,8 @@ def decode_classifier(outs, man, thr):
     return np.array([[0, 0, man['input'][0], man['input'][1], p[k], k]], np.float64)
 
 
-DECODERS = {'nanodet': decode_nanodet, 'blazeface': decode_blazeface, 'classifier': decode_classifier}
+DECODERS = {'nanodet': decode_nanodet, 'blazeface': decode_blazeface, 'centernet': decode_centernet,
+            'classifier': decode_classifier}
 
 
 def decode(outs, man, thr, nms_iou):

@@ -68,6 +68,27 @@ PRESETS = {
         # outputs ordered stride 8, 16, 32; class scores before box bins
         'output_order': lambda shapes: sorted(shapes, key=lambda kv: (-kv[1][1], -kv[1][2])),
     },
+    'centernet': {
+        # 610265158/mobilenetv3_centernet as human ships it; converted up to
+        # the heat map and the box distances (the graph's own TopK decoding is
+        # left out): centres (x*4, y*4), distances left/top/right/bottom in
+        # input pixels; raw 0..255 RGB input (human feeds it unnormalized)
+        'head': 'centernet',
+        'input': [512, 512],
+        'colour': 'rgb',
+        'mean': [0.0, 0.0, 0.0],
+        'scale': [1.0, 1.0, 1.0],
+        'resize': 'letterbox',
+        'pad': 0,
+        'labels': 'coco80.txt',
+        'output_stride': 4,
+        'box': 'ltrb',
+        'class_scores': 'probability',
+        'threshold': 0.35,
+        'nms_iou': 0.5,
+        'outputs': ['tower_0/keypoints', 'tower_0/wh'],
+        'nchw_outputs': True,
+    },
     'emotion': {
         'head': 'classifier',
         'input': [64, 64],
@@ -291,7 +312,8 @@ class Converter:
     def is_const(self, v):
         return isinstance(v, np.ndarray)
 
-    def run(self):
+    def run(self, targets=None):
+        """Converts the nodes that the target tensors need (all when None)."""
         nodes = {n['name']: n for n in self.model['modelTopology']['node']}
         order, seen = [], set()
 
@@ -312,7 +334,9 @@ class Converter:
                     if dep not in seen:
                         stack.append((dep, False))
 
-        for n in nodes:
+        for n in ([t.partition(':')[0] for t in targets] if targets else nodes):
+            if n not in nodes:
+                raise ConvertError(f'no node {n} in the graph')
             visit(n)
         for name in order:
             node = nodes[name]
@@ -358,6 +382,9 @@ class Converter:
         self.inputs.append((node['name'], onnx_shape, 'NHWC' if nhwc else 'NCHW',
                             'NCHW' if (nhwc and perm != [0, 1, 2, 3]) or not nhwc else 'NHWC'))
         return Act(node['name'], perm, shape)
+
+    def op_Shape(self, node, ins):  # shapes are static here (batch 1)
+        return np.array(self.as_act(ins[0]).shape, np.int32)
 
     # -- ops: pass-through
     def op_Identity(self, node, ins):
@@ -872,20 +899,22 @@ def convert(model_path, preset=None, input_layout='nchw'):
     if model.get('format') != 'graph-model':
         raise ConvertError(f"{model_path}: format {model.get('format')!r}, want 'graph-model'")
     weights = load_weights(model_path, model)
-    cv = Converter(model, weights, input_layout)
-    cv.run()
-
     sig = model.get('signature') or model.get('userDefinedMetadata', {}).get('signature') or {}
-    outs = [o['name'] for o in sig.get('outputs', {}).values()]
+    outs = list((preset or {}).get('outputs') or [o['name'] for o in sig.get('outputs', {}).values()])
     if not outs:
         raise ConvertError('no outputs in the model signature')
+    cv = Converter(model, weights, input_layout)
+    cv.run(outs)
+
+    nchw_out = (preset or {}).get('nchw_outputs', False)
     named = []
     for o in outs:
         v = cv.get(o)
         if cv.is_const(v):
             raise ConvertError(f'output {o} is a constant')
         v = cv.as_act(v)
-        named.append((o.partition(':')[0], v.shape, cv.materialize(v, list(range(v.rank)))))
+        perm = [0, 3, 1, 2] if nchw_out and v.rank == 4 else list(range(v.rank))
+        named.append((o.partition(':')[0], [v.shape[p] for p in perm], cv.materialize(v, perm)))
     order = (preset or {}).get('output_order')
     if order:
         kv = order([(n, s) for n, s, _ in named])
@@ -930,7 +959,8 @@ def convert(model_path, preset=None, input_layout='nchw'):
     info = {
         'input': {'name': cv.inputs[0][0], 'shape': cv.inputs[0][1], 'tfjs_layout': cv.inputs[0][2],
                   'layout': cv.inputs[0][3]},
-        'outputs': [{'name': n, 'shape': s} for n, s, _ in named],
+        'outputs': [dict({'name': n, 'shape': s}, **({'tfjs_layout': 'NHWC'} if nchw_out and len(s) == 4 else {}))
+                    for n, s, _ in named],
         'ops': sorted({n.op_type for n in nodes}),
         'nodes': len(nodes),
     }
@@ -960,7 +990,7 @@ def main():
     onnx.save(m, tmp)
     os.replace(tmp, a.out_onnx)
     if a.manifest:
-        man = {k: v for k, v in (preset or {}).items() if k != 'output_order'}
+        man = {k: v for k, v in (preset or {}).items() if k not in ('output_order', 'outputs', 'nchw_outputs')}
         man.update({'name': a.model or os.path.splitext(os.path.basename(a.out_onnx))[0],
                     'onnx': os.path.basename(a.out_onnx),
                     'source': os.path.abspath(a.model_json),

@@ -4,11 +4,12 @@
 // writes every output as .npy. This is the reference that vigil's converted
 // ONNX models are checked against (tests/convert.cmake).
 //
-//   node tfjs_run.js [--backend wasm|cpu] MODEL.json OUT_DIR IN0.npy [IN1.npy ...]
+//   node tfjs_run.js [--backend wasm|cpu] [--outputs A,B] MODEL.json OUT_DIR IN0.npy [IN1.npy ...]
 //
 // Inputs are fed in the order of the model's signature (its input shape, e.g.
 // NHWC, is the caller's business). Each output is written to
-// OUT_DIR/<output name without ":0">.npy as float32, and a line
+// OUT_DIR/<output name without ":0", '/' as '_'>.npy as float32 (all the
+// signature's outputs, or those named by --outputs), and a line
 // "name shape" per output goes to stdout.
 // The tfjs packages are resolved from $VIGIL_TFJS_DIR/node_modules (installed
 // by `npm ci` from models/convert/package-lock.json), else from the usual
@@ -54,9 +55,14 @@ function writeNpy(file, shape, data) {
 async function main() {
   const args = process.argv.slice(2);
   let backend = 'wasm';
-  if (args[0] === '--backend') { backend = args[1]; args.splice(0, 2); }
+  let only = null;
+  for (;;) {
+    if (args[0] === '--backend') { backend = args[1]; args.splice(0, 2); continue; }
+    if (args[0] === '--outputs') { only = args[1].split(','); args.splice(0, 2); continue; }
+    break;
+  }
   if (args.length < 3) {
-    process.stderr.write('usage: tfjs_run.js [--backend wasm|cpu] MODEL.json OUT_DIR IN0.npy [IN1.npy ...]\n');
+    process.stderr.write('usage: tfjs_run.js [--backend wasm|cpu] [--outputs A,B] MODEL.json OUT_DIR IN0.npy [IN1.npy ...]\n');
     process.exit(2);
   }
   const [modelFile, outDir, ...inFiles] = args;
@@ -85,7 +91,7 @@ async function main() {
   }));
 
   const inputs = inFiles.map((f) => { const t = readNpy(f); return tf.tensor(t.data, t.shape, 'float32'); });
-  const outNames = model.outputs.map((o) => o.name);
+  const outNames = only ? only.map((n) => (n.includes(':') ? n : `${n}:0`)) : model.outputs.map((o) => o.name);
   const feed = {};
   model.inputs.forEach((inp, i) => { feed[inp.name] = inputs[i]; });
   let outs;
@@ -97,7 +103,7 @@ async function main() {
   if (!Array.isArray(outs)) outs = [outs];
   fs.mkdirSync(outDir, { recursive: true });
   for (let i = 0; i < outs.length; i++) {
-    const name = outNames[i].replace(/:0$/, '');
+    const name = outNames[i].replace(/:0$/, '').replace(/\//g, '_'); // file name: '/' -> '_'
     const data = await outs[i].data();
     writeNpy(path.join(outDir, `${name}.npy`), outs[i].shape, data);
     process.stdout.write(`${name} ${outs[i].shape.join('x')}\n`);

@@ -101,8 +101,12 @@ typedef struct {
     bool ssd_background;
 
     /* CENTERNET: outputs heat map [1, C, H, W], size [1, 2, H, W] (w, h) and
-     * offset [1, 2, H, W] (x, y), in output cells; a peak is a 3x3 local max. */
+     * offset [1, 2, H, W] (x, y), in output cells; a peak is a 3x3 local max.
+     * With centernet_ltrb: heat map and [1, 4, H, W] distances left, top,
+     * right, bottom in input pixels from the centre (x*s, y*s) (the
+     * mobilenetv3_centernet of human-models). */
     int output_stride;    /* 0 = 4 */
+    bool centernet_ltrb;
 } vg_head_config_t;
 
 /* A raw output: data plus its shape (batch 1). */

@@ -298,13 +298,15 @@ static void decode_ssd(vg_head_t *h, const vg_head_tensor_t *o)
 static int check_centernet(const vg_head_t *h, const vg_head_tensor_t *o, int n, char *err, size_t errlen)
 {
     int c, hh, w, c2, h2, w2;
-    if (n != 3)
-        return bad(err, errlen, "centernet: %d outputs, want 3 (heat map, size, offset)", n);
+    bool ltrb = h->cfg.centernet_ltrb;
+    if (n != (ltrb ? 2 : 3))
+        return bad(err, errlen, "centernet: %d outputs, want %s", n,
+                   ltrb ? "2 (heat map, distances)" : "3 (heat map, size, offset)");
     if (!as_chw(&o[0], &c, &hh, &w) || c != h->cfg.num_classes)
         return bad(err, errlen, "centernet: output 0 is not a [1, %d, H, W] heat map", h->cfg.num_classes);
-    for (int i = 1; i < 3; i++)
-        if (!as_chw(&o[i], &c2, &h2, &w2) || c2 != 2 || h2 != hh || w2 != w)
-            return bad(err, errlen, "centernet: output %d is not [1, 2, %d, W]", i, hh);
+    for (int i = 1; i < n; i++)
+        if (!as_chw(&o[i], &c2, &h2, &w2) || c2 != (ltrb ? 4 : 2) || h2 != hh || w2 != w)
+            return bad(err, errlen, "centernet: output %d is not [1, %d, %d, %d]", i, ltrb ? 4 : 2, hh, w);
     return 0;
 }
 
@@ -314,7 +316,7 @@ static void decode_centernet(vg_head_t *h, const vg_head_tensor_t *o)
     as_chw(&o[0], &nc, &hh, &w);
     float s = (float)h->cfg.output_stride;
     size_t plane = (size_t)hh * w;
-    const float *wh = o[1].data, *off = o[2].data;
+    const float *wh = o[1].data, *off = h->cfg.centernet_ltrb ? NULL : o[2].data;
     vg_head_score_t mode = h->cfg.scores == VG_HEAD_SCORE_SOFTMAX ? VG_HEAD_SCORE_PROB : h->cfg.scores;
     for (int c = 0; c < nc; c++) {
         const float *hm = o[0].data + c * plane;
@@ -337,6 +339,12 @@ static void decode_centernet(vg_head_t *h, const vg_head_tensor_t *o)
                 if (!peak)
                     continue;
                 size_t p = (size_t)y * w + x;
+                if (!off) { /* ltrb distances in input pixels from (x*s, y*s) */
+                    float cx = (float)x * s, cy = (float)y * s;
+                    vg_head_push(h, cx - wh[p], cy - wh[plane + p], cx + wh[2 * plane + p], cy + wh[3 * plane + p],
+                                 indep(mode, v), c);
+                    continue;
+                }
                 float cx = ((float)x + off[p]) * s, cy = ((float)y + off[plane + p]) * s;
                 float bw = wh[p] * s, bh = wh[plane + p] * s;
                 vg_head_push(h, cx - bw * 0.5f, cy - bh * 0.5f, cx + bw * 0.5f, cy + bh * 0.5f, indep(mode, v), c);

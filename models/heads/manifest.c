@@ -184,9 +184,19 @@ static int parse_head(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
     case VG_HEAD_YOLOV8:
         h->num_classes = m->output_ndim[0] == 3 ? m->output_dims[0][1] - 4 : 0;
         break;
-    case VG_HEAD_CENTERNET:
+    case VG_HEAD_CENTERNET: {
+        double s;
+        char box[8];
+        if ((r = get_num(root, "output_stride", 4, 1, 64, &s, err, errlen)) < 0
+            || (r = get_str(root, "box", box, sizeof(box), false, err, errlen)) < 0)
+            return r;
+        if (box[0] && strcmp(box, "ltrb") != 0 && strcmp(box, "wh") != 0)
+            return fail(err, errlen, "'box' is '%s', want wh | ltrb", box);
+        h->output_stride = (int)s;
+        h->centernet_ltrb = strcmp(box, "ltrb") == 0;
         h->num_classes = m->output_ndim[0] == 4 ? m->output_dims[0][1] : 0;
         break;
+    }
     case VG_HEAD_SSD:
         return fail(err, errlen, "'head' ssd needs anchors, which manifests do not describe yet");
     }
