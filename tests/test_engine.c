@@ -43,7 +43,7 @@ Test(engine, ops_match_pytorch, .timeout = 120)
         cr_expect_null(e);
     }
     fclose(f);
-    cr_expect_geq(n, 60, "only %d operator cases ran", n);
+    cr_expect_geq(n, 70, "only %d operator cases ran", n);
     cr_expect_eq(failed, 0);
 }
 

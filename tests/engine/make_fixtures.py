@@ -150,6 +150,16 @@ def ops_cases():
     export("reducemean", Fn(lambda m, x: x.mean((2, 3), keepdim=False)), [(2, 5, 4, 3)])
     export("argmax", Fn(lambda m, x: torch.argmax(x, 1).float()), [(2, 5, 4)])
     export("topk", Fn(lambda m, x: tuple(t.float() for t in torch.topk(x, 3, dim=1))), [(2, 10)])
+    export("gather_rt", Fn(lambda m, x: x[:, 2] + x[:, torch.tensor([0, 3])].sum(1)), [(2, 5, 4)])
+    export("softmax_op11", Fn(lambda m, x: F.softmax(x, dim=1)), [(2, 7, 3)], opset=11)
+    export("unsqueeze_op11", Fn(lambda m, x: x.unsqueeze(0).squeeze(1) * 3), [(1, 3, 4)], opset=11)
+    export("reducemean_op11", Fn(lambda m, x: x.mean(1, keepdim=True) - x.amax(2, keepdim=True)), [(2, 5, 4)], opset=11)
+    export("maxmin", Fn(lambda m, x, y: torch.maximum(x, y) - torch.minimum(x, y * 2)), [(2, 3, 4), (2, 3, 4)])
+    export("exp_neg_abs", Fn(lambda m, x: torch.exp(-x.abs()) + torch.sqrt(x.abs() + 1)), [(2, 3, 4)])
+    x = RNG.standard_normal((1, 3, 4, 4)).astype(np.float32)
+    helper_case("identity_dropout", [helper.make_node("Identity", ["x"], ["i"]), helper.make_node("Dropout", ["i"], ["d"]),
+                                     helper.make_node("Relu", ["d"], ["y"])],
+                {"x": x}, ["y"], {}, [np.maximum(x, 0)])
     bn = nn.BatchNorm2d(C)
     bn.running_mean.normal_()
     bn.running_var.uniform_(0.5, 2)
