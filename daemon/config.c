@@ -182,7 +182,9 @@ typedef struct {
     yaml_document_t *doc;
     char *err;
     size_t errlen;
+    int name_line;                          /* line of the last T_NAME set */
     int detect_line[VG_CONFIG_MAX_CAMERAS]; /* line of cameras.X.detect.model, 0 = unset */
+    int merges;                             /* "<<" merges applied so far */
 } pctx_t;
 
 #define KEY_MAX 256
@@ -453,6 +455,7 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
             return fail(c, line, key, "'%s' is not a valid name (1 to %d of A-Z a-z 0-9 _ -)", s,
                         VG_CONFIG_NAME_MAX - 1);
         snprintf(field, o->size, "%s", s);
+        c->name_line = line; /* where the reference was written, checked after the parse */
         return 0;
     }
     case T_PAIR: {
@@ -607,33 +610,67 @@ static int check_key(pctx_t *c, yaml_node_t *map, yaml_node_pair_t *p, const cha
     return 0;
 }
 
+#define MERGES_MAX 256 /* "<<" visits per file; aliases could make them exponential */
+#define MERGE_DEPTH_MAX 8
+
+/* Applies the pairs of map to base through table, skipping keys already in
+ * *seen. Then YAML merge keys ("<<: *anchor" or "<<: [*a, *b]") fill the keys
+ * still unset, the first source winning, as in YAML 1.1's merge: explicit keys
+ * override, and a merged nested mapping (detect:) is taken whole or not at all. */
+static int apply_pairs(pctx_t *c, const opt_t *table, yaml_node_t *map, void *base,
+                       const char *prefix, uint64_t *seen, int depth) {
+    int r;
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(map), prefix, depth ? "expected a mapping to merge"
+                                                   : "expected a mapping of keys to values");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        if ((r = check_key(c, map, p, prefix)) < 0)
+            return r;
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (strcmp(sval(k), "<<") == 0)
+            continue; /* below, once the explicit keys are in */
+        char key[KEY_MAX];
+        snprintf(key, sizeof key, "%s.%s", prefix, sval(k));
+        const opt_t *o = table;
+        while (o->key && strcmp(o->key, sval(k)) != 0)
+            o++;
+        if (!o->key)
+            return fail_unknown(c, line_of(k), key, sval(k), &table->key, sizeof(opt_t));
+        if (*seen & (1ull << (o - table)))
+            continue; /* set by a mapping that merges this one */
+        *seen |= 1ull << (o - table);
+        if ((r = set_value(c, o, v, base, key)) < 0)
+            return r;
+    }
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (strcmp(sval(k), "<<") != 0)
+            continue;
+        char key[KEY_MAX];
+        snprintf(key, sizeof key, "%s.<<", prefix);
+        if (depth >= MERGE_DEPTH_MAX || ++c->merges > MERGES_MAX)
+            return fail(c, line_of(k), key, "merges nested too deep or too many");
+        if (v->type == YAML_SEQUENCE_NODE) {
+            for (int i = 0; i < seq_len(v); i++)
+                if ((r = apply_pairs(c, table, seq_item(c, v, i), base, prefix, seen, depth + 1)) < 0)
+                    return r;
+        } else if ((r = apply_pairs(c, table, v, base, prefix, seen, depth + 1)) < 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
 /* Applies a mapping of user values to base through table. owner_line is the
  * line of the key that owns the mapping (for "missing required key"). */
 static int apply_map(pctx_t *c, const opt_t *table, yaml_node_t *map, int owner_line, void *base,
                      const char *prefix) {
     uint64_t seen = 0;
     int r;
-    if (!is_null(map)) {
-        if (map->type != YAML_MAPPING_NODE)
-            return fail(c, line_of(map), prefix, "expected a mapping of keys to values");
-        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-             p++) {
-            if ((r = check_key(c, map, p, prefix)) < 0)
-                return r;
-            yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-            yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
-            char key[KEY_MAX];
-            snprintf(key, sizeof key, "%s.%s", prefix, sval(k));
-            const opt_t *o = table;
-            while (o->key && strcmp(o->key, sval(k)) != 0)
-                o++;
-            if (!o->key)
-                return fail_unknown(c, line_of(k), key, sval(k), &table->key, sizeof(opt_t));
-            seen |= 1ull << (o - table);
-            if ((r = set_value(c, o, v, base, key)) < 0)
-                return r;
-        }
-    }
+    if (!is_null(map) && (r = apply_pairs(c, table, map, base, prefix, &seen, 0)) < 0)
+        return r;
     for (const opt_t *o = table; o->key; o++)
         if ((o->flags & F_REQUIRED) && !(seen & (1ull << (o - table))))
             return fail(c, owner_line, prefix, "missing required key '%s'", o->key);
@@ -713,22 +750,10 @@ static int parse_named(pctx_t *c, vg_config_t *cfg, yaml_node_t *map, named_kind
             cam->line = line_of(k);
             if ((r = apply_defaults(camera_opts, cam)) < 0)
                 return r == -ENOMEM ? fail_nomem(c) : r;
+            c->name_line = 0;
             if ((r = apply_map(c, camera_opts, v, cam->line, cam, prefix)) < 0)
                 return r;
-            /* remember where detect.model was written, for the check below */
-            if (v->type == YAML_MAPPING_NODE) {
-                for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
-                     q++) {
-                    yaml_node_t *dv = yaml_document_get_node(c->doc, q->value);
-                    if (strcmp(sval(yaml_document_get_node(c->doc, q->key)), "detect") != 0 ||
-                        dv->type != YAML_MAPPING_NODE)
-                        continue;
-                    for (yaml_node_pair_t *d = dv->data.mapping.pairs.start;
-                         d < dv->data.mapping.pairs.top; d++)
-                        if (strcmp(sval(yaml_document_get_node(c->doc, d->key)), "model") == 0)
-                            c->detect_line[idx] = line_of(yaml_document_get_node(c->doc, d->value));
-                }
-            }
+            c->detect_line[idx] = c->name_line; /* for the reference check below */
         }
     }
     return 0;
@@ -1177,6 +1202,9 @@ int vg_config_dump_schema(FILE *out) {
             "- Durations take a unit: `250us`, `500ms`, `5s`, `2m`, `1h` (a bare number is\n"
             "  refused).\n"
             "- Booleans are `true` or `false`.\n"
+            "- Settings can be shared with YAML anchors and merge keys: write `&cam` after\n"
+            "  a camera's name and `<<: *cam` in another; keys written in the camera win,\n"
+            "  and a nested mapping (`detect`, `motion`) is taken whole, not key by key.\n"
             "- Camera and model names are map keys of 1 to %d characters from\n"
             "  `A-Z a-z 0-9 _ -`; a camera's name is the suffix of its topics\n"
             "  (`event.<camera>`). At most %d cameras and %d models.\n"

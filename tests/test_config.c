@@ -611,6 +611,57 @@ Test(config, resolve_path) {
     }
 }
 
+/* YAML merge keys: cameras share settings through an anchor. */
+Test(config, merge_keys) {
+    vg_config_t *cfg = parse_ok("models:\n"
+                                "  det: { path: d.onnx, head: ssd, input: [300, 300] }\n"
+                                "cameras:\n"
+                                "  a: &cam\n"
+                                "    url: rtsp://h/a\n"
+                                "    analysis_fps: 2\n"
+                                "    detect: { model: det, when: always }\n"
+                                "    motion: { threshold: 40 }\n"
+                                "  b:\n"
+                                "    url: rtsp://h/b\n" /* explicit keys win, before or after << */
+                                "    <<: *cam\n"
+                                "    motion: { width: 640 }\n"
+                                "  c:\n"
+                                "    <<: [{ analysis_fps: 7, loop: true }, *cam]\n"
+                                "    url: rtsp://h/c\n");
+    cr_assert_eq(cfg->n_cameras, 3);
+    const vg_camera_config_t *b = &cfg->cameras[1], *c = &cfg->cameras[2];
+    cr_expect_str_eq(b->url, "rtsp://h/b");
+    cr_expect_eq(b->analysis_fps, 2.0);
+    cr_expect_str_eq(b->detect_model, "det");
+    cr_expect_eq(b->detect_when, VG_DETECT_ALWAYS);
+    cr_expect_eq(b->motion_threshold, 25, "motion: is replaced whole, not merged key by key");
+    cr_expect_eq(b->motion_width, 640);
+    cr_expect_str_eq(c->url, "rtsp://h/c");
+    cr_expect_eq(c->analysis_fps, 7.0, "the first merge source wins");
+    cr_expect_eq(c->loop, true);
+    cr_expect_eq(c->motion_threshold, 40);
+    cr_expect_eq(c->line, 13);
+    vg_config_free(&cfg);
+
+    static const bad_t merge_bad[] = {
+        {CAM "  b:\n    <<: 5\n", "t.yaml:5: cameras.b: expected a mapping to merge"},
+        {CAM "  b:\n    <<: [5]\n", "t.yaml:5: cameras.b: expected a mapping to merge"},
+        {"cameras:\n  a: &c\n    url: x\n    <<: *c\n", "t.yaml:4: cameras.a.<<: merges nested too deep or too many"},
+        {"cameras:\n  a: &c\n    url: x\n    detect: { model: nope }\n  b:\n    <<: *c\n",
+         "t.yaml:4: cameras.a.detect.model: no model named 'nope' (no models are defined)"},
+        {"x: &c { url: y }\n", "t.yaml:1: x: unknown key"},
+        {CAM "  b:\n    <<: { url: y, fps: 5 }\n", "t.yaml:5: cameras.b.fps: unknown key"},
+        {CAM "  b:\n    <<: { url: y }\n    <<: { url: z }\n",
+         "t.yaml:6: cameras.b.<<: duplicate key (first on line 5)"},
+    };
+    for (size_t i = 0; i < sizeof merge_bad / sizeof merge_bad[0]; i++) {
+        char err[VG_CONFIG_ERROR_MAX] = "";
+        cr_expect_eq(parse(merge_bad[i].yaml, &cfg, err, sizeof err), -EINVAL, "case %zu", i);
+        cr_expect_str_eq(err, merge_bad[i].error, "case %zu:\n   got: %s\nwanted: %s", i, err,
+                         merge_bad[i].error);
+    }
+}
+
 /* -------------------------------------------------------------- durations */
 
 Test(config, durations) {
