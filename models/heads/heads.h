@@ -163,7 +163,7 @@ int vg_head_check(const vg_head_t *h, const vg_head_tensor_t *outs, int n, char 
 int vg_head_decode(vg_head_t *h, const vg_head_tensor_t *outs, int n, const vg_head_xform_t *xf,
                    vg_det_t *dets, int max_dets);
 
-/* Counters of the last vg_head_decode(). */
+/* Counters of the last vg_head_decode(). Thread: the head's owner. */
 void vg_head_stats(const vg_head_t *h, vg_head_stats_t *ret);
 
 /*
@@ -171,15 +171,17 @@ void vg_head_stats(const vg_head_t *h, vg_head_stats_t *ret);
  * input order), drops a box whose IoU with a kept box of the same label is
  * > iou, and boxes of zero or negative area. scratch holds 2 * n ints.
  * Returns the number kept, first in dets (the rest of dets is the dropped
- * boxes, in no particular order). No allocation. Thread: any.
+ * boxes, in no particular order). No allocation. O(n^2) in the worst case
+ * (every box of one class overlapping none): vg_head_decode bounds n by
+ * max_candidates. Thread: any.
  */
 int vg_head_nms(vg_det_t *dets, int n, float iou, int *scratch);
 
-/* IoU of two boxes; 0 when either has no area. */
+/* IoU of two boxes; 0 when either has no area. Thread: any. */
 float vg_head_iou(const vg_det_t *a, const vg_det_t *b);
 
 /* The transform of a centred letterbox of src into in (same rounding as
- * vg_tensor_prep_run) and of a stretch. */
+ * vg_tensor_prep_run) and of a stretch. Thread: any. */
 void vg_head_xform_letterbox(int src_w, int src_h, int in_w, int in_h, vg_head_xform_t *ret);
 void vg_head_xform_stretch(int src_w, int src_h, int in_w, int in_h, vg_head_xform_t *ret);
 
@@ -187,13 +189,14 @@ void vg_head_xform_stretch(int src_w, int src_h, int in_w, int in_h, vg_head_xfo
  * Anchors on grids: for each level l, a ceil(in/stride[l]) grid, row-major,
  * per_cell[l] anchors per cell centred at ((x+0.5)*s, (y+0.5)*s) with
  * w = h = size (BlazeFace: strides 16, 32; per_cell 2, 6; size 1).
- * Writes at most cap anchors; returns how many there are in all.
+ * Writes at most cap anchors; returns how many there are in all, or -EINVAL
+ * for a stride < 1. Thread: any.
  */
 int vg_head_anchors_grid(int in_w, int in_h, const int *strides, const int *per_cell, int levels,
                          float size, vg_head_anchor_t *ret, int cap);
 
 /* Parses "nanodet", "yolov5", "yolov8", "ssd", "centernet", "classifier".
- * Returns 0 and *ret, or -EINVAL. */
+ * Returns 0 and *ret, or -EINVAL (*ret untouched). Thread: any. */
 int vg_head_kind_parse(const char *name, vg_head_kind_t *ret);
 
 #endif

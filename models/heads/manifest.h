@@ -22,7 +22,8 @@
 typedef struct {
     char name[64];
     char onnx[256];     /* model file name, relative to the manifest's folder */
-    char labels[256];   /* labels file name (models/labels/), "" = none */
+    char labels[256];   /* labels file name, relative to the manifest's folder (fetch-models.sh
+                           copies models/labels/ there), "" = none */
     char head_name[16]; /* as written: nanodet | blazeface | classifier | ... */
     int input_w, input_h, channels;
     bool nchw;          /* tensor layout NCHW (else NHWC) */
