@@ -1077,6 +1077,16 @@ int vg_eng_plan(vg_engine_t *e)
                     e->out_buf[i][j] = (float)((int64_t *)g->v[v].cdata)[j];
             continue;
         }
+        /* a dense float32 result is written straight into the output buffer */
+        bool dup = false;
+        for (int j = 0; j < i; j++)
+            dup |= g->outputs[j] == v;
+        if (!dup && g->v[v].alias < 0 && !g->v[v].ptr && g->v[v].fmt == FMT_PLAIN && g->v[v].rdt == dnnl_f32 &&
+            g->v[v].mem) {
+            g->v[v].ptr = e->out_buf[i];
+            dnnl_memory_set_data_handle(g->v[v].mem, e->out_buf[i]);
+            continue;
+        }
         int w = hidden_value(e, v, "out");
         if (w < 0)
             return w;
