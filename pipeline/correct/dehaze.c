@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SMAX = 400, NPL = 12 };
+enum { SMAX = 256, NPL = 12 };
 
 /* fminf/fmaxf are libm calls at -O2 (NaN rules); these inline and vectorize */
 #define MINF(a, b) ((a) < (b) ? (a) : (b))
@@ -59,8 +59,8 @@ int vg_dehaze_new(const vg_dehaze_config_t *cfg, vg_dehaze_t **ret)
     vg_dehaze_config_t *c = &dh->cfg;
     if (c->omega <= 0) c->omega = 0.95f;
     if (c->t_min <= 0) c->t_min = 0.2f;
-    if (c->patch <= 0) c->patch = 15.0f;
-    if (c->gf_radius <= 0) c->gf_radius = 40.0f;
+    if (c->patch <= 0) c->patch = 35.0f;
+    if (c->gf_radius <= 0) c->gf_radius = 20.0f;
     if (c->gf_eps <= 0) c->gf_eps = 1e-3f;
     if (c->a_rate <= 0 || c->a_rate > 1) c->a_rate = 0.1f;
     bool ok = true;

@@ -1,7 +1,7 @@
 /*
  * dehaze: dark-channel-prior dehazing (He, Sun, Tang) for haze and fog.
  * The dark channel and the transmission are computed on a frame reduced to
- * at most 400 pixels a side, refined there with a guided filter (the grey
+ * at most 256 pixels a side, refined there with a guided filter (the grey
  * picture as guide), and the filter's linear coefficients are upsampled and
  * applied to the full-resolution luma ("fast guided filter", He & Sun 2015),
  * so edges stay sharp at a fraction of the cost. The atmospheric light is
@@ -23,8 +23,8 @@ typedef struct {
     int max_width, max_height; /* largest frame */
     float omega;        /* haze kept for depth perception: t = 1 - omega*dark; 0 = 0.95 */
     float t_min;        /* lower bound of the transmission; 0 = 0.2 */
-    float patch;        /* dark channel window, full-resolution pixels; 0 = 15 */
-    float gf_radius;    /* guided filter radius, full-resolution pixels; 0 = 40 */
+    float patch;        /* dark channel window, full-resolution pixels; 0 = 35 */
+    float gf_radius;    /* guided filter radius, full-resolution pixels; 0 = 20 */
     float gf_eps;       /* guided filter regularisation (0..1 units); 0 = 1e-3 */
     float a_rate;       /* atmospheric light: share of the new estimate per frame; 0 = 0.1 */
 } vg_dehaze_config_t;
