@@ -60,7 +60,7 @@ static const bad_case_t bad_cases[] = {
     {"unknown_op", -ENOTSUP, "node 'foo1': operator FooBar is not supported"},
     {"shape_mismatch", -EINVAL, "node 'add1' (Add): shape mismatch: cannot broadcast input 1 (dim 1 is 5, expected 3)"},
     {"conv_channels", -EINVAL, "node 'conv1' (Conv): shape mismatch: input has 3 channels, weight is 8x4x3x3, group 1"},
-    {"absurd_size", -EFBIG, "initializer 'H': absurd size (more than 2^31 elements)"},
+    {"absurd_size", -EFBIG, "initializer 'H': absurd size (more than 2^28 elements)"},
     {"absurd_input", -EFBIG, "graph input 'x': absurd size"},
     {"external_data", -ENOTSUP, "initializer 'E': external data is not supported (save the model with all tensors inside the file)"},
     {"missing_input", -EINVAL, "node 'add4' (Add): input 'nowhere' is not produced by any node, input or initializer"},

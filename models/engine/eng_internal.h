@@ -15,9 +15,12 @@
 enum { DT_F32 = 1, DT_I64 = 7 };
 /* Runtime layouts of activations. */
 enum { FMT_PLAIN = 0, FMT_NHWC = 1 };
-/* Upper bound on any one tensor (elements) and on the arena (bytes). */
-#define VG_MAX_ELEMS (INT64_C(1) << 31)
-#define VG_MAX_ARENA (INT64_C(16) << 30)
+/* Upper bounds: any one tensor (elements), the activation arena (bytes), and
+ * a tensor made by constant folding (elements). Models for cameras are far
+ * below; a file above them is refused instead of exhausting memory. */
+#define VG_MAX_ELEMS (INT64_C(1) << 28)
+#define VG_MAX_ARENA (INT64_C(4) << 30)
+#define VG_MAX_FOLD (INT64_C(1) << 26)
 
 typedef enum { AT_F = 1, AT_I = 2, AT_S = 3, AT_T = 4, AT_FS = 6, AT_IS = 7 } attr_type_t;
 

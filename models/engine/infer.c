@@ -145,11 +145,14 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
     for (int k = 0; k < n->nin; k++)
         if (n->in[k] >= 0 && !g->v[n->in[k]].shaped)
             return NODE_ERR(-EINVAL, "node '%s' (%s): input '%s' has no known shape", n->name, op, g->v[n->in[k]].name);
+    if (!x && strcmp(op, "Constant") && strcmp(op, "ConstantOfShape") && strcmp(op, "Range"))
+        return NODE_ERR(-EINVAL, "node '%s' (%s): missing input 0", n->name, op);
     if (!y && strcmp(op, "Split") && strcmp(op, "TopK"))
         return NODE_ERR(-EINVAL, "node '%s' (%s): no output", n->name, op);
 #define NEED_IN(k) do { if (!inv(g, n, k)) return NODE_ERR(-EINVAL, "node '%s' (%s): missing input %d", n->name, op, k); } while (0)
 #define NEED_CONST(k, what) do { NEED_IN(k); if (!inv(g, n, k)->cdata) return NODE_ERR(-ENOTSUP, "node '%s' (%s): %s must be a constant", n->name, op, what); } while (0)
     vg_const_t c[8];
+    memset(c, 0, sizeof(c));
     int nc = n->nin < 8 ? n->nin : 8;
     for (int k = 0; k < nc; k++)
         as_const(inv(g, n, k), &c[k]);
@@ -304,11 +307,11 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
             return NODE_ERR(-ENOTSUP, "node '%s' (%s): rank %lld", n->name, op, (long long)k);
         int neg = -1;
         bool allowzero = vg_attr_i(n, "allowzero", 0);
+        if (c[1].dtype != DT_I64)
+            return NODE_ERR(-EINVAL, "node '%s' (%s): shape must be int64", n->name, op);
         y->ndim = (int)k;
         for (int i = 0; i < k; i++) {
             int64_t dd = ((int64_t *)c[1].data)[i];
-            if (c[1].dtype != DT_I64)
-                return NODE_ERR(-EINVAL, "node '%s' (%s): shape must be int64", n->name, op);
             if (dd == 0 && !allowzero) {
                 if (i >= nd)
                     return NODE_ERR(-EINVAL, "node '%s' (%s): shape[%d] = 0 copies a missing dimension", n->name, op, i);
@@ -319,8 +322,8 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
                     return NODE_ERR(-EINVAL, "node '%s' (%s): more than one -1 in shape", n->name, op);
                 neg = i;
                 dd = 1;
-            } else if (dd < 0) {
-                return NODE_ERR(-EINVAL, "node '%s' (%s): negative dimension %lld in shape", n->name, op, (long long)dd);
+            } else if (dd < 0 || dd > VG_MAX_ELEMS) {
+                return NODE_ERR(-EINVAL, "node '%s' (%s): bad dimension %lld in shape", n->name, op, (long long)dd);
             }
             y->dims[i] = dd;
             known *= dd;
@@ -348,6 +351,8 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
         if (n->nin > 1 && n->in[1] >= 0) {
             NEED_CONST(1, "axes");
             k = (int)vg_numel(c[1].ndim, c[1].dims);
+            if (c[1].dtype != DT_I64)
+                return NODE_ERR(-EINVAL, "node '%s' (%s): axes must be int64", n->name, op);
             if (k > VG_MAXD)
                 return NODE_ERR(-EINVAL, "node '%s' (%s): too many axes", n->name, op);
             for (int i = 0; i < k; i++)
@@ -412,6 +417,8 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
         if (n->nin > 1 && n->in[1] >= 0) {
             NEED_CONST(1, "split");
             k = (int)vg_numel(c[1].ndim, c[1].dims);
+            if (c[1].dtype != DT_I64)
+                return NODE_ERR(-EINVAL, "node '%s' (%s): split must be int64", n->name, op);
             if (k > 64)
                 return NODE_ERR(-ENOTSUP, "node '%s' (%s): too many outputs", n->name, op);
             for (int i = 0; i < k; i++)
@@ -454,8 +461,10 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
         if (strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge"))
             return NODE_ERR(-ENOTSUP, "node '%s' (%s): mode '%s' is not supported", n->name, op, mode);
         for (int i = 0; i < nd; i++) {
+            if (p[i] < 0 || p[i + nd] < 0 || p[i] > VG_MAX_ELEMS || p[i + nd] > VG_MAX_ELEMS)
+                return NODE_ERR(-ENOTSUP, "node '%s' (%s): negative or absurd pads", n->name, op);
             y->dims[i] = x->dims[i] + p[i] + p[i + nd];
-            if (p[i] < 0 || p[i + nd] < 0 || y->dims[i] > VG_MAX_ELEMS)
+            if (y->dims[i] > VG_MAX_ELEMS)
                 return NODE_ERR(-ENOTSUP, "node '%s' (%s): negative or absurd pads", n->name, op);
         }
     } else if (!strcmp(op, "Shape")) {
@@ -664,8 +673,12 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
             NEED_CONST(kz, "sizes");
             if (vg_numel(zv->ndim, zv->dims) != nd)
                 return NODE_ERR(-EINVAL, "node '%s' (%s): sizes must have %d values", n->name, op, nd);
+            if (zv->dtype != DT_I64)
+                return NODE_ERR(-EINVAL, "node '%s' (%s): sizes must be int64", n->name, op);
             for (int i = 0; i < nd; i++) {
                 y->dims[i] = ((int64_t *)zv->cdata)[i];
+                if (y->dims[i] < 1 || y->dims[i] > VG_MAX_ELEMS)
+                    return NODE_ERR(-EINVAL, "node '%s' (%s): bad size %lld", n->name, op, (long long)y->dims[i]);
                 scales[i] = (float)y->dims[i] / x->dims[i];
             }
         } else if (ns > 0) {
@@ -673,9 +686,11 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
             if (ns != nd)
                 return NODE_ERR(-EINVAL, "node '%s' (%s): scales must have %d values", n->name, op, nd);
             for (int i = 0; i < nd; i++) {
-                scales[i] = ((float *)sv->cdata)[i];
+                scales[i] = sv->dtype == DT_F32 ? ((float *)sv->cdata)[i] : 0.f;
+                if (!(scales[i] > 0 && scales[i] <= 4096))
+                    return NODE_ERR(-EINVAL, "node '%s' (%s): bad scale %g", n->name, op, scales[i]);
                 y->dims[i] = (int64_t)floorf(x->dims[i] * scales[i]);
-                if (scales[i] <= 0 || y->dims[i] < 1 || y->dims[i] > VG_MAX_ELEMS)
+                if (y->dims[i] < 1 || y->dims[i] > VG_MAX_ELEMS)
                     return NODE_ERR(-EINVAL, "node '%s' (%s): bad scale %g", n->name, op, scales[i]);
             }
         } else if (vg_attr(n, "scales")) {
@@ -684,6 +699,8 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
                 return NODE_ERR(-EINVAL, "node '%s' (%s): scales must have %d values", n->name, op, nd);
             for (int i = 0; i < nd; i++) {
                 scales[i] = a->fs[i];
+                if (!(scales[i] > 0 && scales[i] <= 4096))
+                    return NODE_ERR(-EINVAL, "node '%s' (%s): bad scale %g", n->name, op, scales[i]);
                 y->dims[i] = (int64_t)floorf(x->dims[i] * scales[i]);
             }
         } else {
@@ -698,6 +715,8 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
             return r;
     } else if (!strcmp(op, "Expand")) {
         NEED_CONST(1, "the shape");
+        if (c[1].dtype != DT_I64)
+            return NODE_ERR(-EINVAL, "node '%s' (%s): shape must be int64", n->name, op);
         int64_t k = vg_numel(c[1].ndim, c[1].dims);
         int ond = (int)(k > nd ? k : nd);
         if (k > VG_MAXD)
@@ -722,6 +741,8 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
         y->dims[1] = cnt;
     } else if (!strcmp(op, "ConstantOfShape")) {
         NEED_CONST(0, "the shape");
+        if (c[0].dtype != DT_I64)
+            return NODE_ERR(-EINVAL, "node '%s' (%s): shape must be int64", n->name, op);
         int64_t k = vg_numel(c[0].ndim, c[0].dims);
         if (k > VG_MAXD)
             return NODE_ERR(-ENOTSUP, "node '%s' (%s): rank", n->name, op);
@@ -733,12 +754,17 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
     } else if (!strcmp(op, "Range")) {
         for (int k = 0; k < 3; k++)
             NEED_CONST(k, "start/limit/delta");
+        for (int k = 0; k < 3; k++)
+            if (vg_numel(c[k].ndim, c[k].dims) < 1)
+                return NODE_ERR(-EINVAL, "node '%s' (%s): empty start/limit/delta", n->name, op);
         double s = c[0].dtype == DT_I64 ? *(int64_t *)c[0].data : *(float *)c[0].data;
         double l = c[1].dtype == DT_I64 ? *(int64_t *)c[1].data : *(float *)c[1].data;
         double d = c[2].dtype == DT_I64 ? *(int64_t *)c[2].data : *(float *)c[2].data;
         if (d == 0)
             return NODE_ERR(-EINVAL, "node '%s' (%s): delta is 0", n->name, op);
         double cnt = ceil((l - s) / d);
+        if (!(cnt <= (double)VG_MAX_ELEMS))
+            return NODE_ERR(-EFBIG, "node '%s' (%s): absurd length", n->name, op);
         y->ndim = 1;
         y->dims[0] = cnt > 0 ? (int64_t)cnt : 0;
     } else {
@@ -766,8 +792,12 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
     for (int k = 0; k < n->nin; k++)
         if (n->in[k] >= 0 && !g->v[n->in[k]].cdata)
             allc = false;
-    if (allc && vg_ref_lookup(op))
+    if (allc && vg_ref_lookup(op)) {
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k] >= 0 && vg_numel(g->v[n->out[k]].ndim, g->v[n->out[k]].dims) > VG_MAX_FOLD)
+                return NODE_ERR(-EFBIG, "node '%s' (%s): folding would make a constant of more than 2^26 elements", n->name, op);
         *ret_fold = 1;
+    }
     return 0;
 }
 

@@ -175,7 +175,7 @@ static int tensor_copy(vg_engine_t *e, const Onnx__TensorProto *t, const char *w
         if (t->dims[i] < 0)
             return vg_eng_err(e, -EINVAL, "%s '%s': negative dimension %lld", what, nm, (long long)t->dims[i]);
         if (t->dims[i] > VG_MAX_ELEMS || (numel *= t->dims[i]) > VG_MAX_ELEMS)
-            return vg_eng_err(e, -EFBIG, "%s '%s': absurd size (more than 2^31 elements)", what, nm);
+            return vg_eng_err(e, -EFBIG, "%s '%s': absurd size (more than 2^28 elements)", what, nm);
     }
     int src_dt = t->data_type, dt;
     size_t esz;
