@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -200,6 +201,11 @@ __attribute__((format(printf, 4, 5))) static int fail(pctx_t *c, int line, const
         vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
         va_end(ap);
     }
+    /* One line, whatever the file holds: keys and values quoted in the message
+     * may contain newlines (multi-line scalars) or other control characters. */
+    for (char *p = c->err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return -EINVAL;
 }
 
@@ -340,13 +346,15 @@ static int get_int(pctx_t *c, const opt_t *o, yaml_node_t *n, const char *key, i
     if (!is_scalar(n))
         return fail(c, line_of(n), key, "expected a number");
     if (!parse_ll(sval(n), &v)) {
-        if (parse_double(sval(n), &d))
+        if (!parse_double(sval(n), &d))
+            return fail(c, line_of(n), key, "expected a number");
+        /* 1e3 is whole; 1e30 overflows long long but is simply out of range */
+        if (d > -9e18 && d < 9e18 && d != (double)(long long)d)
             return fail(c, line_of(n), key, "expected a whole number");
-        return fail(c, line_of(n), key, "expected a number");
+        v = d <= -9e18 ? LLONG_MIN : d >= 9e18 ? LLONG_MAX : (long long)d;
     }
-    int r = check_range(c, o, line_of(n), key, sval(n), (double)v);
-    if (r < 0)
-        return r;
+    if (check_range(c, o, line_of(n), key, sval(n), (double)v) < 0)
+        return -EINVAL;
     *ret = (int)v;
     return 0;
 }

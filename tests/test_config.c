@@ -96,6 +96,8 @@ static const bad_t bad[] = {
     {CAM "    analysis_fps: 121\n", "t.yaml:4: cameras.a.analysis_fps: 121 is out of range 0.1..120"},
     {CAM "    decode_threads: 17\n", "t.yaml:4: cameras.a.decode_threads: 17 is out of range 0..16"},
     {"daemon:\n  workers: -1\n", "t.yaml:2: daemon.workers: -1 is out of range 0..64"},
+    {"daemon:\n  workers: 99999999999999999999\n",
+     "t.yaml:2: daemon.workers: 99999999999999999999 is out of range 0..64"},
     {CAM "    timeout: 50ms\n", "t.yaml:4: cameras.a.timeout: 50ms is out of range 100ms..10m"},
     {"daemon:\n  stats_interval: 2h\n",
      "t.yaml:2: daemon.stats_interval: 2h is out of range 100ms..1h"},
@@ -143,7 +145,11 @@ static const bad_t bad[] = {
      "t.yaml:5: cameras.a.detect.model: no model named 'det' (no models are defined)"},
     {CAM "    detect: { model: \"a b\" }\n",
      "t.yaml:4: cameras.a.detect.model: 'a b' is not a valid name (1 to 63 of A-Z a-z 0-9 _ -)"},
-    /* duplicates */
+    {"cameras:\n  a:\n    url: x\n    detect: { model: \"a\\nb\\tc\" }\n",
+     "t.yaml:4: cameras.a.detect.model: 'a?b?c' is not a valid name (1 to 63 of A-Z a-z 0-9 _ -)"},
+    {"cameras:\n  \"a\\nb\": { url: x }\n",
+     "t.yaml:2: cameras: 'a?b' is not a valid camera name (1 to 63 of A-Z a-z 0-9 _ -)"},
+        /* duplicates */
     {CAM "    url: y\n", "t.yaml:4: cameras.a.url: duplicate key (first on line 3)"},
     {CAM "  a:\n    url: y\n", "t.yaml:4: cameras.a: duplicate key (first on line 2)"},
     {"daemon:\n  workers: 1\ndaemon:\n  workers: 2\n", "t.yaml:3: daemon: duplicate key (first on line 1)"},
@@ -245,7 +251,7 @@ Test(config, error_buffer_is_bounded) {
 static const char full[] = "daemon:\n"
                            "  publish: ipc:///run/vigil/events\n"
                            "  control: \"\"\n"
-                           "  workers: 3\n"
+                           "  workers: 3e0\n"
                            "  state_dir: /srv/vigil\n"
                            "  stats_interval: 250ms\n"
                            "  publish_hwm: 50\n"
