@@ -1216,6 +1216,10 @@ int vg_config_dump_schema(FILE *out) {
             "- Camera and model names are map keys of 1 to %d characters from\n"
             "  `A-Z a-z 0-9 _ -`; a camera's name is the suffix of its topics\n"
             "  (`event.<camera>`). At most %d cameras and %d models.\n"
+            "- SIGHUP re-reads the file; a broken file is refused and the running\n"
+            "  config stays. A model reloads only when one of its keys changed, and a\n"
+            "  camera restarts only when one of its keys or its model changed (comments\n"
+            "  and moved lines change nothing).\n"
             "\n"
             "## daemon\n\n%s",
             VG_CONFIG_NAME_MAX - 1, VG_CONFIG_MAX_CAMERAS, VG_CONFIG_MAX_MODELS, head);
