@@ -109,16 +109,19 @@ typedef struct {
 /*
  * Parse and validate a YAML file.
  * Returns 0 and *ret_config (caller frees with vg_config_free) on success.
- * On failure returns a negative errno (-ENOENT for a missing file, -EINVAL for
- * a schema error, -ENOMEM) and writes one line "file:line: key: what is wrong"
- * (or "file: strerror" when the file cannot be read) into err (size errlen);
- * *ret_config is left untouched.
+ * On failure returns a negative errno (-ENOENT for a missing file, -EFBIG over
+ * 1 MiB, -EINVAL for a syntax or schema error, -ENOMEM) and writes one line
+ * "file:line: key: what is wrong" (or "file: strerror" when the file cannot be
+ * read) into err (size errlen, truncated to fit; err may be NULL);
+ * *ret_config is left untouched. The first error stops the parse.
+ * YAML anchors and merge keys (<<: *anchor) are understood.
  * Thread: any; touches no shared state.
  */
 int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t errlen);
 
-/* Same as vg_config_load on an in-memory document; `name` stands in for the
- * file name in messages. */
+/* Same as vg_config_load on an in-memory document of len bytes (need not be
+ * NUL-terminated); `name` stands in for the file name in messages and in
+ * cfg->path (relative model paths resolve against its folder). */
 int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t **ret_config,
                     char *err, size_t errlen);
 
@@ -134,11 +137,14 @@ int vg_config_new_default(vg_config_t **ret_config);
 vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, const char *url);
 
 /* True when two camera configs would run identically (reload keeps the camera
- * running when this is true). */
+ * running when this is true). Compares every field but `line`; the model named
+ * by detect_model is compared by name only (see vg_model_config_equal). */
 bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_t *b);
 
 /* True when two model configs would load and decode identically (reload
- * reloads a model, and restarts the cameras using it, when this is false). */
+ * reloads a model, and restarts the cameras using it, when this is false).
+ * Paths compare as written: a changed daemon.state_dir, which moves relative
+ * paths, is for the caller to compare. */
 bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *b);
 
 /* Looks up a model by name; NULL when absent. */
