@@ -90,6 +90,13 @@ static int cmd_check(const char *path, const vg_engine_options_t *opt, int runs,
     for (int i = 0; i < vg_engine_n_outputs(e); i++)
         print_desc("output", i, vg_engine_output(e, i));
     printf("%s", vg_engine_summary(e));
+    FILE *st = fopen("/proc/self/status", "r");
+    char line[256];
+    while (st && fgets(line, sizeof(line), st))
+        if (!strncmp(line, "VmRSS:", 6) || !strncmp(line, "VmHWM:", 6))
+            printf("%s %s", !strncmp(line, "VmRSS:", 6) ? "resident after load:" : "peak resident:", line + 6 + strspn(line + 6, " \t"));
+    if (st)
+        fclose(st);
     uint32_t s = 12345;
     for (int i = 0; i < vg_engine_n_inputs(e); i++) {
         float *b = vg_engine_input_buffer(e, i);

@@ -53,6 +53,7 @@ typedef struct {
     int producer;           /* node index, -1 for inputs/initializers */
     int nuse;               /* consumer inputs + graph-output references */
     bool is_input, is_output;
+    bool released;          /* constant whose data was dropped after packing */
     /* planning */
     int fmt, rdt;           /* runtime layout and dnnl data type */
     int alias;              /* value whose storage this one shares, or -1 */
@@ -148,7 +149,9 @@ int vg_eng_err(vg_engine_t *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* onnx_load.c */
-int vg_eng_parse(vg_engine_t *e, const uint8_t *buf, size_t len, int batch);
+/* Parses an ONNX image; release(arg), if given, is called as soon as the
+ * bytes are no longer needed. */
+int vg_eng_parse(vg_engine_t *e, const uint8_t *buf, size_t len, int batch, void (*release)(void *), void *arg);
 void vg_graph_release(vg_graph_t *g);
 int vg_graph_add_value(vg_graph_t *g, const char *name);
 

@@ -134,6 +134,31 @@ static int make_summary(vg_engine_t *e, int n_orig_nodes)
     return 0;
 }
 
+/* Weights now live packed in oneDNN memory: drop our copies, keeping only
+ * the constants our own kernels read at run time (halves resident memory). */
+static void release_packed_constants(vg_engine_t *e)
+{
+    vg_graph_t *g = &e->g;
+    char *keep = calloc(g->nv + 1, 1);
+    if (!keep)
+        return;
+    for (int s = 0; s < e->nsteps; s++) {
+        if (e->steps[s].kind != STEP_OWN)
+            continue;
+        const vg_node_t *n = &g->n[e->steps[s].node];
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] >= 0)
+                keep[n->in[k]] = 1;
+    }
+    for (int i = 0; i < g->nv; i++)
+        if (g->v[i].cdata && !keep[i] && !g->v[i].is_output) {
+            free(g->v[i].cdata);
+            g->v[i].cdata = NULL;
+            g->v[i].released = true;
+        }
+    free(keep);
+}
+
 static int load(const char *path, const void *mem, size_t memlen, const vg_engine_options_t *opt, vg_engine_t **ret,
                 char *err, size_t errlen)
 {
@@ -159,10 +184,9 @@ static int load(const char *path, const void *mem, size_t memlen, const vg_engin
     if (path) {
         if ((r = read_file(e, path, &buf, &len)) < 0)
             goto fail;
-        r = vg_eng_parse(e, buf, len, batch);
-        free(buf);
+        r = vg_eng_parse(e, buf, len, batch, free, buf);
     } else {
-        r = vg_eng_parse(e, mem, memlen, batch);
+        r = vg_eng_parse(e, mem, memlen, batch, NULL, NULL);
     }
     if (r < 0)
         goto fail;
@@ -185,6 +209,7 @@ static int load(const char *path, const void *mem, size_t memlen, const vg_engin
         goto fail;
     if ((r = make_summary(e, n_orig)) < 0)
         goto fail;
+    release_packed_constants(e);
     e->err = NULL;
     e->errlen = 0;
     *ret = e;

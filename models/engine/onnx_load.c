@@ -369,6 +369,13 @@ static int parse_model(vg_engine_t *e, const Onnx__ModelProto *m, int batch, nam
         vg_const_t *c;
         if ((r = tensor_copy(e, t, "initializer", &c)) < 0)
             return r;
+        if (t->has_raw_data && t->raw_data.data) {
+            /* copied: give the bytes back now rather than at the end, so the
+             * peak is one copy of the weights plus the largest tensor */
+            free(((Onnx__TensorProto *)t)->raw_data.data);
+            ((Onnx__TensorProto *)t)->raw_data.data = NULL;
+            ((Onnx__TensorProto *)t)->raw_data.len = 0;
+        }
         int v = vg_graph_add_value(g, t->name);
         if (v < 0) {
             const_free(c);
@@ -497,11 +504,13 @@ static int parse_model(vg_engine_t *e, const Onnx__ModelProto *m, int batch, nam
     return 0;
 }
 
-int vg_eng_parse(vg_engine_t *e, const uint8_t *buf, size_t len, int batch)
+int vg_eng_parse(vg_engine_t *e, const uint8_t *buf, size_t len, int batch, void (*release)(void *), void *arg)
 {
     if (len < 4)
         return vg_eng_err(e, -EINVAL, "not an ONNX model: file is %zu bytes", len);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    if (release)
+        release(arg); /* the proto holds its own copy of everything */
     if (!m)
         return vg_eng_err(e, -EINVAL, "not an ONNX model: protobuf parse failed (wrong file type, truncated or corrupt)");
     name_map_t map = {0};
