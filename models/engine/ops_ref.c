@@ -412,6 +412,8 @@ static int ref_slice(const vg_node_t *n, const vg_const_t *in, int nin, vg_const
     int r = vg_slice_params(n, in, nin, nd, in[0].dims, start, step, cnt);
     if (r < 0)
         return r;
+    if (vg_numel(nd, cnt) == 0)
+        return 0; /* empty: a clamped start may point before the data */
     strides_of(nd, in[0].dims, st);
     int64_t off = 0;
     for (int i = 0; i < nd; i++) {
