@@ -5,6 +5,7 @@
  * Fixtures: tests/engine/make_fixtures.py --set e2e (ctest fixture). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "test_engine_common.h"
@@ -116,6 +117,46 @@ Test(engine_e2e, two_threads_match_one, .timeout = 300)
     cr_expect(max_rel_diff(a, b) <= 1e-5);
     vg_engine_free(&a);
     vg_engine_free(&b);
+}
+
+/* Two instances run concurrently on two threads (the daemon may run several
+ * models): each keeps producing exactly its single-threaded result. */
+typedef struct {
+    vg_engine_t *e;
+    int bad;
+} conc_t;
+
+static void *conc_run(void *arg)
+{
+    conc_t *c = arg;
+    const vg_tensor_desc_t *d = vg_engine_output(c->e, 0);
+    float *first = malloc(d->count * sizeof(float));
+    memcpy(first, vg_engine_output_buffer(c->e, 0), d->count * sizeof(float));
+    for (int i = 0; i < 10; i++)
+        if (vg_engine_run(c->e) < 0 || memcmp(first, vg_engine_output_buffer(c->e, 0), d->count * sizeof(float)))
+            c->bad++;
+    free(first);
+    return NULL;
+}
+
+Test(engine_e2e, instances_on_two_threads, .timeout = 300)
+{
+    vg_engine_options_t o = {.threads = 1};
+    conc_t c[2] = {{load_run("mobilenet_v2", &o), 0}, {load_run("nanodet_like", &o), 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, conc_run, &c[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    cr_expect_eq(c[0].bad, 0, "mobilenet_v2 changed while nanodet_like ran beside it");
+    cr_expect_eq(c[1].bad, 0, "nanodet_like changed while mobilenet_v2 ran beside it");
+    char msg[512];
+    double r0 = fx_compare(c[0].e, "mobilenet_v2", msg, sizeof(msg));
+    cr_expect(r0 >= 0 && r0 <= 1e-4, "%s", msg);
+    double r1 = fx_compare(c[1].e, "nanodet_like", msg, sizeof(msg));
+    cr_expect(r1 >= 0 && r1 <= 1e-4, "%s", msg);
+    vg_engine_free(&c[0].e);
+    vg_engine_free(&c[1].e);
 }
 
 /* Steady state: our own steps allocate nothing, and oneDNN's per-call
