@@ -257,7 +257,7 @@ static int copy_attr(vg_engine_t *e, const Onnx__NodeProto *np, const Onnx__Attr
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: a->type = AT_I; a->i = ap->i; break;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
         a->type = AT_S;
-        a->s = strndup((const char *)ap->s.data, ap->s.len);
+        a->s = strndup(ap->s.data ? (const char *)ap->s.data : "", ap->s.len);
         if (!a->s)
             return -ENOMEM;
         break;
@@ -267,7 +267,8 @@ static int copy_attr(vg_engine_t *e, const Onnx__NodeProto *np, const Onnx__Attr
         a->fs = malloc((ap->n_floats + 1) * sizeof(float));
         if (!a->fs)
             return -ENOMEM;
-        memcpy(a->fs, ap->floats, ap->n_floats * sizeof(float));
+        if (ap->n_floats)
+            memcpy(a->fs, ap->floats, ap->n_floats * sizeof(float));
         break;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
         a->type = AT_IS;
@@ -275,7 +276,8 @@ static int copy_attr(vg_engine_t *e, const Onnx__NodeProto *np, const Onnx__Attr
         a->is = malloc((ap->n_ints + 1) * sizeof(int64_t));
         if (!a->is)
             return -ENOMEM;
-        memcpy(a->is, ap->ints, ap->n_ints * sizeof(int64_t));
+        if (ap->n_ints)
+            memcpy(a->is, ap->ints, ap->n_ints * sizeof(int64_t));
         break;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
         a->type = AT_T;
