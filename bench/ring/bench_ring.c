@@ -16,7 +16,7 @@
 
 #include "pipeline/ring.h"
 
-#define N 20000000u
+#define N 2000000u
 #define CAP 64
 
 static double now(void)
