@@ -131,7 +131,7 @@ int vg_workers_new(int n, void *const *worker_ctx, vg_workers_t **ret)
             vg_workers_free(&w);
             return -r;
         }
-        char name[16];
+        char name[32]; /* "vg-worker-63" fits the kernel's 16 bytes */
         snprintf(name, sizeof(name), "vg-worker-%d", i);
         pthread_setname_np(t->thread, name);
         w->started++;
