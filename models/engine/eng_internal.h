@@ -115,6 +115,8 @@ typedef struct vg_step {
     int (*fn)(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout);
     vg_const_t *tin, *tout;
     dnnl_memory_t owned_mem[4]; /* constants packed for this step */
+    dnnl_memory_t view;     /* a strided/sub view of value view_val (owned) */
+    int view_val;
     int nowned;
     double macs;
     char impl[64];

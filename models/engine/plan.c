@@ -829,6 +829,170 @@ static int plan_matmul(vg_engine_t *e, int ni)
     return finish_prim(e, sp, pd);
 }
 
+/* ---------------- data movement as oneDNN reorders ---------------- */
+
+/* Strides of a value's layout (dense NCHW or NHWC: no inner blocks). */
+static bool value_strides(const vg_value_t *x, const dnnl_dim_t **ret)
+{
+    if (x->md.format_kind != dnnl_blocked || x->md.format_desc.blocking.inner_nblks != 0 || x->ndim < 1 || x->ndim > 6)
+        return false;
+    *ret = x->md.format_desc.blocking.strides;
+    return true;
+}
+
+/* One reorder from a view (md `src`) of value x into plain float32 value y. */
+static int view_reorder(vg_engine_t *e, int ni, int x, const dnnl_memory_desc_t *src, int y)
+{
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    int r;
+    if ((r = scratch_attr(e, &attr)) < 0)
+        return r;
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, src, e->eng, &e->g.v[y].md, e->eng, attr);
+    dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success)
+        return 1; /* caller falls back to our kernel */
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    if (impl && !strncmp(impl, "ref", 3)) {
+        dnnl_primitive_desc_destroy(pd);
+        return 1;
+    }
+    int si = new_step(e, ni);
+    if (si < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return si;
+    }
+    vg_step_t *s = &e->steps[si];
+    if (dnnl_memory_create(&s->view, src, e->eng, DNNL_MEMORY_NONE) != dnnl_success) {
+        dnnl_primitive_desc_destroy(pd);
+        return -ENOMEM;
+    }
+    s->view_val = x;
+    arg(s, DNNL_ARG_FROM, s->view);
+    arg(s, DNNL_ARG_TO, e->g.v[y].mem);
+    if ((r = step_io(s, &x, 1, &y, 1)) < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return r;
+    }
+    return finish_prim(e, s, pd);
+}
+
+/* Transpose read straight from the producer's layout and type (e.g. a conv's
+ * NHWC bf16 output): one pass instead of a reorder plus our transpose. */
+static int plan_transpose(vg_engine_t *e, int ni)
+{
+    vg_graph_t *g = &e->g;
+    vg_node_t *n = &g->n[ni];
+    int x = n->in[0], y = n->out[0], r;
+    const dnnl_dim_t *xs;
+    if (g->v[x].cdata || !value_strides(&g->v[x], &xs))
+        return plan_own(e, ni);
+    int nd = g->v[x].ndim;
+    int64_t perm[VG_MAXD];
+    if (vg_attr_ints(n, "perm", perm, VG_MAXD) != nd)
+        for (int i = 0; i < nd; i++)
+            perm[i] = nd - 1 - i;
+    dnnl_dims_t yd, ys;
+    for (int i = 0; i < nd; i++) {
+        yd[i] = g->v[y].dims[i];
+        ys[i] = xs[perm[i]];
+    }
+    dnnl_memory_desc_t src;
+    if (dnnl_memory_desc_init_by_strides(&src, nd, yd, g->v[x].rdt, ys) != dnnl_success)
+        return plan_own(e, ni);
+    src.offset0 = g->v[x].md.offset0;
+    if ((r = set_layout(e, y, FMT_PLAIN, dnnl_f32)) < 0)
+        return r;
+    r = view_reorder(e, ni, x, &src, y);
+    return r == 1 ? plan_own(e, ni) : r;
+}
+
+/* Split, and Slice with unit steps, as reorders from sub-views of the input
+ * in its own layout. */
+static int plan_subviews(vg_engine_t *e, int ni)
+{
+    vg_graph_t *g = &e->g;
+    vg_node_t *n = &g->n[ni];
+    int x = n->in[0], r;
+    const dnnl_dim_t *xs;
+    if (g->v[x].cdata || !value_strides(&g->v[x], &xs))
+        return plan_own(e, ni);
+    int nd = g->v[x].ndim;
+    dnnl_dims_t offs = {0}, dims;
+    bool split = !strcmp(n->op, "Split");
+    if (!split) {
+        vg_const_t in[5];
+        memset(in, 0, sizeof(in));
+        for (int k = 0; k < n->nin && k < 5; k++) {
+            if (n->in[k] < 0)
+                continue;
+            const vg_value_t *v = &g->v[n->in[k]];
+            in[k].dtype = v->dtype;
+            in[k].ndim = v->ndim;
+            memcpy(in[k].dims, v->dims, sizeof(v->dims));
+            in[k].data = v->cdata;
+        }
+        int64_t st[VG_MAXD], sp[VG_MAXD], cnt[VG_MAXD];
+        if (vg_slice_params(n, in, n->nin < 5 ? n->nin : 5, nd, g->v[x].dims, st, sp, cnt) < 0)
+            return plan_own(e, ni);
+        for (int i = 0; i < nd; i++) {
+            if (sp[i] != 1 || cnt[i] < 1)
+                return plan_own(e, ni);
+            offs[i] = st[i];
+        }
+    }
+    int ax = split ? (int)vg_attr_i(n, "axis", 0) : 0;
+    if (ax < 0)
+        ax += nd;
+    int first = e->nsteps;
+    for (int k = 0; k < n->nout; k++) {
+        int y = g->n[ni].out[k];
+        if (y < 0) {
+            continue;
+        }
+        for (int i = 0; i < nd; i++)
+            dims[i] = g->v[y].dims[i];
+        dnnl_memory_desc_t sub;
+        if (dims[split ? ax : 0] > 0 &&
+            dnnl_memory_desc_init_submemory(&sub, &g->v[x].md, dims, offs) == dnnl_success) {
+            if ((r = set_layout(e, y, FMT_PLAIN, dnnl_f32)) < 0)
+                return r;
+            r = view_reorder(e, ni, x, &sub, y);
+        } else {
+            r = 1;
+        }
+        if (r == 1) {
+            /* undo: our kernel does all outputs at once */
+            for (int s = first; s < e->nsteps; s++) {
+                vg_step_t *st = &e->steps[s];
+                if (st->prim)
+                    dnnl_primitive_destroy(st->prim);
+                for (int q = 0; q < st->nowned; q++)
+                    dnnl_memory_destroy(st->owned_mem[q]);
+                if (st->view)
+                    dnnl_memory_destroy(st->view);
+                free(st->rd);
+                free(st->wr);
+            }
+            e->nsteps = first;
+            for (int q = 0; q < g->n[ni].nout; q++) {
+                int yq = g->n[ni].out[q];
+                if (yq >= 0 && g->v[yq].mem) {
+                    dnnl_memory_destroy(g->v[yq].mem);
+                    g->v[yq].mem = NULL;
+                }
+            }
+            return plan_own(e, ni);
+        }
+        if (r < 0)
+            return r;
+        if (split)
+            offs[ax] += dims[ax];
+    }
+    return 0;
+}
+
 /* ---------------- our own operators ---------------- */
 
 static int plan_own(vg_engine_t *e, int ni)
@@ -1001,6 +1165,8 @@ static int plan_memory(vg_engine_t *e)
         for (int k = 0; k < st->nargs; k++)
             if (st->args[k].arg == DNNL_ARG_SCRATCHPAD)
                 dnnl_memory_set_data_handle(st->args[k].memory, e->scratch);
+        if (st->view)
+            dnnl_memory_set_data_handle(st->view, g->v[st->view_val].ptr);
         if (st->kind != STEP_OWN)
             continue;
         const vg_node_t *n = &g->n[st->node];
@@ -1046,6 +1212,10 @@ static int plan_node(vg_engine_t *e, int ni)
         return plan_binary(e, ni);
     if (!strcmp(op, "Concat"))
         return plan_concat(e, ni);
+    if (!strcmp(op, "Transpose"))
+        return plan_transpose(e, ni);
+    if (!strcmp(op, "Split") || !strcmp(op, "Slice"))
+        return plan_subviews(e, ni);
     if (!strcmp(op, "Resize") || !strcmp(op, "Upsample"))
         return plan_resize(e, ni);
     return plan_own(e, ni);
@@ -1110,6 +1280,8 @@ void vg_eng_plan_free(vg_engine_t *e)
             dnnl_primitive_destroy(st->prim);
         for (int k = 0; k < st->nowned; k++)
             dnnl_memory_destroy(st->owned_mem[k]);
+        if (st->view)
+            dnnl_memory_destroy(st->view);
         free(st->rd);
         free(st->wr);
         free(st->tin);
