@@ -359,6 +359,8 @@ int vg_correct_apply_image(vg_correct_state_t *st, const vg_image_t *in, vg_imag
         vg_denoise_reset(st->dn);
     if ((a & VG_CORRECT_DEHAZE) && !(prev & VG_CORRECT_DEHAZE) && st->dh)
         vg_dehaze_reset(st->dh);
+    if ((a & VG_CORRECT_DERAIN) && !(prev & VG_CORRECT_DERAIN) && st->dr)
+        vg_derain_reset(st->dr);
 
     const vg_correct_stats_t *s = &st->st;
     int nb = 0, r = 0;

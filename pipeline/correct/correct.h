@@ -9,7 +9,12 @@
  * noise before brightening it).
  *
  * Owns: everything in vg_correct_state_t, including the analysis-copy planes
- * (allocated at vg_correct_new for max_width x max_height).
+ * (allocated at vg_correct_new for max_width x max_height). Memory per
+ * camera in AUTO mode is about 12 bytes per pixel of the maximum size
+ * (1080p: ~24 MB: two analysis copies + an NV12 de-interleave buffer, the
+ * denoise history in 16 bits, two previous luma planes for derain, dehaze's
+ * reduced planes); LIST allocates only what it lists (plus the copies), OFF
+ * nothing.
  * Thread: one thread at a time per state (the worker currently serving the
  * camera); states of different cameras are independent.
  * Blocks on: nothing; allocates nothing after new.

@@ -301,6 +301,12 @@ int vg_derain_new(int max_w, int max_h, vg_derain_t **ret)
     return 0;
 }
 
+void vg_derain_reset(vg_derain_t *dr)
+{
+    if (dr)
+        dr->n = 0;
+}
+
 /*
  * A pixel is a streak when it is brighter than both previous frames by more
  * than tr, the previous frames agree (nothing moved there or beside), and the pixels

@@ -50,6 +50,8 @@ typedef struct vg_derain vg_derain_t;
 
 int vg_derain_new(int max_w, int max_h, vg_derain_t **ret);
 void vg_derain_free(vg_derain_t **p);
+/* Forget the previous frames (the next two pass through). */
+void vg_derain_reset(vg_derain_t *dr);
 
 /*
  * Remove bright streaks from src's luma into dst (another buffer of the
