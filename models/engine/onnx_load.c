@@ -508,8 +508,11 @@ static int parse_model(vg_engine_t *e, const Onnx__ModelProto *m, int batch, nam
 
 int vg_eng_parse(vg_engine_t *e, const uint8_t *buf, size_t len, int batch, void (*release)(void *), void *arg)
 {
-    if (len < 4)
+    if (len < 4) {
+        if (release)
+            release(arg);
         return vg_eng_err(e, -EINVAL, "not an ONNX model: file is %zu bytes", len);
+    }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (release)
         release(arg); /* the proto holds its own copy of everything */
