@@ -5,7 +5,7 @@
 # servers), both on the same 720p 10 fps RTSP stream from
 # tests/servers/rtsp_server.py, measured over the same window.
 #
-# Usage: bench/peer-motion/run.sh [--seconds 60] [--warmup 10] [--sequential]
+# Usage: bench/peer-motion/run.sh [--seconds 60] [--warmup 5] [--sequential]
 #            [--vigild PATH] [--vigil PATH] [--motion-only]
 #   --vigild/--vigil  default: $VIGIL_BUILD_DIR, else the newest build*/ made
 #                     without sanitizers
@@ -25,7 +25,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE="${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}"
-secs=60 warmup=10 sequential=0 vigild="" vigil="" motion_only=0
+secs=60 warmup=5 sequential=0 vigild="" vigil="" motion_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) secs=$2; shift 2 ;;
@@ -162,18 +162,36 @@ wait_stats() {
 
 measure() {  # measure vigild|motion|both
   local what=$1
-  sleep "$warmup"
-  if [ "$what" != vigild ]; then
-    alive "$mo_pid" motion "$work/motion.log"
-    grep -q 'connected' "$work/motion.log" || { echo "peer-motion: Motion did not connect to $url:" >&2; tail "$work/motion.log" >&2; exit 1; }
+  # Connected first (up to 60 s: a loaded machine makes RTSP set-up slow),
+  # then the warm-up.
+  for _ in $(seq 600); do
+    local ok=1
+    if [ "$what" != vigild ]; then
+      alive "$mo_pid" motion "$work/motion.log"
+      grep -q 'connected' "$work/motion.log" 2>/dev/null || ok=0
+    fi
+    if [ "$what" != motion ]; then
+      alive "$vg_pid" vigild "$work/vigild.log"
+      grep -q '"state":"streaming"' "$work/stats.jsonl" 2>/dev/null || ok=0
+    fi
+    [ $ok -eq 1 ] && break
+    sleep 0.1
+  done
+  if [ "$what" != vigild ] && ! grep -q 'connected' "$work/motion.log"; then
+    echo "peer-motion: Motion did not connect to $url in 60 s:" >&2; tail "$work/motion.log" >&2; exit 1
   fi
+  if [ "$what" != motion ] && ! grep -q '"state":"streaming"' "$work/stats.jsonl"; then
+    echo "peer-motion: vigild did not stream $url in 60 s:" >&2; tail "$work/vigild.log" >&2; exit 1
+  fi
+  sleep "$warmup"
   if [ "$what" != motion ]; then
     alive "$vg_pid" vigild "$work/vigild.log"
     read -r vg_dec0 _ vg_an0 < <(wait_stats); vg_cpu0=$(cpu_ticks "$vg_pid"); vg_t0=$(now)
   fi
   if [ "$what" != vigild ]; then mo_cpu0=$(cpu_ticks "$mo_pid"); mo_t0=$(now); fi
   if [ -n "${ff_pid:-}" ]; then ff_cpu0=$(cpu_ticks "$ff_pid"); ff_f0=$(ff_frames); ff_t0=$(now); fi
-  sleep "$((secs - 1))"
+  # vigild: a second short, then its next stats message closes the window
+  if [ "$what" = motion ]; then sleep "$secs"; else sleep "$((secs - 1))"; fi
   if [ "$what" != motion ]; then
     read -r vg_dec1 vg_rss_stats vg_an1 < <(wait_stats); vg_cpu1=$(cpu_ticks "$vg_pid"); vg_t1=$(now)
     vg_rss=$(rss_kb "$vg_pid" VmRSS); vg_hwm=$(rss_kb "$vg_pid" VmHWM)
@@ -189,7 +207,7 @@ measure() {  # measure vigild|motion|both
 }
 
 echo "peer-motion: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), stream $url (vtest-720p10-cam.mp4, 1280x720 10 fps H.264)"
-echo "  window ${secs}s after ${warmup}s warm-up; $([ $sequential -eq 1 ] && echo sequential || echo concurrent)"
+echo "  window ${secs}s, after connecting and ${warmup}s of warm-up; $([ $sequential -eq 1 ] && echo sequential || echo concurrent)"
 if [ $motion_only -eq 1 ]; then
   start_motion; measure motion
 elif [ $sequential -eq 1 ]; then
