@@ -28,16 +28,28 @@ static double get(const vg_const_t *t, int64_t i)
     return t->dtype == DT_I64 ? (double)((const int64_t *)t->data)[i] : ((const float *)t->data)[i];
 }
 
+/* double -> int64 without undefined behaviour: NaN is 0, out of range saturates. */
+static int64_t to_i64(double x)
+{
+    if (!(x == x))
+        return 0;
+    if (x >= 9.2e18)
+        return INT64_MAX;
+    if (x <= -9.2e18)
+        return INT64_MIN;
+    return (int64_t)x;
+}
+
 /* Integer parameters exactly (INT64_MAX ends do not survive a double). */
 static int64_t geti(const vg_const_t *t, int64_t i)
 {
-    return t->dtype == DT_I64 ? ((const int64_t *)t->data)[i] : (int64_t)((const float *)t->data)[i];
+    return t->dtype == DT_I64 ? ((const int64_t *)t->data)[i] : to_i64(((const float *)t->data)[i]);
 }
 
 static void put(vg_const_t *t, int64_t i, double x)
 {
     if (t->dtype == DT_I64)
-        ((int64_t *)t->data)[i] = (int64_t)x;
+        ((int64_t *)t->data)[i] = to_i64(x);
     else
         ((float *)t->data)[i] = (float)x;
 }
@@ -224,8 +236,8 @@ static int ref_binary(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
                 case 2: y = a * b; break;
                 case 3:
                     if (i64) {
-                        int64_t ib2 = (int64_t)b;
-                        y = ib2 ? (double)((int64_t)a / ib2) : 0;
+                        int64_t ia2 = to_i64(a), ib2 = to_i64(b);
+                        y = ib2 && !(ia2 == INT64_MIN && ib2 == -1) ? (double)(ia2 / ib2) : 0;
                     } else {
                         y = a / b;
                     }
