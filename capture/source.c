@@ -47,6 +47,7 @@ struct vg_source {
     double pace_pts_start;
     bool pacing_started;
     bool streaming_reported;
+    bool timed_out;           /* the last I/O failure was our timeout */
     vg_source_state_t state;
     unsigned rand_seed;       /* backoff jitter */
 };
@@ -58,6 +59,7 @@ const char *vg_source_state_name(vg_source_state_t s)
     switch (s) {
     case VG_SOURCE_CONNECTING: return "connecting";
     case VG_SOURCE_STREAMING: return "streaming";
+    case VG_SOURCE_STALLED: return "stalled";
     case VG_SOURCE_RECONNECTING: return "reconnecting";
     case VG_SOURCE_EOF: return "eof";
     case VG_SOURCE_FAILED: return "failed";
@@ -140,7 +142,8 @@ static void close_input(vg_source_t *src)
 /* Describes an I/O failure, telling a timeout from other errors. */
 static void describe_io_error(vg_source_t *src, int err, const char *what, char *buf, size_t len)
 {
-    if (err == AVERROR_EXIT && !stopping(src))
+    src->timed_out = err == AVERROR_EXIT && !stopping(src);
+    if (src->timed_out)
         snprintf(buf, len, "%s '%s': no data for %.1fs (timed out)", what, src->cfg.url,
                  src->cfg.timeout_us / 1e6);
     else
@@ -456,6 +459,7 @@ static void *source_main(void *arg)
     vg_source_t *src = arg;
     char why[512] = "";
     int attempt = 0;
+    src->timed_out = false;
     vg_source_state_t final = VG_SOURCE_STOPPED;
     set_state(src, VG_SOURCE_CONNECTING, src->cfg.url);
     while (!stopping(src)) {
@@ -482,6 +486,9 @@ static void *source_main(void *arg)
         }
         /* network: report, wait, reopen */
         STAT_ADD(src, reconnects, 1);
+        if (src->timed_out)
+            set_state(src, VG_SOURCE_STALLED, why);
+        src->timed_out = false;
         set_state(src, VG_SOURCE_RECONNECTING, why);
         if (!sleep_interruptible(src, backoff_us(src, attempt++)))
             break;

@@ -33,6 +33,7 @@
 typedef enum {
     VG_SOURCE_CONNECTING,   /* opening the URL */
     VG_SOURCE_STREAMING,    /* decoding frames */
+    VG_SOURCE_STALLED,      /* no data for timeout_us: closed, will reopen */
     VG_SOURCE_RECONNECTING, /* failed or stalled; will reopen after a backoff */
     VG_SOURCE_EOF,          /* a file ended (and does not loop) */
     VG_SOURCE_FAILED,       /* gave up: a file that cannot be opened or decoded */

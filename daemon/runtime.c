@@ -113,9 +113,27 @@ static void on_frame_queued(void *opaque)
     vg_workers_notify(cam->rt->workers);
 }
 
+/* VIGIL_DEBUG_STALL_WORKERS=S makes every worker stop making progress S
+ * seconds after start (until vigild stops), so that tests can check that
+ * the systemd watchdog is then no longer fed. Read once at start. */
+static int64_t debug_stall_at_us;
+static _Atomic int debug_stall_release; /* main sets it when stopping */
+
+static void debug_stall(void)
+{
+    if (!debug_stall_at_us || now_us(CLOCK_MONOTONIC) < debug_stall_at_us)
+        return;
+    /* relaxed: polled; nothing else rides on it */
+    while (!atomic_load_explicit(&debug_stall_release, memory_order_relaxed)) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void handle_frame(void *camera, vg_frame_t *frame, void *worker_ctx)
 {
     camera_t *cam = camera;
+    debug_stall();
     vg_analysis_frame(cam->analysis, frame, vg_emitter_send, worker_ctx);
 }
 
@@ -619,6 +637,31 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     return restart_needed;
 }
 
+/* What the pipeline will hold at most, logged at start-up (frames are sized
+ * for 1080p until a camera reports its real size; the decoder's own
+ * reference frames are estimated at 16 per H.264 stream). */
+static void log_memory_budget(const vg_runtime_t *rt)
+{
+    const double frame_mb = 1920.0 * 1080 * 1.5 / (1 << 20);
+    double frames_mb = 0, decoder_mb = 0, motion_mb = 0, correct_mb = 0, models_mb = 0;
+    for (int i = 0; i < rt->n_cameras; i++) {
+        const vg_camera_config_t *c = &rt->cameras[i]->cfg;
+        frames_mb += (c->ring_size + 3) * frame_mb;
+        decoder_mb += 16 * frame_mb;
+        motion_mb += (double)c->motion_width * c->motion_width * 9 / 16 * 16 / (1 << 20);
+        if (c->correct_mode != VG_CORRECT_MODE_OFF)
+            correct_mb += 4 * frame_mb;
+    }
+    for (int i = 0; i < rt->n_models; i++)
+        if (rt->models[i]->detector)
+            models_mb += vg_detector_memory(rt->models[i]->detector) / (double)(1 << 20);
+    vg_log(VG_LOG_INFO,
+           "memory budget: %.0f MB = frames %.0f + decoders ~%.0f + motion %.1f + corrections %.0f + models %.0f "
+           "(%d camera%s at up to 1080p)",
+           frames_mb + decoder_mb + motion_mb + correct_mb + models_mb, frames_mb, decoder_mb, motion_mb,
+           correct_mb, models_mb, rt->n_cameras, rt->n_cameras == 1 ? "" : "s");
+}
+
 int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_runtime_t **ret,
                    char *err, size_t errlen)
 {
@@ -630,6 +673,11 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_r
     if (opt)
         rt->opt = *opt;
     rt->started_us = rt->last_stats_us = now_us(CLOCK_MONOTONIC);
+    const char *stall = getenv("VIGIL_DEBUG_STALL_WORKERS");
+    if (stall && atof(stall) > 0) {
+        debug_stall_at_us = rt->started_us + (int64_t)(atof(stall) * 1e6);
+        vg_log(VG_LOG_WARNING, "VIGIL_DEBUG_STALL_WORKERS: workers will stall after %ss (a test hook)", stall);
+    }
     rt->zctx = zmq_ctx_new();
     if (!rt->zctx) {
         snprintf(err, errlen, "cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
@@ -673,6 +721,7 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_r
         }
         rt->cameras[rt->n_cameras++] = cam;
     }
+    log_memory_budget(rt);
     *ret = rt;
     return 0;
 fail:
@@ -685,6 +734,8 @@ void vg_runtime_free(vg_runtime_t **prt, int drain_ms)
     if (!prt || !*prt)
         return;
     vg_runtime_t *rt = *prt;
+    /* relaxed: see debug_stall */
+    atomic_store_explicit(&debug_stall_release, 1, memory_order_relaxed);
     /* stop every capture first, so the drain below sees no new frames */
     for (int i = 0; i < rt->n_cameras; i++)
         if (!rt->cameras[i]->retired)

@@ -43,5 +43,7 @@ int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int
 /* The label's name ("person"), or NULL when out of range. */
 const char *vg_detector_label(const vg_detector_t *d, int label);
 const char *vg_detector_name(const vg_detector_t *d);
+/* Bytes the engine holds (activation arena + packed weights, approximately). */
+size_t vg_detector_memory(const vg_detector_t *d);
 
 #endif
