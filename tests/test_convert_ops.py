@@ -245,6 +245,32 @@ KNOWN_ENGINE = {
 }
 
 
+def refused_cases():
+    """Graphs the converter must refuse, and the words its message must hold."""
+    g = Graph('refused_unsupported_op')
+    x = g.input('x', [1, 4, 4, 2])
+    g.output(g.op('erf', 'Erf', [x]))
+    g2 = Graph('refused_control_flow_cycle')
+    x = g2.input('x', [1, 4, 4, 2])
+    g2.nodes.append({'name': 'merge', 'op': 'Merge', 'input': [x, 'next'], 'attr': {'T': FLOAT}})
+    g2.nodes.append({'name': 'next', 'op': 'NextIteration', 'input': ['merge'], 'attr': {'T': FLOAT}})
+    g2.output('merge')
+    return [(g, 'TF op Erf is not supported'), (g2, 'cycle')]
+
+
+def check_refused(cases):
+    bad = 0
+    for g, words in cases:
+        d = os.path.join(WORK, g.name)
+        mj = g.save(d)
+        r = subprocess.run(['/usr/bin/python3', os.path.join(CONV, 'tfjs2onnx.py'), mj, os.path.join(d, 'm.onnx')],
+                           capture_output=True, text=True, timeout=60)
+        ok = r.returncode == 1 and words in r.stderr and 'Traceback' not in r.stderr
+        print(f'{g.name}: exit {r.returncode}, "{r.stderr.strip()[-160:]}" {"ok" if ok else "FAIL"}')
+        bad += 0 if ok else 1
+    return bad
+
+
 def main():
     cases = conv_cases() + pool_cases() + resize_cases() + layout_cases()
     runners = (['vg-models=' + EXE] if EXE else []) + ['opencv']
@@ -284,7 +310,8 @@ def main():
         if ran == 0 and not (EXE and g.name in KNOWN_ENGINE):
             print(f'{g.name}: no runtime could run it  FAIL')
             bad += 1
-    print(f'test_convert_ops: {len(cases)} graphs, {bad} failures')
+    bad += check_refused(refused_cases())
+    print(f'test_convert_ops: {len(cases)} graphs + 2 refused, {bad} failures')
     return 1 if bad else 0
 
 
