@@ -10,8 +10,8 @@ between picking a port and binding it. When the server listens it prints
   READY rtsp://HOST:PORT/PATH
 on stdout (flushed); read that line to learn the URL. Each client gets its own
 pipeline from the start of the clip (unless --shared), paced at the clip's own
-rate. --loop starts the clip again at its end (segment seek, timestamps keep
-rising). SIGTERM/SIGINT stop it (exit 0); so does --max-seconds (default 300),
+rate. --loop starts the clip again at its end, paced, with timestamps that
+keep rising. SIGTERM/SIGINT stop it (exit 0); so does --max-seconds (default 300),
 so that a test that forgets it does not leave a server running.
 Exit codes: 0 stopped, 2 bad arguments or clip, 3 cannot listen.
 
@@ -37,17 +37,24 @@ def loop_media(factory, media):
     """media-configure handler for --loop: play the clip forever.
 
     The EOS that the demuxer sends at the end of the clip is dropped before
-    the parser, and the demuxer gets a seek back to 0 instead. Its new
-    segment starts again at running time 0, so the parser's sink pad gets an
-    offset of the running time played so far (gst_pad_set_offset): RTP
-    timestamps keep rising and pacing goes on, one continuous stream."""
+    the parser, and the demuxer gets a flushing seek back to 0 instead. The
+    flush events it sends are dropped there too: passed on, they would reset
+    the pipeline's running time and pacing would stall for a clip's length
+    more at every loop (a non-flushing seek instead stalls the stream after
+    the first loop here). The demuxer's new segment starts at running time 0
+    again, so the parser's sink pad gets an offset of the running time played
+    so far (gst_pad_set_offset): RTP timestamps keep rising and pacing goes
+    on, one continuous stream."""
     demux = media.get_element().get_by_name("demux")
     pad = media.get_element().get_by_name("parse").get_static_pad("sink")
-    state = {"end": 0, "offset": 0}   # end of the last buffer, loop offset (ns)
+    # end of the last buffer and the loop offset (ns); restarting: between
+    # our seek and the first buffer after it (the flushes to drop)
+    state = {"end": 0, "offset": 0, "restarting": False}
 
     def restart():
         state["offset"] += state["end"]
         state["end"] = 0
+        state["restarting"] = True
         pad.set_offset(state["offset"])
         demux.seek(1.0, Gst.Format.TIME, Gst.SeekFlags.FLUSH,
                    Gst.SeekType.SET, 0, Gst.SeekType.NONE, -1)
@@ -55,19 +62,24 @@ def loop_media(factory, media):
 
     def on_data(pad, info):
         if info.type & Gst.PadProbeType.BUFFER:
+            state["restarting"] = False
             buf = info.get_buffer()
             if buf.pts != Gst.CLOCK_TIME_NONE:
                 dur = buf.duration if buf.duration != Gst.CLOCK_TIME_NONE else 0
                 state["end"] = max(state["end"], buf.pts + dur)
             return Gst.PadProbeReturn.OK
-        if info.get_event().type == Gst.EventType.EOS:
+        t = info.get_event().type
+        if t == Gst.EventType.EOS:
             # We are on the demuxer's streaming thread: seek from the main
             # loop, the demuxer's seek handler takes this thread's lock.
             GLib.idle_add(restart)
             return Gst.PadProbeReturn.DROP
+        if state["restarting"] and t in (Gst.EventType.FLUSH_START, Gst.EventType.FLUSH_STOP):
+            return Gst.PadProbeReturn.DROP
         return Gst.PadProbeReturn.OK
 
-    pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.EVENT_DOWNSTREAM, on_data)
+    pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.EVENT_DOWNSTREAM
+                  | Gst.PadProbeType.EVENT_FLUSH, on_data)
 
 
 def main():
