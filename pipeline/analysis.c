@@ -24,7 +24,6 @@ typedef struct {
     char id[128];
     int64_t start_wall_us;
     double start_pts_time;
-    double last_seen_pts_time;
     double last_update_pts_time;
     double score, top_score;
     int box[4];            /* source pixels */
@@ -33,6 +32,19 @@ typedef struct {
     int64_t last_pts;
     double last_pts_time;
 } label_event_t;
+
+/* Records that the event's label was seen in frame f. */
+static void event_seen(label_event_t *ev, const vg_frame_t *f, double score, const int box[4], int count)
+{
+    ev->score = score;
+    if (score > ev->top_score)
+        ev->top_score = score;
+    memcpy(ev->box, box, sizeof(ev->box));
+    ev->count = count;
+    ev->last_wall_us = f->wall_us;
+    ev->last_pts = f->pts;
+    ev->last_pts_time = f->pts_time;
+}
 
 struct vg_analysis {
     vg_analysis_config_t cfg;
@@ -193,27 +205,13 @@ static void observe(vg_analysis_t *a, const vg_frame_t *f, const char *label, do
                  ++a->event_counter);
         ev->start_wall_us = f->wall_us;
         ev->start_pts_time = ev->last_update_pts_time = f->pts_time;
-        ev->score = ev->top_score = score;
-        memcpy(ev->box, box, sizeof(ev->box));
-        ev->count = count;
-        ev->last_seen_pts_time = f->pts_time;
-        ev->last_wall_us = f->wall_us;
-        ev->last_pts = f->pts;
-        ev->last_pts_time = f->pts_time;
+        event_seen(ev, f, score, box, count);
         STAT_ADD(a, events, 1);
         emit_event(a, ev, "start", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
         return;
     }
     bool changed = count != ev->count || box_iou(box, ev->box) < 0.7 || score > ev->top_score;
-    ev->score = score;
-    if (score > ev->top_score)
-        ev->top_score = score;
-    memcpy(ev->box, box, sizeof(ev->box));
-    ev->count = count;
-    ev->last_seen_pts_time = f->pts_time;
-    ev->last_wall_us = f->wall_us;
-    ev->last_pts = f->pts;
-    ev->last_pts_time = f->pts_time;
+    event_seen(ev, f, score, box, count);
     if (changed && f->pts_time - ev->last_update_pts_time >= a->cfg.event_update_every_s) {
         ev->last_update_pts_time = f->pts_time;
         emit_event(a, ev, "update", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
@@ -225,7 +223,7 @@ static void age_events(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, v
 {
     for (int i = 0; i < MAX_LABEL_EVENTS; i++) {
         label_event_t *ev = &a->events[i];
-        if (ev->active && f->pts_time - ev->last_seen_pts_time >= a->cfg.event_end_after_s) {
+        if (ev->active && f->pts_time - ev->last_pts_time >= a->cfg.event_end_after_s) {
             ev->active = false;
             emit_event(a, ev, "end", f->wall_us, f->pts, f->pts_time, "not seen", emit, emitter);
         }
