@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +50,30 @@ int vg_test_spawn(char *const argv[], vg_test_proc_t *ret)
         close(out[1]);
         return -errno;
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    pid_t pid;
-    int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    /* fork + exec rather than posix_spawn: the child must die with the test
+     * (PR_SET_PDEATHSIG), or a failed assertion, which ends the test process
+     * at once, would leave a daemon or stream server running */
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(out[0]);
+        close(out[1]);
+        close(err[0]);
+        close(err[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127); /* the test already ended */
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        execve(argv[0], argv, environ);
+        _exit(127);
+    }
     close(out[1]);
     close(err[1]);
-    if (r != 0) {
-        close(out[0]);
-        close(err[0]);
-        return -r;
-    }
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
     *ret = (vg_test_proc_t){.pid = pid, .out_fd = out[0], .err_fd = err[0]};
