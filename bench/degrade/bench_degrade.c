@@ -346,10 +346,11 @@ int main(int argc, char **argv)
     }
     printf("bench_degrade: %s, every %d. frame (%ld analysed), %dx%d, detector %s %s, %.1f ms/frame\n",
            clip, stride, res[0].frames, W, H, manifest, precision, det.ms / det.runs);
-    printf("%-6s %6s %9s %9s %10s %8s %8s %9s %9s  %s\n", "cond", "ref", "recall", "recall",
-           "recovered", "FP", "FP", "correct", "extra", "auto chose (share of frames)");
-    printf("%-6s %6s %9s %9s %10s %8s %8s %9s %9s\n", "", "", "off", "auto", "of lost", "off",
-           "auto", "ms/frame", "CPU");
+    printf("%-6s %5s %5s %6s %8s %8s %10s %6s %6s %8s %7s  %s\n", "cond", "luma", "noise",
+           "ref", "recall", "recall", "recovered", "FP", "FP", "correct", "extra",
+           "auto chose (share of frames)");
+    printf("%-6s %5s %5s %6s %8s %8s %10s %6s %6s %8s %7s\n", "", "mean", "sigma", "", "off",
+           "auto", "of lost", "off", "auto", "ms/frame", "CPU");
     for (int c = 0; c < NCOND; c++) {
         result_t *rs = &res[c];
         if (!rs->frames)
@@ -366,7 +367,10 @@ int main(int argc, char **argv)
                 len += snprintf(chose + len, sizeof(chose) - len, "%s%s %.0f%%", len ? ", " : "",
                                 vg_correct_name(1u << b), 100.0 * rs->active[b] / rs->frames);
         double cm = rs->corr_ms / rs->frames;
-        printf("%-6s %6ld %8.1f%% %8.1f%% %10s %8ld %8ld %9.2f %8.1f%%  %s%s\n", cond_name[c],
+        vg_correct_stats_t cs;
+        vg_correct_get_stats(st[c], &cs);
+        printf("%-6s %5.2f %5.1f %6ld %7.1f%% %7.1f%% %10s %6ld %6ld %8.2f %6.1f%%  %s%s\n",
+               cond_name[c], cs.luma_mean, cs.noise,
                rs->ref, 100 * r0, 100 * r1, rec, rs->dets[0] - rs->hit[0],
                rs->dets[1] - rs->hit[1], cm, 100.0 * cm / (det.ms / det.runs),
                len ? chose : "nothing", forced[c] ? " (fixed list, not auto)" : "");
