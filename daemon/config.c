@@ -50,6 +50,7 @@ enum {
     F_NONEMPTY = 1u << 2,   /* T_STRING: "" refused */
     F_ENDPOINT = 1u << 3,   /* T_STRING: ZeroMQ endpoint (or "" unless F_NONEMPTY) */
     F_EMPTY_NULL = 1u << 4, /* T_STRING: "" stored as NULL */
+    F_LISTEN = 1u << 5,     /* T_STRING: [tcp://|http://]HOST:PORT (or "" unless F_NONEMPTY) */
 };
 
 typedef struct opt {
@@ -99,6 +100,8 @@ static const opt_t daemon_opts[] = {
      "ZeroMQ send high-water mark (messages queued per subscriber before dropping)"},
     {"publish_detections", T_BOOL, D(publish_detections), 0, 0, "true", 0, 0, NULL, 0, NULL,
      "publish `det.<camera>` with every analysed frame's detections"},
+    {"metrics", T_STRING, D(metrics), 0, 0, "\"\"", 0, 0, NULL, F_LISTEN, NULL,
+     "HTTP listener for Prometheus (`GET /metrics`), e.g. 127.0.0.1:9108; \"\" = off"},
     {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
      0, NULL, "messages below this level are not written"},
     {.key = NULL}, /* end */
@@ -379,6 +382,13 @@ static int set_string(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, con
     if (*s && (o->flags & F_ENDPOINT) && !strstr(s, "://"))
         return fail(c, line_of(n), key,
                     "expected a ZeroMQ endpoint like tcp://127.0.0.1:5555 or ipc:///run/vigil/events");
+    if (*s && (o->flags & F_LISTEN)) {
+        const char *hp = !strncmp(s, "tcp://", 6) ? s + 6 : !strncmp(s, "http://", 7) ? s + 7 : s;
+        const char *colon = strrchr(hp, ':');
+        if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+            strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
+            return fail(c, line_of(n), key, "expected HOST:PORT like 127.0.0.1:9108 (port 0..65535)");
+    }
     char *copy = NULL;
     if (*s || !(o->flags & F_EMPTY_NULL)) {
         copy = strdup(s);
@@ -1015,6 +1025,7 @@ void vg_config_free(vg_config_t **config) {
     free(cfg->path);
     free(cfg->publish);
     free(cfg->control);
+    free(cfg->metrics);
     free(cfg->state_dir);
     free(cfg);
     *config = NULL;
@@ -1177,6 +1188,8 @@ static void dump_table(FILE *out, const opt_t *table, const char *prefix) {
         case T_STRING:
             if (o->flags & F_ENDPOINT)
                 snprintf(allowed, sizeof allowed, "ZeroMQ endpoint");
+            else if (o->flags & F_LISTEN)
+                snprintf(allowed, sizeof allowed, "HOST:PORT");
             break;
         default:
             break;

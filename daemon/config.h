@@ -98,6 +98,7 @@ typedef struct {
     int64_t stats_interval_us; /* default 5s, 100ms..1h */
     int publish_hwm;          /* ZeroMQ send high-water mark, messages; default 1000 */
     bool publish_detections;  /* publish det.<camera> per analysed frame; default true */
+    char *metrics;            /* Prometheus HTTP HOST:PORT (tcp:// or http:// allowed); "" = off */
     char log_level[8];        /* error | warning | info | debug; default info */
 
     int n_models;

@@ -19,6 +19,7 @@
 
 #include "daemon/config.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/runtime.h"
 
 #define DEFAULT_CONFIG "/etc/vigil/vigil.yaml"
@@ -60,8 +61,26 @@ static void notify_status(vg_runtime_t *rt)
                (unsigned long long)(t.dropped_ring + t.dropped_pool + t.dropped_publish));
 }
 
+/* Starts the Prometheus listener when daemon.metrics asks for one; NULL
+ * with the cause logged when it cannot listen. */
+static vg_metrics_t *metrics_start(const vg_config_t *cfg, bool *ret_failed)
+{
+    vg_metrics_t *m = NULL;
+    char err[512];
+    *ret_failed = false;
+    if (!cfg->metrics || !cfg->metrics[0])
+        return NULL;
+    if (vg_metrics_new(cfg->metrics, &m, err, sizeof(err)) < 0) {
+        vg_log(VG_LOG_ERROR, "%s", err);
+        *ret_failed = true;
+        return NULL;
+    }
+    vg_log(VG_LOG_INFO, "metrics on port %d (%s, GET /metrics)", vg_metrics_port(m), cfg->metrics);
+    return m;
+}
+
 /* SIGHUP: parse, validate, apply per camera; a bad file changes nothing. */
-static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path)
+static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_metrics_t **metrics)
 {
     sd_notify(0, "RELOADING=1");
     char err[VG_CONFIG_ERROR_MAX];
@@ -72,6 +91,11 @@ static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path)
         char msg[512];
         if (vg_runtime_apply(rt, next, msg, sizeof(msg)) > 0)
             vg_log(VG_LOG_WARNING, "reload: %s", msg);
+        if (strcmp((*cfg)->metrics ? (*cfg)->metrics : "", next->metrics ? next->metrics : "") != 0) {
+            bool failed;
+            vg_metrics_free(metrics);
+            *metrics = metrics_start(next, &failed);
+        }
         vg_config_free(cfg);
         *cfg = next;
         vg_log(VG_LOG_INFO, "reloaded %s (%d cameras)", path, (*cfg)->n_cameras);
@@ -140,6 +164,22 @@ int main(int argc, char **argv)
     }
     vg_log(VG_LOG_INFO, "publishing on %s, %d camera%s, config %s", cfg->publish, cfg->n_cameras,
            cfg->n_cameras == 1 ? "" : "s", config_path);
+    bool metrics_failed;
+    vg_metrics_t *metrics = metrics_start(cfg, &metrics_failed);
+    if (metrics_failed) {
+        vg_runtime_free(&rt, 0);
+        vg_config_free(&cfg);
+        return 1;
+    }
+    /* the HTTP thread reads copies of this; ~1 KB per camera, taken every tick */
+    vg_runtime_snapshot_t *snap = malloc(sizeof(*snap));
+    if (!snap) {
+        vg_log(VG_LOG_ERROR, "out of memory");
+        vg_metrics_free(&metrics);
+        vg_runtime_free(&rt, 0);
+        vg_config_free(&cfg);
+        return 1;
+    }
     sd_notify(0, "READY=1");
     notify_status(rt);
 
@@ -153,7 +193,7 @@ int main(int argc, char **argv)
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo == SIGHUP) {
-                reload(rt, &cfg, config_path);
+                reload(rt, &cfg, config_path, &metrics);
             } else {
                 vg_log(VG_LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
                 sd_notify(0, "STOPPING=1");
@@ -163,6 +203,10 @@ int main(int argc, char **argv)
         if (!running)
             break;
         vg_runtime_tick(rt, false);
+        if (metrics) {
+            vg_runtime_snapshot(rt, snap);
+            vg_metrics_update(metrics, snap);
+        }
         if (watchdog) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
@@ -179,6 +223,8 @@ int main(int argc, char **argv)
             }
         }
     }
+    vg_metrics_free(&metrics);
+    free(snap);
     vg_runtime_free(&rt, DRAIN_MS);
     vg_config_free(&cfg);
     close(sfd);

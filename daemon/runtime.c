@@ -51,6 +51,10 @@ typedef struct camera {
     bool retired;                  /* capture ended and the queue was removed */
     uint64_t dropped_shutdown;     /* frames left in the ring at removal */
     rate_mark_t mark;              /* for fps over the stats interval */
+    vg_latency_t latency;          /* capture -> publish; workers write, main reads */
+    uint64_t latency_mark[VG_LATENCY_BUCKETS]; /* main: counts at the last stats */
+    double fps_decoded, fps_analysed;          /* main: as in the last stats */
+    double latency_ms[3];                      /* main: p50, p95, p99 in the last stats */
 } camera_t;
 
 struct vg_runtime {
@@ -135,6 +139,9 @@ static void handle_frame(void *camera, vg_frame_t *frame, void *worker_ctx)
     camera_t *cam = camera;
     debug_stall();
     vg_analysis_frame(cam->analysis, frame, vg_emitter_send, worker_ctx);
+    /* capture to publish: from the decode (wall_us) until the analysis has
+     * handed its messages to the publisher queue */
+    vg_latency_record(&cam->latency, now_us(CLOCK_REALTIME) - frame->wall_us);
 }
 
 static void camera_free(camera_t **pcam)
@@ -266,12 +273,25 @@ static void camera_retire(vg_runtime_t *rt, camera_t *cam, int drain_ms, const c
     cam->retired = true;
 }
 
-static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss)
+static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, double cpu_s)
 {
     const vg_source_stats_t *s = vg_source_stats(cam->source);
     const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
     uint64_t decoded = load(&s->decoded), analysed = load(&a->analysed);
     double dt = (now_mono - cam->mark.at_us) / 1e6;
+    uint64_t lat[VG_LATENCY_BUCKETS], lat_sum, lat_n = 0;
+    vg_latency_read(&cam->latency, lat, &lat_sum);
+    for (int i = 0; i < VG_LATENCY_BUCKETS; i++) {
+        uint64_t total = lat[i];
+        lat[i] -= cam->latency_mark[i]; /* this interval only */
+        lat_n += lat[i];
+        cam->latency_mark[i] = total;
+    }
+    cam->fps_decoded = dt > 0 ? (decoded - cam->mark.decoded) / dt : 0;
+    cam->fps_analysed = dt > 0 ? (analysed - cam->mark.analysed) / dt : 0;
+    static const double q[3] = {0.50, 0.95, 0.99};
+    for (int i = 0; i < 3; i++)
+        cam->latency_ms[i] = vg_latency_quantile_ms(lat, q[i]);
     vg_jsonw_t w;
     vg_jsonw_init(&w, rt->msg, sizeof(rt->msg));
     vg_jsonw_object_begin(&w);
@@ -320,9 +340,20 @@ static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long r
     vg_jsonw_key(&w, "fps");
     vg_jsonw_object_begin(&w);
     vg_jsonw_key(&w, "decoded");
-    vg_jsonw_double(&w, dt > 0 ? (decoded - cam->mark.decoded) / dt : 0, 2);
+    vg_jsonw_double(&w, cam->fps_decoded, 2);
     vg_jsonw_key(&w, "analysed");
-    vg_jsonw_double(&w, dt > 0 ? (analysed - cam->mark.analysed) / dt : 0, 2);
+    vg_jsonw_double(&w, cam->fps_analysed, 2);
+    vg_jsonw_object_end(&w);
+    vg_jsonw_key(&w, "latency_ms");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "frames");
+    vg_jsonw_uint(&w, lat_n);
+    vg_jsonw_key(&w, "p50");
+    vg_jsonw_double(&w, cam->latency_ms[0], 1);
+    vg_jsonw_key(&w, "p95");
+    vg_jsonw_double(&w, cam->latency_ms[1], 1);
+    vg_jsonw_key(&w, "p99");
+    vg_jsonw_double(&w, cam->latency_ms[2], 1);
     vg_jsonw_object_end(&w);
     vg_jsonw_key(&w, "analysis_ms");
     vg_jsonw_double(&w, analysed ? load(&a->analyse_ns) / 1e6 / analysed : 0, 3);
@@ -358,6 +389,8 @@ static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long r
     vg_jsonw_object_begin(&w);
     vg_jsonw_key(&w, "rss_bytes");
     vg_jsonw_int(&w, rss);
+    vg_jsonw_key(&w, "cpu_seconds");
+    vg_jsonw_double(&w, cpu_s, 2);
     vg_jsonw_key(&w, "workers");
     vg_jsonw_int(&w, rt->n_workers);
     vg_jsonw_key(&w, "published");
@@ -384,6 +417,25 @@ static long rss_bytes(void)
     return resident * sysconf(_SC_PAGESIZE);
 }
 
+/* User + system CPU time of the process, from /proc/self/stat. */
+static double cpu_seconds(void)
+{
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long utime, stime;
+    /* after ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime(14) stime(15) */
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
 {
     int running = 0;
@@ -397,8 +449,9 @@ int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
     int64_t now = now_us(CLOCK_MONOTONIC);
     if (force_stats || now - rt->last_stats_us >= rt->cfg->stats_interval_us) {
         long rss = rss_bytes();
+        double cpu = cpu_seconds();
         for (int i = 0; i < rt->n_cameras; i++)
-            emit_stats(rt, rt->cameras[i], now, rss);
+            emit_stats(rt, rt->cameras[i], now, rss, cpu);
         rt->last_stats_us = now;
     }
     return running;
@@ -426,6 +479,60 @@ void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret)
     t.published = load(&vg_publisher_stats(rt->pub)->published);
     t.elapsed_s = (now_us(CLOCK_MONOTONIC) - rt->started_us) / 1e6;
     *ret = t;
+}
+
+void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret)
+{
+    const vg_publisher_stats_t *ps = vg_publisher_stats(rt->pub);
+    ret->time_us = now_us(CLOCK_REALTIME);
+    ret->workers = rt->n_workers;
+    ret->published = load(&ps->published);
+    ret->publish_dropped = load(&ps->dropped);
+    ret->publish_invalid = load(&ps->invalid);
+    ret->n_cameras = rt->n_cameras;
+    for (int i = 0; i < rt->n_cameras; i++) {
+        const camera_t *cam = rt->cameras[i];
+        const vg_source_stats_t *s = vg_source_stats(cam->source);
+        const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
+        vg_runtime_camera_snapshot_t *c = &ret->cameras[i];
+        snprintf(c->name, sizeof(c->name), "%s", cam->cfg.name);
+        snprintf(c->model, sizeof(c->model), "%s", cam->detector ? vg_detector_name(cam->detector) : "");
+        /* relaxed: status readings, like every counter here */
+        c->state = atomic_load_explicit(&s->state, memory_order_relaxed);
+        c->width = atomic_load_explicit(&s->width, memory_order_relaxed);
+        c->height = atomic_load_explicit(&s->height, memory_order_relaxed);
+        c->packets = load(&s->packets);
+        c->decoded = load(&s->decoded);
+        c->skipped = load(&s->skipped);
+        c->queued = load(&s->queued);
+        c->decode_errors = load(&s->decode_errors);
+        c->reconnects = load(&s->reconnects);
+        c->dropped_ring = load(&s->dropped_ring);
+        c->dropped_pool = load(&s->dropped_pool);
+        c->analysed = load(&a->analysed);
+        c->motion = load(&a->motion_frames);
+        c->analysis_errors = load(&a->errors);
+        c->events = load(&a->events);
+        c->dropped_publish = load(&a->emit_dropped);
+        c->dropped_shutdown = cam->dropped_shutdown;
+        c->detect_frames = load(&a->detect_frames);
+        c->detections = load(&a->detections);
+        c->detect_errors = load(&a->detect_errors);
+        c->detect_ns = load(&a->detect_ns);
+        c->analyse_ns = load(&a->analyse_ns);
+        c->ring_fill = cam->retired ? 0 : vg_ring_count(cam->ring);
+        c->fps_decoded = cam->fps_decoded;
+        c->fps_analysed = cam->fps_analysed;
+        c->latency_p50_ms = cam->latency_ms[0];
+        c->latency_p95_ms = cam->latency_ms[1];
+        c->latency_p99_ms = cam->latency_ms[2];
+        vg_latency_read(&cam->latency, c->latency, &c->latency_sum_us);
+    }
+}
+
+size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap)
+{
+    return offsetof(vg_runtime_snapshot_t, cameras) + (size_t)snap->n_cameras * sizeof(snap->cameras[0]);
 }
 
 bool vg_runtime_alive(vg_runtime_t *rt)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "daemon/config.h"
+#include "daemon/metrics.h"
 
 typedef struct {
     FILE *print_to;   /* replay: print JSON lines instead of publishing */
@@ -58,6 +59,40 @@ int vg_runtime_cameras(const vg_runtime_t *rt, int *ret_streaming);
 
 /* Totals over every camera since start (summaries). */
 void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret);
+
+/* One camera's counters at one moment (see vg_runtime_snapshot). Counters
+ * are totals since the camera (re)started; fps and latency_p* cover the last
+ * stats interval, the same figures as its last `stats` message. */
+typedef struct {
+    char name[64];
+    char model[64];                 /* detector name, "" when none */
+    int state;                      /* vg_source_state_t */
+    int width, height;
+    uint64_t packets, decoded, skipped, queued, analysed, motion;
+    uint64_t decode_errors, analysis_errors, reconnects, events;
+    uint64_t dropped_ring, dropped_pool, dropped_publish, dropped_shutdown;
+    uint64_t detect_frames, detections, detect_errors, detect_ns, analyse_ns;
+    uint32_t ring_fill;
+    double fps_decoded, fps_analysed;  /* over the last stats interval */
+    double latency_p50_ms, latency_p95_ms, latency_p99_ms; /* idem */
+    uint64_t latency[VG_LATENCY_BUCKETS]; /* histogram since start (not cumulative) */
+    uint64_t latency_sum_us;
+} vg_runtime_camera_snapshot_t;
+
+typedef struct vg_runtime_snapshot {
+    int64_t time_us;                /* CLOCK_REALTIME when taken */
+    int workers;
+    uint64_t published, publish_dropped, publish_invalid;
+    int n_cameras;
+    vg_runtime_camera_snapshot_t cameras[VG_CONFIG_MAX_CAMERAS];
+} vg_runtime_snapshot_t;
+
+/* Copies every camera's counters into ret (no allocation). Only the first
+ * n_cameras entries are written. Thread: main. */
+void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret);
+
+/* Bytes of a snapshot that hold data: copy this much, not sizeof. */
+size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap);
 
 /* Watchdog: true when workers and publisher made progress since the last
  * call, or had nothing to do. */
