@@ -2,7 +2,10 @@
  * source: one camera's capture thread. It opens a URL with libavformat (a
  * file, rtsp://, http(s)://, or anything else libavformat reads), decodes the
  * best video stream with libavcodec, samples the decoded frames down to the
- * analysis rate, and pushes them into the camera's ring.
+ * analysis rate, and pushes them into the camera's ring. A V4L2 camera
+ * (/dev/videoN, /dev/v4l/by-id/...) is read through capture/v4l2.h instead of
+ * libavformat; it is live and reconnects like a network stream (unplug,
+ * replug, or missing at start).
  *
  * Live sources (network streams, and files with realtime=true, which are
  * paced at the stream's own rate) never wait for the workers: when the ring is
@@ -48,7 +51,8 @@ typedef struct {
     _Atomic uint64_t packets;        /* video packets read */
     _Atomic uint64_t decoded;        /* frames out of the decoder */
     _Atomic uint64_t decode_errors;  /* packets the decoder refused + corrupt frames */
-    _Atomic uint64_t skipped;        /* decoded frames not sampled (above analysis_fps) */
+    _Atomic uint64_t skipped;        /* decoded frames not sampled (above analysis_fps);
+                                        V4L2: captured frames skipped before decoding */
     _Atomic uint64_t queued;         /* frames pushed to the ring */
     _Atomic uint64_t dropped_ring;   /* frames evicted from a full ring (live sources) */
     _Atomic uint64_t dropped_pool;   /* frames dropped because no pool frame was free */
@@ -100,7 +104,8 @@ const vg_source_stats_t *vg_source_stats(const vg_source_t *src);
  * Accepts NULL. */
 void vg_source_free(vg_source_t **src);
 
-/* True when the URL names a network stream (reconnects instead of ending). */
+/* True when the URL names a network stream or a V4L2 device: a live source
+ * that reconnects instead of ending. */
 bool vg_source_url_is_network(const char *url);
 
 #endif
