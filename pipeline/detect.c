@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,24 @@ int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int
         vg_head_xform_t hx = {.scale_x = tx.scale_x, .scale_y = tx.scale_y, .pad_x = tx.pad_x,
                               .pad_y = tx.pad_y, .src_w = img->width, .src_h = img->height};
         r = vg_head_decode(d->head, d->outs, d->n_outs, &hx, dets, max);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}
+
+int vg_detector_scores(vg_detector_t *d, const vg_image_t *img, float *ret, int n)
+{
+    pthread_mutex_lock(&d->lock);
+    vg_tensor_xform_t tx;
+    int r = vg_tensor_prep_run(d->prep, img, vg_engine_input_buffer(d->engine, 0), &tx);
+    if (r == 0)
+        r = vg_engine_run(d->engine);
+    if (r == 0) {
+        const vg_tensor_desc_t *od = vg_engine_output(d->engine, d->out_index[0]);
+        const float *out = vg_engine_output_buffer(d->engine, d->out_index[0]);
+        size_t count = od->count;
+        memcpy(ret, out, sizeof(float) * (count < (size_t)n ? count : (size_t)n));
+        r = count > (size_t)INT32_MAX ? -EOVERFLOW : (int)count;
     }
     pthread_mutex_unlock(&d->lock);
     return r;

@@ -40,6 +40,12 @@ void vg_detector_free(vg_detector_t **d);
  * Thread: any worker (serialized inside). */
 int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int max);
 
+/* Runs on img and copies the model's first output (as the model gives it:
+ * for a classifier, its class scores before any threshold) into ret, at most
+ * n values. Returns the output's number of values (may exceed n), or a
+ * negative errno. Thread: any worker (serialized inside). */
+int vg_detector_scores(vg_detector_t *d, const vg_image_t *img, float *ret, int n);
+
 /* The label's name ("person"), or NULL when out of range. */
 const char *vg_detector_label(const vg_detector_t *d, int label);
 const char *vg_detector_name(const vg_detector_t *d);

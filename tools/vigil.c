@@ -472,6 +472,7 @@ int main(int argc, char **argv)
         return 1;
 #endif
     }
+    if (strcmp(cmd, "detect") == 0) { int vg_cli_detect(int argc, char **argv); return vg_cli_detect(argc - 1, argv + 1); }
     if (strcmp(cmd, "--version") == 0) {
         printf("vigil %s\n", VIGIL_VERSION);
         return 0;

@@ -1,0 +1,841 @@
+/*
+ * vigil detect: run vigil's detector (and optionally the face -> expression
+ * cascade) on an image or every frame of a video, print one JSON line per
+ * image/frame (objects shaped as in det.<camera>, docs/events.md), and with
+ * --out write an annotated JPEG or video so a person can see what vigil saw.
+ *
+ * Decoding: libavformat/libavcodec (the image2 demuxer reads JPEG/PNG).
+ * Annotation: boxes and label text drawn into a YUV 4:2:0 copy with a
+ * built-in 5x7 bitmap font; encoded with libavcodec (mjpeg for .jpg,
+ * libx264 for .mp4/.mkv/.mov when present, else MJPEG in AVI).
+ * Thread: the main thread only; allocations happen once per run, not per frame.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "daemon/config.h"
+#include "models/heads/manifest.h"
+#include "pipeline/cascade.h"
+#include "pipeline/detect.h"
+#include "pipeline/jsonw.h"
+
+int vg_cli_detect(int argc, char **argv);
+
+#define MAX_OBJECTS (VG_DETECT_MAX + 16)
+
+typedef struct {
+    const char *input, *config, *model, *out, *precision;
+    double threshold; /* < 0: the model's */
+    bool faces;
+    long max_frames;  /* 0 = all */
+    long only_frame;  /* -1 = all */
+} opts_t;
+
+/* ---------------------------------------------------------------- models */
+
+static const char *cache_dir(void)
+{
+    const char *c = getenv("VIGIL_CACHE_DIR");
+    return c && *c ? c : VIGIL_CACHE_DIR;
+}
+
+/* The labels file a manifest beside onnx names: next to the model, then the
+ * installed and the source labels folders. */
+static bool manifest_labels(const char *onnx, char *buf, size_t len)
+{
+    char mpath[4096], why[256];
+    snprintf(mpath, sizeof(mpath), "%s", onnx);
+    char *dot = strrchr(mpath, '.');
+    if (dot)
+        *dot = '\0';
+    strncat(mpath, ".json", sizeof(mpath) - strlen(mpath) - 1);
+    vg_manifest_t *mf = NULL;
+    if (vg_manifest_load(mpath, &mf, why, sizeof(why)) < 0)
+        return false;
+    bool found = false;
+    if (mf->labels[0]) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", onnx);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof(dir), ".");
+        const char *dirs[] = {dir, VIGIL_LABELS_DIR, VIGIL_SOURCE_DIR "/models/labels"};
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !found; i++) {
+            snprintf(buf, len, "%s/%s", dirs[i], mf->labels);
+            found = access(buf, R_OK) == 0;
+        }
+    }
+    vg_manifest_free(&mf);
+    return found;
+}
+
+/* Loads a model described only by its file and manifest (no config):
+ * thresholds from the manifest unless threshold >= 0. */
+static int load_file_model(const char *onnx, const char *precision, double threshold, vg_detector_t **ret)
+{
+    char mpath[4096], why[512], labels[4096];
+    snprintf(mpath, sizeof(mpath), "%s", onnx);
+    char *dot = strrchr(mpath, '.');
+    if (dot)
+        *dot = '\0';
+    strncat(mpath, ".json", sizeof(mpath) - strlen(mpath) - 1);
+    vg_manifest_t *mf = NULL;
+    int r = vg_manifest_load(mpath, &mf, why, sizeof(why));
+    if (r < 0) {
+        fprintf(stderr, "vigil detect: model '%s' needs its manifest '%s' (or use --config): %s\n", onnx, mpath,
+                r == -EINVAL ? why : strerror(-r));
+        return r;
+    }
+    vg_model_config_t mc = {0};
+    const char *base = strrchr(onnx, '/');
+    snprintf(mc.name, sizeof(mc.name), "%.*s", (int)strcspn(base ? base + 1 : onnx, "."), base ? base + 1 : onnx);
+    snprintf(mc.head, sizeof(mc.head), "%s", mf->head_name);
+    snprintf(mc.precision, sizeof(mc.precision), "%s", precision);
+    mc.threshold = threshold >= 0 ? threshold : mf->head.threshold;
+    mc.nms_iou = mf->head.nms_iou;
+    mc.input_w = mf->input_w;
+    mc.input_h = mf->input_h;
+    vg_manifest_free(&mf);
+    char err[1024];
+    r = vg_detector_new(&mc, onnx, manifest_labels(onnx, labels, sizeof(labels)) ? labels : NULL, ret, err,
+                        sizeof(err));
+    if (r < 0)
+        fprintf(stderr, "vigil detect: %s\n", err);
+    return r;
+}
+
+static int load_config_model(const vg_config_t *cfg, const vg_model_config_t *mc, const char *precision,
+                             double threshold, vg_detector_t **ret)
+{
+    char onnx[4096], labels[4096], err[1024];
+    int r = vg_config_resolve_path(cfg, mc->path, onnx, sizeof(onnx));
+    if (r < 0) {
+        fprintf(stderr, "vigil detect: model '%s': cannot read '%s': %s\n", mc->name, onnx, strerror(-r));
+        return r;
+    }
+    const char *lp = NULL;
+    if (mc->labels) {
+        if ((r = vg_config_resolve_path(cfg, mc->labels, labels, sizeof(labels))) < 0) {
+            fprintf(stderr, "vigil detect: model '%s': cannot read labels '%s': %s\n", mc->name, labels,
+                    strerror(-r));
+            return r;
+        }
+        lp = labels;
+    } else if (manifest_labels(onnx, labels, sizeof(labels))) {
+        lp = labels;
+    }
+    vg_model_config_t m = *mc;
+    if (threshold >= 0)
+        m.threshold = threshold;
+    if (precision)
+        snprintf(m.precision, sizeof(m.precision), "%s", precision);
+    r = vg_detector_new(&m, onnx, lp, ret, err, sizeof(err));
+    if (r < 0)
+        fprintf(stderr, "vigil detect: %s\n", err);
+    return r;
+}
+
+/* A model by --model NAME: a model of the config, else NAME.onnx (or the
+ * path NAME) in the cache's models folder. */
+static int load_named(const vg_config_t *cfg, const char *name, const char *precision, double threshold,
+                      vg_detector_t **ret)
+{
+    if (cfg) {
+        const vg_model_config_t *mc = vg_config_find_model(cfg, name);
+        if (mc)
+            return load_config_model(cfg, mc, precision, threshold, ret);
+    }
+    char path[4096];
+    if (strchr(name, '/') || strstr(name, ".onnx"))
+        snprintf(path, sizeof(path), "%s", name);
+    else
+        snprintf(path, sizeof(path), "%s/models/%s.onnx", cache_dir(), name);
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "vigil detect: no model '%s'%s (looked for '%s'; scripts/fetch-models.sh makes them)\n",
+                name, cfg ? " in the config" : "", path);
+        return -ENOENT;
+    }
+    return load_file_model(path, precision ? precision : "fp32", threshold, ret);
+}
+
+/* ------------------------------------------------------------- drawing */
+
+/* 5x7 glyphs, rows top to bottom, bit 4 = leftmost column. Letters are
+ * drawn as capitals. */
+static const struct {
+    char c;
+    unsigned char rows[7];
+} font[] = {
+    {'a', {0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}}, {'b', {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E}},
+    {'c', {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E}}, {'d', {0x1E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1E}},
+    {'e', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F}}, {'f', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10}},
+    {'g', {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F}}, {'h', {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}},
+    {'i', {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}}, {'j', {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C}},
+    {'k', {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11}}, {'l', {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F}},
+    {'m', {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11}}, {'n', {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11}},
+    {'o', {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}}, {'p', {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10}},
+    {'q', {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D}}, {'r', {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}},
+    {'s', {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E}}, {'t', {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}},
+    {'u', {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}}, {'v', {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04}},
+    {'w', {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A}}, {'x', {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11}},
+    {'y', {0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04}}, {'z', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}},
+    {'0', {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}}, {'1', {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}},
+    {'2', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}}, {'3', {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}},
+    {'4', {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}}, {'5', {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}},
+    {'6', {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}}, {'7', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}},
+    {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}}, {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
+    {'.', {0, 0, 0, 0, 0, 0x0C, 0x0C}},             {'-', {0, 0, 0, 0x1F, 0, 0, 0}},
+    {':', {0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0}},       {'_', {0, 0, 0, 0, 0, 0, 0x1F}},
+    {'%', {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03}}, {'/', {0, 0x01, 0x02, 0x04, 0x08, 0x10, 0}},
+};
+
+static const unsigned char *glyph(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        c = (char)(c - 'A' + 'a');
+    for (size_t i = 0; i < sizeof(font) / sizeof(*font); i++)
+        if (font[i].c == c)
+            return font[i].rows;
+    return NULL; /* space and anything unknown: blank */
+}
+
+typedef struct {
+    uint8_t y, u, v;
+} yuv_t;
+
+static yuv_t yuv_of(int r, int g, int b, bool full)
+{
+    double y = 0.299 * r + 0.587 * g + 0.114 * b;
+    double u = -0.168736 * r - 0.331264 * g + 0.5 * b;
+    double v = 0.5 * r - 0.418688 * g - 0.081312 * b;
+    if (!full) {
+        y = 16 + y * 219.0 / 255.0;
+        u = u * 224.0 / 255.0;
+        v = v * 224.0 / 255.0;
+    }
+    return (yuv_t){(uint8_t)(y + 0.5), (uint8_t)(u + 128.5), (uint8_t)(v + 128.5)};
+}
+
+/* Fills [x1, x2) x [y1, y2) of a YUV 4:2:0 frame, clamped. */
+static void fill(AVFrame *f, int x1, int y1, int x2, int y2, yuv_t c)
+{
+    if (x1 < 0) x1 = 0;
+    if (y1 < 0) y1 = 0;
+    if (x2 > f->width) x2 = f->width;
+    if (y2 > f->height) y2 = f->height;
+    if (x2 <= x1 || y2 <= y1)
+        return;
+    for (int y = y1; y < y2; y++)
+        memset(f->data[0] + (size_t)y * f->linesize[0] + x1, c.y, (size_t)(x2 - x1));
+    for (int y = y1 / 2; y < (y2 + 1) / 2; y++) {
+        memset(f->data[1] + (size_t)y * f->linesize[1] + x1 / 2, c.u, (size_t)((x2 + 1) / 2 - x1 / 2));
+        memset(f->data[2] + (size_t)y * f->linesize[2] + x1 / 2, c.v, (size_t)((x2 + 1) / 2 - x1 / 2));
+    }
+}
+
+static void rect(AVFrame *f, int x1, int y1, int x2, int y2, int t, yuv_t c)
+{
+    fill(f, x1, y1, x2, y1 + t, c);
+    fill(f, x1, y2 - t, x2, y2, c);
+    fill(f, x1, y1, x1 + t, y2, c);
+    fill(f, x2 - t, y1, x2, y2, c);
+}
+
+/* Text with its top-left corner at (x, y), s pixels per font dot, on a
+ * background of colour bg; kept inside the frame. */
+static void text(AVFrame *f, int x, int y, int s, const char *str, yuv_t fg, yuv_t bg)
+{
+    int n = (int)strlen(str), w = (6 * n + 1) * s, h = 9 * s;
+    if (x + w > f->width) x = f->width - w;
+    if (x < 0) x = 0;
+    if (y < 0) y = 0;
+    if (y + h > f->height) y = f->height - h;
+    fill(f, x, y, x + w, y + h, bg);
+    for (int i = 0; i < n; i++) {
+        const unsigned char *g = glyph(str[i]);
+        if (!g)
+            continue;
+        for (int r = 0; r < 7; r++)
+            for (int col = 0; col < 5; col++)
+                if (g[r] & (0x10 >> col)) {
+                    int px = x + (1 + 6 * i + col) * s, py = y + (1 + r) * s;
+                    for (int dy = 0; dy < s; dy++)
+                        if (py + dy >= 0 && py + dy < f->height)
+                            for (int dx = 0; dx < s; dx++)
+                                if (px + dx >= 0 && px + dx < f->width)
+                                    f->data[0][(size_t)(py + dy) * f->linesize[0] + px + dx] = fg.y;
+                }
+    }
+}
+
+static const unsigned char palette[][3] = {
+    {0, 230, 0}, {255, 64, 64}, {64, 128, 255}, {255, 200, 0}, {255, 0, 255}, {0, 220, 220},
+};
+
+/* ------------------------------------------------------------- output */
+
+typedef struct {
+    const char *path;
+    bool image;                /* one JPEG (the last frame processed) */
+    AVFormatContext *oc;
+    AVStream *st;
+    AVCodecContext *enc;
+    AVFrame *frame;            /* the annotated copy, in enc->pix_fmt */
+    AVPacket *pkt;
+    struct SwsContext *sws;    /* decoded frame -> annotated copy */
+    int64_t next_pts;
+    bool opened;
+} output_t;
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+/* Opens the encoder (and the muxer for a video) for w x h frames. */
+static int output_open(output_t *o, int w, int h, AVRational fps)
+{
+    o->image = ends_with(o->path, ".jpg") || ends_with(o->path, ".jpeg");
+    const AVCodec *codec = NULL;
+    bool mp4 = ends_with(o->path, ".mp4") || ends_with(o->path, ".mkv") || ends_with(o->path, ".mov");
+    if (!o->image && !mp4 && !ends_with(o->path, ".avi")) {
+        fprintf(stderr, "vigil detect: --out '%s': write .jpg, .mp4, .mkv, .mov or .avi\n", o->path);
+        return -EINVAL;
+    }
+    if (mp4 && !(codec = avcodec_find_encoder_by_name("libx264"))) {
+        fprintf(stderr, "vigil detect: this FFmpeg has no libx264; write --out FILE.avi (MJPEG) instead\n");
+        return -ENOTSUP;
+    }
+    if (!codec)
+        codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+    if (!codec)
+        return -ENOTSUP;
+    o->enc = avcodec_alloc_context3(codec);
+    o->frame = av_frame_alloc();
+    o->pkt = av_packet_alloc();
+    if (!o->enc || !o->frame || !o->pkt)
+        return -ENOMEM;
+    bool jpeg = codec->id == AV_CODEC_ID_MJPEG;
+    o->enc->width = w & ~1;
+    o->enc->height = h & ~1;
+    o->enc->pix_fmt = jpeg ? AV_PIX_FMT_YUVJ420P : AV_PIX_FMT_YUV420P;
+    o->enc->color_range = jpeg ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    if (fps.num <= 0 || fps.den <= 0)
+        fps = (AVRational){25, 1};
+    o->enc->time_base = av_inv_q(fps);
+    o->enc->framerate = fps;
+    if (jpeg) {
+        o->enc->flags |= AV_CODEC_FLAG_QSCALE;
+        o->enc->global_quality = FF_QP2LAMBDA * 3;
+    }
+    int r;
+    AVDictionary *eo = NULL;
+    if (!jpeg)
+        av_dict_set(&eo, "preset", "veryfast", 0);
+    if (!o->image) {
+        if ((r = avformat_alloc_output_context2(&o->oc, NULL, NULL, o->path)) < 0)
+            goto out;
+        if (o->oc->oformat->flags & AVFMT_GLOBALHEADER)
+            o->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    }
+    if ((r = avcodec_open2(o->enc, codec, &eo)) < 0)
+        goto out;
+    o->frame->format = o->enc->pix_fmt;
+    o->frame->width = o->enc->width;
+    o->frame->height = o->enc->height;
+    o->frame->color_range = o->enc->color_range;
+    if ((r = av_frame_get_buffer(o->frame, 0)) < 0)
+        goto out;
+    if (!o->image) {
+        if (!(o->st = avformat_new_stream(o->oc, NULL))) {
+            r = -ENOMEM;
+            goto out;
+        }
+        o->st->time_base = o->enc->time_base;
+        if ((r = avcodec_parameters_from_context(o->st->codecpar, o->enc)) < 0)
+            goto out;
+        if (!(o->oc->oformat->flags & AVFMT_NOFILE) && (r = avio_open(&o->oc->pb, o->path, AVIO_FLAG_WRITE)) < 0)
+            goto out;
+        if ((r = avformat_write_header(o->oc, NULL)) < 0)
+            goto out;
+    }
+    o->opened = true;
+out:
+    av_dict_free(&eo);
+    if (r < 0)
+        fprintf(stderr, "vigil detect: cannot write '%s': %s\n", o->path, av_err2str(r));
+    return r;
+}
+
+/* Drains the encoder's packets into the file. */
+static int output_drain(output_t *o)
+{
+    int r;
+    while ((r = avcodec_receive_packet(o->enc, o->pkt)) >= 0) {
+        if (o->image) {
+            FILE *fp = fopen(o->path, "wb");
+            if (!fp || fwrite(o->pkt->data, 1, (size_t)o->pkt->size, fp) != (size_t)o->pkt->size) {
+                r = -errno;
+                if (fp)
+                    fclose(fp);
+                av_packet_unref(o->pkt);
+                return r ? r : -EIO;
+            }
+            if (fclose(fp) != 0)
+                r = -errno;
+        } else {
+            av_packet_rescale_ts(o->pkt, o->enc->time_base, o->st->time_base);
+            o->pkt->stream_index = o->st->index;
+            r = av_interleaved_write_frame(o->oc, o->pkt);
+        }
+        av_packet_unref(o->pkt);
+        if (r < 0)
+            return r;
+    }
+    return r == AVERROR(EAGAIN) || r == AVERROR_EOF ? 0 : r;
+}
+
+/* Copies the decoded frame into the annotation frame and draws on it. */
+static int output_draw(output_t *o, const AVFrame *src, const vg_det_t *dets, const vg_cascade_attr_t *attrs,
+                       int n, const vg_detector_t *det, const vg_cascade_t *cascade)
+{
+    int r = av_frame_make_writable(o->frame);
+    if (r < 0)
+        return r;
+    o->sws = sws_getCachedContext(o->sws, src->width, src->height, (enum AVPixelFormat)src->format, o->frame->width,
+                                  o->frame->height, (enum AVPixelFormat)o->frame->format, SWS_BILINEAR, NULL,
+                                  NULL, NULL);
+    if (!o->sws)
+        return -ENOMEM;
+    sws_scale(o->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, o->frame->data,
+              o->frame->linesize);
+    bool full = o->frame->color_range == AVCOL_RANGE_JPEG;
+    int s = o->frame->height >= 720 ? 3 : o->frame->height >= 360 ? 2 : 1;
+    int t = s + 1;
+    yuv_t white = yuv_of(255, 255, 255, full), black = yuv_of(0, 0, 0, full);
+    for (int i = n - 1; i >= 0; i--) { /* best last, so drawn on top */
+        const vg_det_t *d = &dets[i];
+        const char *label = attrs && attrs[i].label ? attrs[i].label : vg_detector_label(det, d->label);
+        int pi = d->label < 0 ? 3 : d->label % (int)(sizeof(palette) / sizeof(*palette));
+        yuv_t c = yuv_of(palette[pi][0], palette[pi][1], palette[pi][2], full);
+        rect(o->frame, (int)d->x1, (int)d->y1, (int)d->x2, (int)d->y2, t, c);
+        char buf[96];
+        snprintf(buf, sizeof(buf), "%s %.2f", label ? label : "?", d->score);
+        text(o->frame, (int)d->x1, (int)d->y1 - 9 * s, s, buf, black, c);
+        if (attrs && attrs[i].has_face) {
+            const vg_cascade_attr_t *a = &attrs[i];
+            yuv_t fc = yuv_of(255, 200, 0, full);
+            if (!a->label)
+                rect(o->frame, (int)a->face[0], (int)a->face[1], (int)a->face[2], (int)a->face[3], t, fc);
+            const char *e = vg_cascade_expression(cascade, a->expression);
+            if (e) {
+                snprintf(buf, sizeof(buf), "%s %.2f", e, a->expression_score);
+                text(o->frame, (int)a->face[0], (int)a->face[3], s, buf, white, black);
+            }
+        }
+    }
+    return 0;
+}
+
+static int output_frame(output_t *o)
+{
+    o->frame->pts = o->next_pts++;
+    int r = avcodec_send_frame(o->enc, o->frame);
+    if (r < 0)
+        return r;
+    return o->image ? 0 : output_drain(o);
+}
+
+static int output_close(output_t *o)
+{
+    int r = 0;
+    if (o->opened) {
+        if ((r = avcodec_send_frame(o->enc, NULL)) >= 0)
+            r = output_drain(o);
+        if (!o->image) {
+            int w = av_write_trailer(o->oc);
+            if (r >= 0)
+                r = w;
+        }
+    }
+    if (o->oc && !(o->oc->oformat->flags & AVFMT_NOFILE))
+        avio_closep(&o->oc->pb);
+    avformat_free_context(o->oc);
+    avcodec_free_context(&o->enc);
+    av_frame_free(&o->frame);
+    av_packet_free(&o->pkt);
+    sws_freeContext(o->sws);
+    return r;
+}
+
+/* ------------------------------------------------------------- JSON */
+
+static void write_box(vg_jsonw_t *w, float x1, float y1, float x2, float y2)
+{
+    vg_jsonw_array_begin(w);
+    vg_jsonw_int(w, (int)x1);
+    vg_jsonw_int(w, (int)y1);
+    vg_jsonw_int(w, (int)x2);
+    vg_jsonw_int(w, (int)y2);
+    vg_jsonw_array_end(w);
+}
+
+static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long index, const vg_detector_t *det,
+                        const vg_cascade_t *cascade, const vg_det_t *dets, const vg_cascade_attr_t *attrs, int n)
+{
+    static char buf[65536];
+    vg_jsonw_t w;
+    vg_jsonw_init(&w, buf, sizeof(buf));
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "file");
+    vg_jsonw_string(&w, op->input);
+    vg_jsonw_key(&w, "frame");
+    vg_jsonw_int(&w, index);
+    int64_t pts = f->best_effort_timestamp;
+    vg_jsonw_key(&w, "pts");
+    if (pts == AV_NOPTS_VALUE)
+        vg_jsonw_null(&w);
+    else
+        vg_jsonw_int(&w, pts);
+    vg_jsonw_key(&w, "pts_time");
+    vg_jsonw_double(&w, pts == AV_NOPTS_VALUE ? 0.0 : (double)pts * av_q2d(tb), 3);
+    vg_jsonw_key(&w, "width");
+    vg_jsonw_int(&w, f->width);
+    vg_jsonw_key(&w, "height");
+    vg_jsonw_int(&w, f->height);
+    vg_jsonw_key(&w, "detector");
+    vg_jsonw_string(&w, vg_detector_name(det));
+    vg_jsonw_key(&w, "detected");
+    vg_jsonw_bool(&w, true);
+    vg_jsonw_key(&w, "objects");
+    vg_jsonw_array_begin(&w);
+    for (int i = 0; i < n; i++) {
+        const vg_det_t *d = &dets[i];
+        const char *label = attrs && attrs[i].label ? attrs[i].label : vg_detector_label(det, d->label);
+        vg_jsonw_object_begin(&w);
+        vg_jsonw_key(&w, "label");
+        if (label)
+            vg_jsonw_string(&w, label);
+        else
+            vg_jsonw_int(&w, d->label);
+        vg_jsonw_key(&w, "score");
+        vg_jsonw_double(&w, d->score, 4);
+        vg_jsonw_key(&w, "box");
+        write_box(&w, d->x1, d->y1, d->x2, d->y2);
+        if (attrs && attrs[i].has_face) {
+            const vg_cascade_attr_t *a = &attrs[i];
+            vg_jsonw_key(&w, "attributes");
+            vg_jsonw_object_begin(&w);
+            vg_jsonw_key(&w, "face");
+            write_box(&w, a->face[0], a->face[1], a->face[2], a->face[3]);
+            vg_jsonw_key(&w, "face_score");
+            vg_jsonw_double(&w, a->face_score, 4);
+            const char *e = vg_cascade_expression(cascade, a->expression);
+            if (e) {
+                vg_jsonw_key(&w, "expression");
+                vg_jsonw_string(&w, e);
+                vg_jsonw_key(&w, "expression_score");
+                vg_jsonw_double(&w, a->expression_score, 4);
+            }
+            vg_jsonw_object_end(&w);
+        }
+        vg_jsonw_object_end(&w);
+    }
+    vg_jsonw_array_end(&w);
+    vg_jsonw_object_end(&w);
+    int len = vg_jsonw_finish(&w);
+    if (len >= 0)
+        printf("%.*s\n", len, buf);
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------- main */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vigil detect IMAGE_OR_VIDEO [--config C] [--model NAME] [--faces] [--out FILE]\n"
+            "                    [--threshold T] [--precision fp32|bf16] [--frame N] [--max-frames N]\n"
+            "  Runs the detector on an image (JPEG, PNG) or every frame of a video and prints\n"
+            "  one JSON line per image/frame: {file, frame, pts, pts_time, width, height,\n"
+            "  detector, detected, objects: [{label, score, box, attributes?}]}.\n"
+            "  --config C     take models from C: --model NAME, else the model 'detector', else\n"
+            "                 the model of the first camera with detect.model\n"
+            "  --model NAME   a model of the config, or $VIGIL_CACHE_DIR/models/NAME.onnx\n"
+            "                 (default nanodet), or a path to an .onnx with its manifest beside\n"
+            "  --faces        also run the face -> expression cascade (blazeface, emotion; from the\n"
+            "                 config's cameras.X.faces when it has one) on person boxes, or on\n"
+            "                 the whole frame when the detector has no person label\n"
+            "  --out FILE     write boxes and labels drawn on the picture: FILE.jpg (the last\n"
+            "                 frame processed), FILE.mp4/.mkv/.mov (H.264) or FILE.avi (MJPEG)\n"
+            "  --threshold T  lowest score reported (default: the model's)\n"
+            "  --frame N      only frame N (from 0); --max-frames N: stop after N frames\n");
+}
+
+/* Faces models: the config's first camera with faces: on, else the cache's
+ * blazeface and emotion. */
+static int load_faces(const vg_config_t *cfg, const char *precision, vg_detector_t **face, vg_detector_t **expr,
+                      vg_cascade_on_t *on)
+{
+    const char *fm = "blazeface", *em = "emotion";
+    *on = VG_CASCADE_ON_PERSON;
+#ifdef VG_CONFIG_HAVE_FACES
+    for (int i = 0; cfg && i < cfg->n_cameras; i++)
+        if (cfg->cameras[i].faces_model[0]) {
+            fm = cfg->cameras[i].faces_model;
+            em = cfg->cameras[i].faces_expression[0] ? cfg->cameras[i].faces_expression : NULL;
+            *on = cfg->cameras[i].faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME : VG_CASCADE_ON_PERSON;
+            break;
+        }
+#endif
+    int r = load_named(cfg, fm, precision, -1, face);
+    if (r < 0)
+        return r;
+    if (em && (r = load_named(cfg, em, precision, 0.0, expr)) < 0)
+        return r;
+    return 0;
+}
+
+int vg_cli_detect(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"config", required_argument, NULL, 'c'},    {"model", required_argument, NULL, 'm'},
+        {"faces", no_argument, NULL, 'f'},           {"out", required_argument, NULL, 'o'},
+        {"threshold", required_argument, NULL, 't'}, {"precision", required_argument, NULL, 'p'},
+        {"frame", required_argument, NULL, 'F'},     {"max-frames", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    opts_t op = {.threshold = -1, .only_frame = -1};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:m:fo:t:p:F:n:h", lo, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'c': op.config = optarg; break;
+        case 'm': op.model = optarg; break;
+        case 'f': op.faces = true; break;
+        case 'o': op.out = optarg; break;
+        case 'p':
+            if (strcmp(optarg, "fp32") != 0 && strcmp(optarg, "bf16") != 0) {
+                fprintf(stderr, "vigil detect: --precision is fp32 or bf16\n");
+                return 2;
+            }
+            op.precision = optarg;
+            break;
+        case 't':
+            op.threshold = strtod(optarg, &end);
+            if (!*optarg || *end || op.threshold < 0 || op.threshold > 1) {
+                fprintf(stderr, "vigil detect: --threshold takes a number 0..1\n");
+                return 2;
+            }
+            break;
+        case 'F':
+        case 'n': {
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0) {
+                fprintf(stderr, "vigil detect: --%s takes a whole number >= 0\n", c == 'F' ? "frame" : "max-frames");
+                return 2;
+            }
+            if (c == 'F')
+                op.only_frame = v;
+            else
+                op.max_frames = v;
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    op.input = argv[optind];
+
+    int status = 1, r;
+    vg_config_t *cfg = NULL;
+    vg_detector_t *det = NULL, *face = NULL, *expr = NULL;
+    vg_cascade_t *cascade = NULL;
+    AVFormatContext *ic = NULL;
+    AVCodecContext *dec = NULL;
+    AVFrame *frame = NULL, *conv = NULL;
+    AVPacket *pkt = NULL;
+    struct SwsContext *sws = NULL;
+    output_t out = {.path = op.out};
+    static vg_det_t dets[MAX_OBJECTS];
+    static vg_cascade_attr_t attrs[MAX_OBJECTS];
+
+    if (op.config) {
+        char err[VG_CONFIG_ERROR_MAX];
+        if (vg_config_load(op.config, &cfg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "vigil detect: %s\n", err);
+            goto done;
+        }
+    }
+    const char *name = op.model;
+    if (!name && cfg) {
+        if (vg_config_find_model(cfg, "detector"))
+            name = "detector";
+        for (int i = 0; !name && i < cfg->n_cameras; i++)
+            if (cfg->cameras[i].detect_model[0])
+                name = cfg->cameras[i].detect_model;
+    }
+    if (!name)
+        name = "nanodet";
+    if (load_named(cfg, name, op.precision, op.threshold, &det) < 0)
+        goto done;
+    if (op.faces) {
+        vg_cascade_on_t on;
+        if (load_faces(cfg, op.precision, &face, &expr, &on) < 0)
+            goto done;
+        vg_cascade_config_t cc = {.face = face, .expression = expr, .detector = det, .on = on};
+        if ((r = vg_cascade_new(&cc, &cascade)) < 0) {
+            fprintf(stderr, "vigil detect: cannot make the face cascade: %s\n", strerror(-r));
+            goto done;
+        }
+    }
+
+    if ((r = avformat_open_input(&ic, op.input, NULL, NULL)) < 0 || (r = avformat_find_stream_info(ic, NULL)) < 0) {
+        fprintf(stderr, "vigil detect: cannot open '%s': %s\n", op.input, av_err2str(r));
+        goto done;
+    }
+    const AVCodec *codec = NULL;
+    int si = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (si < 0 || !codec) {
+        fprintf(stderr, "vigil detect: '%s' has no picture vigil can decode\n", op.input);
+        goto done;
+    }
+    AVStream *st = ic->streams[si];
+    if (!(dec = avcodec_alloc_context3(codec)) || avcodec_parameters_to_context(dec, st->codecpar) < 0 ||
+        (r = avcodec_open2(dec, codec, NULL)) < 0) {
+        fprintf(stderr, "vigil detect: cannot decode '%s'\n", op.input);
+        goto done;
+    }
+    frame = av_frame_alloc();
+    conv = av_frame_alloc();
+    pkt = av_packet_alloc();
+    if (!frame || !conv || !pkt)
+        goto done;
+
+    long index = 0, processed = 0;
+    bool eof = false, stop = false;
+    while (!stop) {
+        if (!eof) {
+            r = av_read_frame(ic, pkt);
+            if (r == AVERROR_EOF) {
+                eof = true;
+                avcodec_send_packet(dec, NULL);
+            } else if (r < 0) {
+                fprintf(stderr, "vigil detect: reading '%s': %s\n", op.input, av_err2str(r));
+                goto done;
+            } else {
+                if (pkt->stream_index == si && (r = avcodec_send_packet(dec, pkt)) < 0 && r != AVERROR(EAGAIN))
+                    fprintf(stderr, "vigil detect: frame after %ld: %s (skipped)\n", index, av_err2str(r));
+                av_packet_unref(pkt);
+            }
+        }
+        while (!stop && (r = avcodec_receive_frame(dec, frame)) >= 0) {
+            long this = index++;
+            if (op.only_frame >= 0 && this != op.only_frame) {
+                av_frame_unref(frame);
+                stop = this > op.only_frame;
+                continue;
+            }
+            vg_image_t img;
+            const AVFrame *src = frame;
+            if (vg_image_from_frame(frame, &img) == -ENOTSUP) {
+                /* another pixel format (4:2:2, 4:4:4, grey, 10-bit): to 4:2:0 */
+                if (conv->width != frame->width || conv->height != frame->height) {
+                    av_frame_unref(conv);
+                    conv->format = AV_PIX_FMT_YUV420P;
+                    conv->width = frame->width;
+                    conv->height = frame->height;
+                    if (av_frame_get_buffer(conv, 0) < 0)
+                        goto done;
+                }
+                sws = sws_getCachedContext(sws, frame->width, frame->height, (enum AVPixelFormat)frame->format,
+                                           conv->width, conv->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL,
+                                           NULL, NULL);
+                if (!sws)
+                    goto done;
+                sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height, conv->data,
+                          conv->linesize);
+                conv->color_range = AVCOL_RANGE_MPEG;
+                src = conv;
+                if ((r = vg_image_from_frame(conv, &img)) < 0)
+                    goto done;
+            }
+            int n = vg_detector_run(det, &img, dets, VG_DETECT_MAX);
+            if (n < 0) {
+                fprintf(stderr, "vigil detect: frame %ld: detector failed: %s\n", this, strerror(-n));
+                goto done;
+            }
+            if (cascade && (n = vg_cascade_run(cascade, &img, dets, n, MAX_OBJECTS, attrs)) < 0) {
+                fprintf(stderr, "vigil detect: frame %ld: face cascade failed: %s\n", this, strerror(-n));
+                goto done;
+            }
+            print_frame(&op, frame, st->time_base, this, det, cascade, dets, cascade ? attrs : NULL, n);
+            if (op.out) {
+                if (!out.opened && output_open(&out, src->width, src->height, av_guess_frame_rate(ic, st, NULL)) < 0)
+                    goto done;
+                if ((r = output_draw(&out, src, dets, cascade ? attrs : NULL, n, det, cascade)) < 0 ||
+                    (!out.image && (r = output_frame(&out)) < 0)) {
+                    fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
+                    goto done;
+                }
+            }
+            av_frame_unref(frame);
+            processed++;
+            if ((op.max_frames && processed >= op.max_frames) || op.only_frame >= 0)
+                stop = true;
+        }
+        if (r == AVERROR_EOF)
+            break;
+    }
+    if (processed == 0) {
+        fprintf(stderr, "vigil detect: no frame decoded from '%s'%s\n", op.input,
+                op.only_frame >= 0 ? " at that --frame" : "");
+        goto done;
+    }
+    if (op.out && out.image && (r = output_frame(&out)) < 0) {
+        fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
+        goto done;
+    }
+    if (op.out && (r = output_close(&out)) < 0) {
+        fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
+        memset(&out, 0, sizeof(out));
+        goto done;
+    }
+    memset(&out, 0, sizeof(out));
+    status = 0;
+done:
+    if (out.enc || out.oc)
+        output_close(&out);
+    sws_freeContext(sws);
+    av_frame_free(&frame);
+    av_frame_free(&conv);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&ic);
+    vg_cascade_free(&cascade);
+    vg_detector_free(&det);
+    vg_detector_free(&face);
+    vg_detector_free(&expr);
+    vg_config_free(&cfg);
+    return status;
+}
