@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == 0) {
         /* a loadable model must also run (small ones: a legit 1 GB graph
          * would only slow the fuzzer down) */
-        if (vg_engine_arena_bytes(e) <= (64u << 20) && vg_engine_run(e) < 0)
+        if (vg_engine_arena_bytes(e) <= (8u << 20) && vg_engine_run(e) < 0)
             abort();
         vg_engine_free(&e);
     } else if (!err[0] || e) {

@@ -696,27 +696,47 @@ static int ref_batchnorm(const vg_node_t *n, const vg_const_t *in, int nin, vg_c
 
 /* ---- resize (general fallback; oneDNN handles the common cases) ---- */
 
-static double src_coord(const char *ctm, int64_t o, int64_t in, int64_t out, double scale)
+enum { CTM_HALF, CTM_ALIGN, CTM_ASYM, CTM_PT_HALF, CTM_TF_HALF_NEAREST };
+enum { NM_ROUND_FLOOR, NM_ROUND_CEIL, NM_FLOOR, NM_CEIL };
+
+static int ctm_code(const char *ctm)
 {
-    if (!strcmp(ctm, "align_corners"))
-        return out > 1 ? (double)o * (in - 1) / (out - 1) : 0;
-    if (!strcmp(ctm, "asymmetric"))
-        return o / scale;
-    if (!strcmp(ctm, "pytorch_half_pixel"))
-        return out > 1 ? (o + 0.5) / scale - 0.5 : 0;
-    if (!strcmp(ctm, "tf_half_pixel_for_nearest"))
-        return (o + 0.5) / scale;
-    return (o + 0.5) / scale - 0.5; /* half_pixel */
+    if (!strcmp(ctm, "align_corners")) return CTM_ALIGN;
+    if (!strcmp(ctm, "asymmetric")) return CTM_ASYM;
+    if (!strcmp(ctm, "pytorch_half_pixel")) return CTM_PT_HALF;
+    if (!strcmp(ctm, "tf_half_pixel_for_nearest")) return CTM_TF_HALF_NEAREST;
+    return CTM_HALF;
 }
 
-static int64_t nearest_idx(const char *nm, double x, int64_t in)
+static int nm_code(const char *nm)
 {
-    int64_t i;
-    if (!strcmp(nm, "floor")) i = (int64_t)floor(x);
-    else if (!strcmp(nm, "ceil")) i = (int64_t)ceil(x);
-    else if (!strcmp(nm, "round_prefer_ceil")) i = (int64_t)floor(x + 0.5);
-    else i = (x - floor(x) == 0.5) ? (int64_t)floor(x) : (int64_t)floor(x + 0.5); /* round_prefer_floor */
-    return i < 0 ? 0 : i >= in ? in - 1 : i;
+    if (!strcmp(nm, "floor")) return NM_FLOOR;
+    if (!strcmp(nm, "ceil")) return NM_CEIL;
+    if (!strcmp(nm, "round_prefer_ceil")) return NM_ROUND_CEIL;
+    return NM_ROUND_FLOOR;
+}
+
+static double src_coord(int ctm, int64_t o, int64_t in, int64_t out, double scale)
+{
+    switch (ctm) {
+    case CTM_ALIGN: return out > 1 ? (double)o * (in - 1) / (out - 1) : 0;
+    case CTM_ASYM: return o / scale;
+    case CTM_PT_HALF: return out > 1 ? (o + 0.5) / scale - 0.5 : 0;
+    case CTM_TF_HALF_NEAREST: return (o + 0.5) / scale;
+    default: return (o + 0.5) / scale - 0.5;
+    }
+}
+
+static int64_t nearest_idx(int nm, double x, int64_t in)
+{
+    double f;
+    switch (nm) {
+    case NM_FLOOR: f = floor(x); break;
+    case NM_CEIL: f = ceil(x); break;
+    case NM_ROUND_CEIL: f = floor(x + 0.5); break;
+    default: f = (x - floor(x) == 0.5) ? floor(x) : floor(x + 0.5); break;
+    }
+    return f < 0 ? 0 : f >= (double)in ? in - 1 : (int64_t)f;
 }
 
 static int ref_resize(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
@@ -729,12 +749,9 @@ static int ref_resize(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
         if (in[0].dims[d] != out->dims[d])
             return -ENOTSUP;
     const char *mode = vg_attr_s(n, "mode", "nearest");
-    const char *ctm = vg_attr_s(n, "coordinate_transformation_mode", "half_pixel");
-    if (!strcmp(n->op, "Upsample"))
-        ctm = "asymmetric";
-    const char *nm = vg_attr_s(n, "nearest_mode", "round_prefer_floor");
-    if (!strcmp(n->op, "Upsample"))
-        nm = "floor";
+    bool up = !strcmp(n->op, "Upsample");
+    int ctm = up ? CTM_ASYM : ctm_code(vg_attr_s(n, "coordinate_transformation_mode", "half_pixel"));
+    int nm = up ? NM_FLOOR : nm_code(vg_attr_s(n, "nearest_mode", "round_prefer_floor"));
     bool lin = !strcmp(mode, "linear") || !strcmp(mode, "bilinear");
     int64_t IH = in[0].dims[nd - 2], IW = in[0].dims[nd - 1], OH = out->dims[nd - 2], OW = out->dims[nd - 1];
     int64_t planes = vg_numel(nd - 2, in[0].dims);
