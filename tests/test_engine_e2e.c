@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include "test_engine_common.h"
 
@@ -117,6 +118,55 @@ Test(engine_e2e, two_threads_match_one, .timeout = 300)
     cr_expect(max_rel_diff(a, b) <= 1e-5);
     vg_engine_free(&a);
     vg_engine_free(&b);
+}
+
+/* A model exported or converted at batch 1 re-planned for batch 4 (the
+ * daemon batches cameras): item k of the batch equals a batch-1 run on
+ * input k, for 4 different inputs. */
+static void check_batch4(const char *name)
+{
+    char p[1200], msg[512];
+    fx_path(p, sizeof(p), name, ".onnx");
+    vg_engine_options_t o1 = {.threads = 1}, o4 = {.threads = 1, .batch = 4};
+    vg_engine_t *e1 = NULL, *e4 = NULL;
+    cr_assert_eq(vg_engine_load(p, &o1, &e1, msg, sizeof(msg)), 0, "%s: %s", name, msg);
+    cr_assert_eq(vg_engine_load(p, &o4, &e4, msg, sizeof(msg)), 0, "%s at batch 4: %s", name, msg);
+    cr_assert_eq(fx_fill(e1, name, msg, sizeof(msg)), 0, "%s", msg);
+    size_t n = vg_engine_input(e1, 0)->count;
+    float *base = malloc(n * sizeof(float));
+    memcpy(base, vg_engine_input_buffer(e1, 0), n * sizeof(float));
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < n; i++)
+            vg_engine_input_buffer(e4, 0)[k * n + i] = k ? base[(i * 7 + k * 131) % n] : base[i];
+    cr_assert_eq(vg_engine_run(e4), 0);
+    for (int k = 0; k < 4; k++) {
+        memcpy(vg_engine_input_buffer(e1, 0), vg_engine_input_buffer(e4, 0) + k * n, n * sizeof(float));
+        cr_assert_eq(vg_engine_run(e1), 0);
+        for (int o = 0; o < vg_engine_n_outputs(e1); o++) {
+            size_t m = vg_engine_output(e1, o)->count;
+            cr_assert_eq(vg_engine_output(e4, o)->count, 4 * m);
+            const float *a = vg_engine_output_buffer(e1, o), *b = vg_engine_output_buffer(e4, o) + k * m;
+            double err = 0, mx = 0;
+            for (size_t i = 0; i < m; i++) {
+                err = fmax(err, fabs((double)a[i] - b[i]));
+                mx = fmax(mx, fabs((double)a[i]));
+            }
+            cr_expect(err <= 1e-4 * mx, "%s item %d output %d: err %.3g of max %.3g", name, k, o, err, mx);
+        }
+    }
+    free(base);
+    vg_engine_free(&e1);
+    vg_engine_free(&e4);
+}
+
+Test(engine_e2e, batch4_replans_batch1_models, .timeout = 300)
+{
+    check_batch4("nanodet_like");
+    check_batch4("yolov8_tiny");
+    char p[1200];
+    fx_path(p, sizeof(p), "cache_nanodet", ".onnx");
+    if (access(p, R_OK) == 0)
+        check_batch4("cache_nanodet");
 }
 
 /* Two instances run concurrently on two threads (the daemon may run several

@@ -99,6 +99,8 @@ typedef struct {
     int *inputs, ninputs;   /* graph inputs (runtime, non-initializer) */
     int *outputs, noutputs;
     int opset;
+    int64_t file_batch;     /* first input's batch in the file (0 symbolic) */
+    int64_t batch;          /* batch the caller asked for, 0 = the file's */
     int *order, norder;     /* topological order of live nodes */
 } vg_graph_t;
 

@@ -50,7 +50,9 @@ typedef struct {
     int threads;           /* oneDNN (OpenMP) threads per run; <= 0 means 1 */
     int batch;             /* batch size when the model's batch dim is symbolic
                               or to override a fixed one; <= 0 keeps the file's
-                              (symbolic dims then become 1) */
+                              (symbolic dims then become 1). Re-planning treats a
+                              leading dim equal to the file's batch in Reshape
+                              shapes and Resize sizes as the batch. */
     const char *precision; /* "fp32" (default when NULL) or "bf16": convolutions
                               and matrix products in bf16 (AMX where available),
                               weights converted at load, fp32 at the outputs */

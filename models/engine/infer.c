@@ -29,6 +29,11 @@ static int add_attr(vg_node_t *n, const char *name, attr_type_t t, int64_t i, fl
     return 0;
 }
 
+static bool batch_replanned(const vg_graph_t *g)
+{
+    return g->batch > 0 && g->file_batch > 0 && g->batch != g->file_batch;
+}
+
 static const vg_value_t *inv(const vg_graph_t *g, const vg_node_t *n, int k)
 {
     return k < n->nin && n->in[k] >= 0 ? &g->v[n->in[k]] : NULL;
@@ -312,6 +317,11 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
         y->ndim = (int)k;
         for (int i = 0; i < k; i++) {
             int64_t dd = ((int64_t *)c[1].data)[i];
+            /* re-planned batch: a leading dim equal to the file's batch on a
+             * tensor that carries the new batch is the batch (converters bake
+             * [1, ...] shapes) */
+            if (i == 0 && batch_replanned(g) && dd == g->file_batch && nd > 0 && x->dims[0] == g->batch)
+                dd = g->batch;
             if (dd == 0 && !allowzero) {
                 if (i >= nd)
                     return NODE_ERR(-EINVAL, "node '%s' (%s): shape[%d] = 0 copies a missing dimension", n->name, op, i);
@@ -677,6 +687,8 @@ static int infer_node(vg_engine_t *e, vg_node_t *n, int *ret_fold)
                 return NODE_ERR(-EINVAL, "node '%s' (%s): sizes must be int64", n->name, op);
             for (int i = 0; i < nd; i++) {
                 y->dims[i] = ((int64_t *)zv->cdata)[i];
+                if (i == 0 && batch_replanned(g) && y->dims[0] == g->file_batch && x->dims[0] == g->batch)
+                    y->dims[0] = g->batch; /* see Reshape */
                 if (y->dims[i] < 1 || y->dims[i] > VG_MAX_ELEMS)
                     return NODE_ERR(-EINVAL, "node '%s' (%s): bad size %lld", n->name, op, (long long)y->dims[i]);
                 scales[i] = (float)y->dims[i] / x->dims[i];

@@ -311,6 +311,8 @@ static int value_shape_from_type(vg_engine_t *e, vg_value_t *v, const Onnx__Type
         int64_t x = -1;
         if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
             x = d->dim_value;
+        if (i == 0 && input && !e->g.file_batch)
+            e->g.file_batch = x > 0 ? x : -1;
         if (i == 0 && batch > 0)
             x = batch;
         if (x < 0 && i == 0)
@@ -340,6 +342,7 @@ static int parse_model(vg_engine_t *e, const Onnx__ModelProto *m, int batch, nam
     if (!gp || gp->n_node == 0)
         return vg_eng_err(e, -EINVAL, "not an ONNX model: no graph (wrong file type or truncated)");
     g->opset = 0;
+    g->batch = batch > 0 ? batch : 0;
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = m->opset_import[i];
         if (o && (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx")))
