@@ -6,14 +6,20 @@
 #   Megamind_bugy.avi  a deliberately corrupted stream
 #   tree.avi           a second scene
 #   vtest.mp4          vtest.avi as H.264 in MP4 (for RTSP/HTTP servers)
+# and two photos with faces into $CACHE/images (the face cascade's tests):
+#   facereg.jpg        200x200, four faces in a 2x2 grid (OpenCV's facemark tutorial)
+#   messi5.jpg         548x342, a football player on the pitch
 set -euo pipefail
 CACHE="${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}"
 DEST="$CACHE/footage"
-mkdir -p "$DEST"
+IMAGES="$CACHE/images"
+mkdir -p "$DEST" "$IMAGES"
 
 need=(vtest.avi Megamind_bugy.avi tree.avi)
+images=(facereg.jpg messi5.jpg)
 have_all=1
 for f in "${need[@]}"; do [ -s "$DEST/$f" ] || have_all=0; done
+for f in "${images[@]}"; do [ -s "$IMAGES/$f" ] || have_all=0; done
 
 if [ $have_all -eq 0 ]; then
   work=$(mktemp -d)
@@ -35,6 +41,14 @@ if [ $have_all -eq 0 ]; then
       exit 1
     fi
     cp "$src" "$DEST/$f"
+  done
+  for f in "${images[@]}"; do
+    src=$(find "$work/x" -name "$f" -print -quit)
+    if [ -z "$src" ]; then
+      echo "fetch-footage: '$f' not found in opencv-doc" >&2
+      exit 1
+    fi
+    cp "$src" "$IMAGES/$f"
   done
 fi
 
