@@ -119,6 +119,38 @@ def pytorch(module, batch, threads, size, runs):
         return timeit(lambda: tr(x), runs)
 
 
+def isolated(kind, path, batch, threads, size, runs, name):
+    """Runs one OpenCV or PyTorch measurement in a child process, so that a
+    crash or a stall of one runtime costs one cell, not the whole table."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--one", kind, path, str(batch), str(threads), str(size),
+           str(runs), name]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    except subprocess.TimeoutExpired:
+        return None
+    m = re.search(r"^median ([\d.]+)$", p.stdout, re.M)
+    return float(m.group(1)) if m else None
+
+
+def one(kind, path, batch, threads, size, runs, name):
+    batch, threads, size, runs = int(batch), int(threads), int(size), int(runs)
+    if kind == "opencv":
+        r = opencv(path, batch, threads, size, runs)
+    else:
+        import torchvision
+        gen = torch.Generator().manual_seed(1)
+        ctor = {"mobilenet_v2": lambda: torchvision.models.mobilenet_v2(weights=None),
+                "resnet18": lambda: torchvision.models.resnet18(weights=None),
+                "yolov5s_640": lambda: mf.TinyYolo(w=64), "nanodet_like": lambda: mf.NanoDetLike()}[name]
+        torch.manual_seed(1)
+        m = ctor()
+        mf.set_bn_stats(m, gen)
+        r = pytorch(m, batch, threads, size, runs)
+    if r is not None:
+        print("median %.4f" % r)
+
+
 def fmt(x, w=7, p=2):
     return ("%*.*f" % (w, p, x)) if x is not None else "%*s" % (w, "n/a")
 
@@ -128,6 +160,8 @@ def ratio(a, b):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        return one(*sys.argv[2:9])
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
     ap.add_argument("--runs", type=int, default=20)
@@ -150,8 +184,8 @@ def main():
             for threads in (1, 2):
                 f32, gmac, k32 = vigil(vg, path, batch, threads, "fp32", a.runs)
                 b16, _, k16 = vigil(vg, path, batch, threads, "bf16", a.runs)
-                cvm = opencv(path, batch, threads, size, max(5, a.runs // 2))
-                ptm = pytorch(module, batch, threads, size, max(5, a.runs // 2))
+                cvm = isolated("opencv", path, batch, threads, size, max(5, a.runs // 2), name)
+                ptm = isolated("torch", path, batch, threads, size, max(5, a.runs // 2), name) if module else None
                 if batch == 1 and threads == 1:
                     kernels[name] = (k32, k16)
                 gf = 2e3 * gmac / f32 if f32 else None
