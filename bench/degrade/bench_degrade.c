@@ -171,7 +171,7 @@ static int detector_open(detector_t *d, const char *manifest, const char *precis
         .color = !strcmp(m->color, "bgr") ? VG_TENSOR_BGR
                  : !strcmp(m->color, "gray") ? VG_TENSOR_GRAY : VG_TENSOR_RGB,
         .fit = m->letterbox ? VG_TENSOR_LETTERBOX : VG_TENSOR_STRETCH,
-        .pad = 0.0f,
+        .pad = m->pad, /* letterbox border value from the manifest */
     };
     memcpy(pc.mean, m->mean, sizeof(pc.mean));
     memcpy(pc.scale, m->scale, sizeof(pc.scale));
