@@ -71,6 +71,7 @@ typedef struct opt {
 #define SEC 1000000.0
 
 _Static_assert(sizeof(vg_detect_when_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(sizeof(vg_faces_on_t) == sizeof(int), "T_ENUM stores an int");
 _Static_assert(sizeof(vg_correct_mode_t) == sizeof(int), "T_CORRECT stores an int");
 
 static const char *const v_log_level[] = {"error", "warning", "info", "debug", NULL};
@@ -81,6 +82,8 @@ static const char *const v_color[] = {"rgb", "bgr", "gray", NULL};
 static const char *const v_transport[] = {"tcp", "udp", NULL};
 /* index == vg_detect_when_t */
 static const char *const v_when[] = {"always", "on_motion", "never", NULL};
+/* index == vg_faces_on_t */
+static const char *const v_faces_on[] = {"person", "frame", NULL};
 /* index == bit in VG_CORRECT_* */
 static const char *const v_correct[] = {"low_light", "dehaze", "denoise", "derain", NULL};
 
@@ -145,6 +148,16 @@ static const opt_t detect_opts[] = {
     {.key = NULL}, /* end */
 };
 
+static const opt_t faces_opts[] = {
+    {"model", T_NAME, C(faces_model), 0, FSIZE(vg_camera_config_t, faces_model), "\"\"", 0, 0, NULL, 0,
+     NULL, "face detector (a model under models:, e.g. BlazeFace); \"\" = no faces"},
+    {"expression", T_NAME, C(faces_expression), 0, FSIZE(vg_camera_config_t, faces_expression), "\"\"", 0,
+     0, NULL, 0, NULL, "classifier run on each face (e.g. emotion); \"\" = faces only"},
+    {"on", T_ENUM, C(faces_on), 0, 0, "person", 0, 0, v_faces_on, 0, NULL,
+     "where faces are looked for: the top of person boxes (whole frame without a person detector) or the whole frame"},
+    {.key = NULL}, /* end */
+};
+
 static const opt_t motion_opts[] = {
     {"threshold", T_INT, C(motion_threshold), 0, 0, "25", 1, 255, NULL, 0, NULL,
      "luma difference counted as change"},
@@ -172,6 +185,7 @@ static const opt_t camera_opts[] = {
     {"ring_size", T_INT, C(ring_size), 0, 0, "4", 2, 64, NULL, F_POW2, NULL,
      "decoded frames queued between capture and the workers (the newest wins, drops are counted)"},
     {"detect", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, detect_opts, "CNN detection"},
+    {"faces", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, faces_opts, "face -> expression cascade"},
     {"correct", T_CORRECT, C(correct_mode), C(correct_mask), 0, "off", 0, 0, v_correct, 0, NULL,
      "image correction on the analysis copy: auto (per scene), off, or a list"},
     {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, motion_opts, "motion gate"},
@@ -186,12 +200,15 @@ typedef struct {
     yaml_document_t *doc;
     char *err;
     size_t errlen;
-    int name_line;                          /* line of the last T_NAME set */
-    int detect_line[VG_CONFIG_MAX_CAMERAS]; /* line of cameras.X.detect.model, 0 = unset */
+    int name_line[3];                          /* line of the last detect.model, faces.model,
+                                                  faces.expression set (REF_*) */
+    int ref_line[VG_CONFIG_MAX_CAMERAS][3];    /* the same per camera, 0 = unset */
     int merges;                             /* "<<" merges applied so far */
 } pctx_t;
 
 #define KEY_MAX 256
+#define C_OFF(field) offsetof(vg_camera_config_t, field)
+enum { REF_DETECT, REF_FACES, REF_EXPRESSION }; /* model references of a camera */
 
 __attribute__((format(printf, 4, 5))) static int fail(pctx_t *c, int line, const char *key,
                                                       const char *fmt, ...) {
@@ -473,7 +490,9 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
             return fail(c, line, key, "'%s' is not a valid name (1 to %d of A-Z a-z 0-9 _ -)", s,
                         VG_CONFIG_NAME_MAX - 1);
         snprintf(field, o->size, "%s", s);
-        c->name_line = line; /* where the reference was written, checked after the parse */
+        /* where the reference was written, checked after the parse */
+        c->name_line[o->off == C_OFF(faces_model) ? REF_FACES : o->off == C_OFF(faces_expression) ? REF_EXPRESSION
+                                                                                                 : REF_DETECT] = line;
         return 0;
     }
     case T_PAIR: {
@@ -580,7 +599,7 @@ static const struct {
 } all_tables[] = {
     {daemon_opts, "daemon"},          {model_opts, "models.NAME"},
     {camera_opts, "cameras.NAME"},    {detect_opts, "cameras.NAME.detect"},
-    {motion_opts, "cameras.NAME.motion"},
+    {faces_opts, "cameras.NAME.faces"}, {motion_opts, "cameras.NAME.motion"},
 };
 
 static int fail_unknown(pctx_t *c, int line, const char *key, const char *word,
@@ -768,16 +787,32 @@ static int parse_named(pctx_t *c, vg_config_t *cfg, yaml_node_t *map, named_kind
             cam->line = line_of(k);
             if ((r = apply_defaults(camera_opts, cam)) < 0)
                 return r == -ENOMEM ? fail_nomem(c) : r;
-            c->name_line = 0;
+            memset(c->name_line, 0, sizeof c->name_line);
             if ((r = apply_map(c, camera_opts, v, cam->line, cam, prefix)) < 0)
                 return r;
-            c->detect_line[idx] = c->name_line; /* for the reference check below */
+            memcpy(c->ref_line[idx], c->name_line, sizeof c->name_line); /* for the check below */
         }
     }
     return 0;
 }
 
 static const char *const top_keys[] = {"daemon", "models", "cameras", NULL};
+
+/* A camera's reference to a model (what, e.g. "detect.model") names a model. */
+static int check_ref(pctx_t *c, const vg_config_t *cfg, const vg_camera_config_t *cam, const char *what,
+                     const char *model, int line) {
+    if (!model[0] || vg_config_find_model(cfg, model))
+        return 0;
+    char key[KEY_MAX], names[256];
+    size_t n = 0;
+    snprintf(key, sizeof key, "cameras.%s.%s", cam->name, what);
+    names[0] = '\0';
+    for (int j = 0; j < cfg->n_models && n < sizeof names; j++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", j ? ", " : "", cfg->models[j].name);
+    if (cfg->n_models == 0)
+        return fail(c, line, key, "no model named '%s' (no models are defined)", model);
+    return fail(c, line, key, "no model named '%s' (defined: %s)", model, names);
+}
 
 static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
     int r;
@@ -805,20 +840,17 @@ static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
     /* Cross references, once every model is known (models may come after cameras). */
     for (int i = 0; i < cfg->n_cameras; i++) {
         const vg_camera_config_t *cam = &cfg->cameras[i];
-        if (!cam->detect_model[0] || vg_config_find_model(cfg, cam->detect_model))
-            continue;
-        char key[KEY_MAX], names[256];
-        size_t n = 0;
-        snprintf(key, sizeof key, "cameras.%s.detect.model", cam->name);
-        names[0] = '\0';
-        for (int j = 0; j < cfg->n_models && n < sizeof names; j++)
-            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", j ? ", " : "",
-                                  cfg->models[j].name);
-        if (cfg->n_models == 0)
-            return fail(c, c->detect_line[i], key, "no model named '%s' (no models are defined)",
-                        cam->detect_model);
-        return fail(c, c->detect_line[i], key, "no model named '%s' (defined: %s)",
-                    cam->detect_model, names);
+        if ((r = check_ref(c, cfg, cam, "detect.model", cam->detect_model, c->ref_line[i][REF_DETECT])) < 0 ||
+            (r = check_ref(c, cfg, cam, "faces.model", cam->faces_model, c->ref_line[i][REF_FACES])) < 0 ||
+            (r = check_ref(c, cfg, cam, "faces.expression", cam->faces_expression,
+                           c->ref_line[i][REF_EXPRESSION])) < 0)
+            return r;
+        if (cam->faces_expression[0] && !cam->faces_model[0]) {
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "cameras.%s.faces.expression", cam->name);
+            return fail(c, c->ref_line[i][REF_EXPRESSION], key,
+                        "needs faces.model (the face detector whose faces it classifies)");
+        }
     }
     return 0;
 }
@@ -1061,6 +1093,8 @@ bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_
            a->decode_threads == b->decode_threads && a->timeout_us == b->timeout_us &&
            strcmp(a->rtsp_transport, b->rtsp_transport) == 0 && a->ring_size == b->ring_size &&
            strcmp(a->detect_model, b->detect_model) == 0 && a->detect_when == b->detect_when &&
+           strcmp(a->faces_model, b->faces_model) == 0 &&
+           strcmp(a->faces_expression, b->faces_expression) == 0 && a->faces_on == b->faces_on &&
            a->correct_mode == b->correct_mode && a->correct_mask == b->correct_mask &&
            a->motion_threshold == b->motion_threshold &&
            a->motion_min_area == b->motion_min_area && a->motion_width == b->motion_width;
@@ -1225,7 +1259,7 @@ int vg_config_dump_schema(FILE *out) {
             "- Booleans are `true` or `false`.\n"
             "- Settings can be shared with YAML anchors and merge keys: write `&cam` after\n"
             "  a camera's name and `<<: *cam` in another; keys written in the camera win,\n"
-            "  and a nested mapping (`detect`, `motion`) is taken whole, not key by key.\n"
+            "  and a nested mapping (`detect`, `faces`, `motion`) is taken whole, not key by key.\n"
             "- Camera and model names are map keys of 1 to %d characters from\n"
             "  `A-Z a-z 0-9 _ -`; a camera's name is the suffix of its topics\n"
             "  (`event.<camera>`). At most %d cameras and %d models.\n"
@@ -1244,8 +1278,8 @@ int vg_config_dump_schema(FILE *out) {
     dump_table(out, model_opts, "models.NAME");
     fprintf(out,
             "\n## cameras\n\n"
-            "A map from camera name to settings. `detect` and `motion` are nested mappings,\n"
-            "e.g. `detect: { model: detector, when: on_motion }`.\n\n%s",
+            "A map from camera name to settings. `detect`, `faces` and `motion` are nested\n"
+            "mappings, e.g. `detect: { model: detector, when: on_motion }`.\n\n%s",
             head);
     dump_table(out, camera_opts, "cameras.NAME");
     return ferror(out) ? -EIO : 0;

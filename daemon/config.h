@@ -47,6 +47,11 @@ typedef enum {
     VG_DETECT_NEVER,      /* motion only */
 } vg_detect_when_t;
 
+typedef enum {
+    VG_FACES_ON_PERSON = 0, /* faces looked for on person boxes of the camera's detector (default) */
+    VG_FACES_ON_FRAME,      /* faces looked for in the whole analysed frame */
+} vg_faces_on_t;
+
 typedef struct {
     char name[VG_CONFIG_NAME_MAX]; /* map key under models: */
     char *path;                    /* ONNX file; relative paths are resolved against
@@ -78,6 +83,10 @@ typedef struct {
     /* detect: { model: NAME, when: always|on_motion|never } */
     char detect_model[VG_CONFIG_NAME_MAX]; /* "" = no CNN detection */
     vg_detect_when_t detect_when;
+    /* faces: { model: NAME, expression: NAME, on: person|frame } (pipeline/cascade) */
+    char faces_model[VG_CONFIG_NAME_MAX];      /* face detector; "" = no faces (default) */
+    char faces_expression[VG_CONFIG_NAME_MAX]; /* classifier run on each face; "" = none */
+    vg_faces_on_t faces_on;
     vg_correct_mode_t correct_mode;
     uint32_t correct_mask; /* VG_CORRECT_* when correct_mode == LIST */
     /* motion: { threshold, min_area, width } */

@@ -143,6 +143,16 @@ static const bad_t bad[] = {
      "t.yaml:9: cameras.a.detect.model: no model named 'nope' (defined: det)"},
     {CAM "    detect:\n      model: det\n",
      "t.yaml:5: cameras.a.detect.model: no model named 'det' (no models are defined)"},
+    {MODEL CAM "    faces: { model: face }\n",
+     "t.yaml:9: cameras.a.faces.model: no model named 'face' (defined: det)"},
+    {MODEL CAM "    faces:\n      model: det\n      expression: emo\n",
+     "t.yaml:11: cameras.a.faces.expression: no model named 'emo' (defined: det)"},
+    {MODEL CAM "    faces:\n      expression: det\n",
+     "t.yaml:10: cameras.a.faces.expression: needs faces.model (the face detector whose faces it classifies)"},
+    {MODEL CAM "    faces: { model: det, on: body }\n",
+     "t.yaml:9: cameras.a.faces.on: expected one of: person, frame"},
+    {MODEL CAM "    faces: { model: det, mode: frame }\n",
+     "t.yaml:9: cameras.a.faces.mode: unknown key (did you mean 'model'?)"},
     {CAM "    detect: { model: \"a b\" }\n",
      "t.yaml:4: cameras.a.detect.model: 'a b' is not a valid name (1 to 63 of A-Z a-z 0-9 _ -)"},
     {"cameras:\n  a:\n    url: x\n    detect: { model: \"a\\nb\\tc\" }\n",
@@ -462,6 +472,47 @@ Test(config, example_file_parses) {
     vg_config_free(&cfg);
 }
 
+/* ------------------------------------------------------------------ faces */
+
+Test(config, faces) {
+    static const char *models = "models:\n"
+                                "  det: { path: d.onnx, head: nanodet, input: [416, 416] }\n"
+                                "  face: { path: f.onnx, head: ssd, input: [256, 256] }\n"
+                                "  emo: { path: e.onnx, head: classifier, input: [64, 64] }\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%scameras:\n  a:\n    url: x\n    detect: { model: det }\n"
+             "    faces: { model: face, expression: emo, on: frame }\n  b:\n    url: y\n", models);
+    vg_config_t *cfg = parse_ok(text);
+    cr_expect_str_eq(cfg->cameras[0].faces_model, "face");
+    cr_expect_str_eq(cfg->cameras[0].faces_expression, "emo");
+    cr_expect_eq(cfg->cameras[0].faces_on, VG_FACES_ON_FRAME);
+    /* default: off, on person boxes */
+    cr_expect_str_eq(cfg->cameras[1].faces_model, "");
+    cr_expect_str_eq(cfg->cameras[1].faces_expression, "");
+    cr_expect_eq(cfg->cameras[1].faces_on, VG_FACES_ON_PERSON);
+    cr_expect_not(vg_camera_config_equal(&cfg->cameras[0], &cfg->cameras[1]));
+    /* each faces key counts for reload equality */
+    static const char *changes[][2] = {
+        {"model: face,", "model: det,"}, {"expression: emo", "expression: face"}, {"on: frame", "on: person"}};
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        char v[1024];
+        const char *at = strstr(text, changes[i][0]);
+        cr_assert_not_null(at);
+        snprintf(v, sizeof v, "%.*s%s%s", (int)(at - text), text, changes[i][1], at + strlen(changes[i][0]));
+        vg_config_t *o = parse_ok(v);
+        cr_expect_not(vg_camera_config_equal(&cfg->cameras[0], &o->cameras[0]), "'%s' -> '%s' unnoticed",
+                      changes[i][0], changes[i][1]);
+        vg_config_free(&o);
+    }
+    /* faces only (no classifier) and no detector: fine */
+    vg_config_t *only = parse_ok("models:\n  face: { path: f.onnx, head: ssd, input: [256, 256] }\n"
+                                 "cameras:\n  a: { url: x, faces: { model: face } }\n");
+    cr_expect_str_eq(only->cameras[0].faces_model, "face");
+    cr_expect_str_eq(only->cameras[0].detect_model, "");
+    vg_config_free(&only);
+    vg_config_free(&cfg);
+}
+
 /* ------------------------------------------------------- reload equality */
 
 static const char *cam_base = "cameras:\n"
@@ -752,7 +803,7 @@ Test(config, docs_match_the_schema) {
         cr_expect_not_null(strstr(example, needle), "etc/vigil.yaml does not show '%s'", key);
         keys++;
     }
-    cr_expect_eq(keys, 9 + 11 + 14, "the dump lists %d keys", keys);
+    cr_expect_eq(keys, 9 + 11 + 17, "the dump lists %d keys", keys);
     free(example);
     free(doc);
     free(dump);

@@ -594,7 +594,6 @@ static int load_faces(const vg_config_t *cfg, const char *precision, vg_detector
 {
     const char *fm = "blazeface", *em = "emotion";
     *on = VG_CASCADE_ON_PERSON;
-#ifdef VG_CONFIG_HAVE_FACES
     for (int i = 0; cfg && i < cfg->n_cameras; i++)
         if (cfg->cameras[i].faces_model[0]) {
             fm = cfg->cameras[i].faces_model;
@@ -602,7 +601,6 @@ static int load_faces(const vg_config_t *cfg, const char *precision, vg_detector
             *on = cfg->cameras[i].faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME : VG_CASCADE_ON_PERSON;
             break;
         }
-#endif
     int r = load_named(cfg, fm, precision, -1, face);
     if (r < 0)
         return r;
