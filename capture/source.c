@@ -533,6 +533,10 @@ static void *source_main(void *arg)
     set_state(src, VG_SOURCE_CONNECTING, src->cfg.url);
     while (!stopping(src)) {
         src->streaming_reported = false;
+        /* a reopened stream's timestamps start again (RTSP, a replugged
+         * camera): restart the sampling grid at its first frame, or every
+         * frame until the old pts came round again would be skipped */
+        src->next_sample = -1e300;
         int r = src->v4l2 ? open_v4l2(src, why, sizeof(why)) : open_input(src, why, sizeof(why));
         if (r < 0) {
             if (stopping(src))
