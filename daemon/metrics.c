@@ -253,9 +253,9 @@ int vg_metrics_render(const vg_runtime_snapshot_t *s, FILE *out)
            "Latency percentiles over the last stats interval (as in the stats topic), milliseconds.");
     for (int i = 0; i < s->n_cameras; i++) {
         const vg_runtime_camera_snapshot_t *c = &s->cameras[i];
-        fprintf(out, "vigil_latency_interval_ms{camera=\"%s\",quantile=\"0.5\"} %.1f\n", c->name, c->latency_p50_ms);
-        fprintf(out, "vigil_latency_interval_ms{camera=\"%s\",quantile=\"0.95\"} %.1f\n", c->name, c->latency_p95_ms);
-        fprintf(out, "vigil_latency_interval_ms{camera=\"%s\",quantile=\"0.99\"} %.1f\n", c->name, c->latency_p99_ms);
+        fprintf(out, "vigil_latency_interval_ms{camera=\"%s\",quantile=\"0.5\"} %.3f\n", c->name, c->latency_p50_ms);
+        fprintf(out, "vigil_latency_interval_ms{camera=\"%s\",quantile=\"0.95\"} %.3f\n", c->name, c->latency_p95_ms);
+        fprintf(out, "vigil_latency_interval_ms{camera=\"%s\",quantile=\"0.99\"} %.3f\n", c->name, c->latency_p99_ms);
     }
 
     family(out, "vigil_published_messages_total", "counter", "Messages published (all cameras).");

@@ -349,11 +349,11 @@ static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long r
     vg_jsonw_key(&w, "frames");
     vg_jsonw_uint(&w, lat_n);
     vg_jsonw_key(&w, "p50");
-    vg_jsonw_double(&w, cam->latency_ms[0], 1);
+    vg_jsonw_double(&w, cam->latency_ms[0], 3);
     vg_jsonw_key(&w, "p95");
-    vg_jsonw_double(&w, cam->latency_ms[1], 1);
+    vg_jsonw_double(&w, cam->latency_ms[1], 3);
     vg_jsonw_key(&w, "p99");
-    vg_jsonw_double(&w, cam->latency_ms[2], 1);
+    vg_jsonw_double(&w, cam->latency_ms[2], 3);
     vg_jsonw_object_end(&w);
     vg_jsonw_key(&w, "analysis_ms");
     vg_jsonw_double(&w, analysed ? load(&a->analyse_ns) / 1e6 / analysed : 0, 3);
