@@ -26,6 +26,10 @@
 #define TICK_MS 100
 /* SIGTERM must be done within 2 s: the workers get 1 s to drain. */
 #define DRAIN_MS 1000
+/* READY=1 waits for every camera to open or fail, but not longer than this
+ * (systemd's TimeoutStartSec= is 90 s by default; a camera's open is bounded
+ * by its own timeout anyway, 10 s by default) */
+#define READY_MAX_MS 60000
 
 static void usage(FILE *out)
 {
@@ -80,9 +84,10 @@ static vg_metrics_t *metrics_start(const vg_config_t *cfg, bool *ret_failed)
 }
 
 /* SIGHUP: parse, validate, apply per camera; a bad file changes nothing. */
-static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_metrics_t **metrics)
+static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_metrics_t **metrics, bool ready)
 {
-    sd_notify(0, "RELOADING=1");
+    if (ready)
+        sd_notify(0, "RELOADING=1");
     char err[VG_CONFIG_ERROR_MAX];
     vg_config_t *next = NULL;
     if (vg_config_load(path, &next, err, sizeof(err)) < 0) {
@@ -100,8 +105,10 @@ static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_met
         *cfg = next;
         vg_log(VG_LOG_INFO, "reloaded %s (%d cameras)", path, (*cfg)->n_cameras);
     }
-    sd_notify(0, "READY=1");
-    notify_status(rt);
+    if (ready) {
+        sd_notify(0, "READY=1");
+        notify_status(rt);
+    }
 }
 
 int main(int argc, char **argv)
@@ -180,12 +187,11 @@ int main(int argc, char **argv)
         vg_config_free(&cfg);
         return 1;
     }
-    sd_notify(0, "READY=1");
-    notify_status(rt);
-
     uint64_t watchdog_us = 0;
     bool watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0;
-    struct timespec last_ping = {0};
+    struct timespec last_ping = {0}, started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    bool ready = false;
     int exit_code = 0;
     for (bool running = true; running;) {
         struct pollfd p = {.fd = sfd, .events = POLLIN};
@@ -193,7 +199,7 @@ int main(int argc, char **argv)
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo == SIGHUP) {
-                reload(rt, &cfg, config_path, &metrics);
+                reload(rt, &cfg, config_path, &metrics, ready);
             } else {
                 vg_log(VG_LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
                 sd_notify(0, "STOPPING=1");
@@ -207,9 +213,27 @@ int main(int argc, char **argv)
             vg_runtime_snapshot(rt, snap);
             vg_metrics_update(metrics, snap);
         }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!ready) {
+            /* READY=1 once every camera has opened or failed for a reason it
+             * reported (health.<camera>) */
+            int64_t ms = (now.tv_sec - started.tv_sec) * 1000LL + (now.tv_nsec - started.tv_nsec) / 1000000;
+            int opening = vg_runtime_opening(rt);
+            if (opening > 0 && ms < READY_MAX_MS)
+                continue;
+            int streaming = 0, total = vg_runtime_cameras(rt, &streaming);
+            if (opening > 0)
+                vg_log(VG_LOG_WARNING, "ready after %lld ms with %d camera%s still opening", (long long)ms, opening,
+                       opening == 1 ? "" : "s");
+            else
+                vg_log(VG_LOG_INFO, "ready after %lld ms: %d/%d cameras streaming", (long long)ms, streaming, total);
+            sd_notify(0, "READY=1");
+            notify_status(rt);
+            ready = true;
+            last_ping = now;
+        }
         if (watchdog) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
             int64_t since = (now.tv_sec - last_ping.tv_sec) * 1000000LL + (now.tv_nsec - last_ping.tv_nsec) / 1000;
             /* ping at half the period, and only while the pipeline moves */
             if (since >= (int64_t)watchdog_us / 2) {

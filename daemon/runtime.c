@@ -471,6 +471,16 @@ int vg_runtime_cameras(const vg_runtime_t *rt, int *ret_streaming)
     return rt->n_cameras;
 }
 
+int vg_runtime_opening(const vg_runtime_t *rt)
+{
+    int opening = 0;
+    for (int i = 0; i < rt->n_cameras; i++)
+        /* relaxed: a status reading */
+        opening += atomic_load_explicit(&vg_source_stats(rt->cameras[i]->source)->state, memory_order_relaxed) ==
+                   VG_SOURCE_CONNECTING;
+    return opening;
+}
+
 void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret)
 {
     vg_runtime_totals_t t = rt->retired_totals;

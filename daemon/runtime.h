@@ -57,6 +57,11 @@ int vg_runtime_tick(vg_runtime_t *rt, bool force_stats);
 /* Number of cameras configured, and how many are streaming right now. */
 int vg_runtime_cameras(const vg_runtime_t *rt, int *ret_streaming);
 
+/* Cameras still opening their source for the first time or again (state
+ * connecting). vigild sends READY=1 once this is 0: every camera has been
+ * opened or has failed for a reason it reported on health.<camera>. */
+int vg_runtime_opening(const vg_runtime_t *rt);
+
 /* Totals over every camera since start (summaries). */
 void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret);
 

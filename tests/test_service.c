@@ -202,17 +202,29 @@ static void write_street(daemon_t *d, const char *extra)
     write_file(d->config, text);
 }
 
+/* READY=1 waits until every camera has opened (street, a file) or failed
+ * for a reason (ghost: nothing listens on port 9, it goes reconnecting):
+ * the STATUS= sent with READY=1 already counts street as streaming. */
 Test(service, sd_notify_ready_watchdog_reload_stopping_in_order, .timeout = 120)
 {
     static daemon_t d;
     static notes_t nt;
     daemon_prepare(&d);
-    write_street(&d, NULL);
+    write_street(&d, "  ghost:\n    url: rtsp://127.0.0.1:9/none\n    analysis_fps: 5\n    timeout: 1s\n");
     notify_bind(&d, 1000); /* WatchdogSec=1s: a ping every 500 ms */
     daemon_start(&d);
 
     cr_assert(notes_collect(&d, &nt, 30000, "READY=1"), "no READY=1; stderr: %s", daemon_stderr(&d));
     int ready = notes_find(&nt, "READY=1", 0);
+    notes_collect(&d, &nt, 1000, NULL);
+    int status_at_ready = -1;
+    for (int i = ready; i < nt.n && status_at_ready < 0; i++)
+        if (!strncmp(nt.lines[i], "STATUS=", 7))
+            status_at_ready = i;
+    cr_assert_geq(status_at_ready, 0, "a STATUS= with READY=1");
+    cr_assert(!strncmp(nt.lines[status_at_ready], "STATUS=1/2 cameras streaming", 28),
+              "at READY=1 the file camera streams and the ghost does not: %s", nt.lines[status_at_ready]);
+    cr_assert(strstr(daemon_stderr(&d), "ready after"), "vigild logs when it is ready: %s", d.err);
     /* three pings while running */
     for (int k = 0; k < 60 && notes_count(&nt, "WATCHDOG=1", ready, nt.n) < 3; k++)
         notes_collect(&d, &nt, 500, NULL);
