@@ -1,0 +1,148 @@
+/*
+ * bench_detect: per-frame cost of vigil's detection path on a video:
+ * libavcodec decode -> fused tensor prep -> engine -> head decode
+ * (vg_detector_run), single thread, batch 1. Prints one JSON line:
+ * frames, fps of the whole path, and p50/p95/p99 latency (ms) of the whole
+ * path and of its detector part. Not a test; bench/detect/run.sh runs it
+ * beside OpenCV DNN.
+ * usage: bench_detect VIDEO MODEL.onnx [--precision fp32|bf16] [--frames N] [--warmup N]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "models/heads/manifest.h"
+#include "pipeline/detect.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *sorted, int n, double p)
+{
+    int i = (int)(p / 100.0 * (n - 1) + 0.5);
+    return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_detect VIDEO MODEL.onnx [--precision fp32|bf16] [--frames N] [--warmup N]\n");
+        return 2;
+    }
+    const char *video = argv[1], *onnx = argv[2], *precision = "fp32";
+    int max_frames = 200, warmup = 5;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--precision") == 0)
+            precision = argv[i + 1];
+        else if (strcmp(argv[i], "--frames") == 0)
+            max_frames = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--warmup") == 0)
+            warmup = atoi(argv[i + 1]);
+    }
+    /* the model as `vigil detect` loads it: manifest thresholds, labels beside */
+    char mpath[4096], why[512];
+    snprintf(mpath, sizeof(mpath), "%.*s.json", (int)(strrchr(onnx, '.') ? strrchr(onnx, '.') - onnx : (long)strlen(onnx)), onnx);
+    vg_manifest_t *mf = NULL;
+    if (vg_manifest_load(mpath, &mf, why, sizeof(why)) < 0) {
+        fprintf(stderr, "bench_detect: manifest '%s': %s\n", mpath, why);
+        return 1;
+    }
+    vg_model_config_t mc = {.threshold = mf->head.threshold, .nms_iou = mf->head.nms_iou};
+    snprintf(mc.name, sizeof(mc.name), "%s", mf->name);
+    snprintf(mc.head, sizeof(mc.head), "%s", mf->head_name);
+    snprintf(mc.precision, sizeof(mc.precision), "%s", precision);
+    vg_manifest_free(&mf);
+    vg_detector_t *det = NULL;
+    if (vg_detector_new(&mc, onnx, NULL, &det, why, sizeof(why)) < 0) {
+        fprintf(stderr, "bench_detect: %s\n", why);
+        return 1;
+    }
+    AVFormatContext *ic = NULL;
+    if (avformat_open_input(&ic, video, NULL, NULL) < 0 || avformat_find_stream_info(ic, NULL) < 0) {
+        fprintf(stderr, "bench_detect: cannot open '%s'\n", video);
+        return 1;
+    }
+    const AVCodec *codec = NULL;
+    int si = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    AVCodecContext *dec = avcodec_alloc_context3(codec);
+    avcodec_parameters_to_context(dec, ic->streams[si]->codecpar);
+    dec->thread_count = 1;
+    if (avcodec_open2(dec, codec, NULL) < 0)
+        return 1;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    double *total = calloc((size_t)max_frames, sizeof(double)), *infer = calloc((size_t)max_frames, sizeof(double));
+    vg_det_t dets[VG_DETECT_MAX];
+    int n = 0, seen = 0;
+    long objects = 0;
+    double t_start = 0, t0 = now_ms();
+    bool eof = false;
+    while (n < max_frames) {
+        int r = avcodec_receive_frame(dec, f);
+        if (r == AVERROR(EAGAIN) && !eof) {
+            if (av_read_frame(ic, pkt) < 0) {
+                eof = true;
+                avcodec_send_packet(dec, NULL);
+            } else {
+                if (pkt->stream_index == si)
+                    avcodec_send_packet(dec, pkt);
+                av_packet_unref(pkt);
+            }
+            continue;
+        }
+        if (r < 0)
+            break;
+        vg_image_t img;
+        if (vg_image_from_frame(f, &img) < 0) {
+            fprintf(stderr, "bench_detect: pixel format %d not handled\n", f->format);
+            return 1;
+        }
+        double t1 = now_ms();
+        int k = vg_detector_run(det, &img, dets, VG_DETECT_MAX);
+        double t2 = now_ms();
+        av_frame_unref(f);
+        if (k < 0)
+            return 1;
+        if (seen++ >= warmup) {
+            if (n == 0)
+                t_start = t0;
+            total[n] = t2 - t0; /* read + decode + detector */
+            infer[n] = t2 - t1;
+            objects += k;
+            n++;
+        }
+        t0 = now_ms();
+    }
+    double wall = now_ms() - t_start;
+    if (n == 0)
+        return 1;
+    qsort(total, (size_t)n, sizeof(double), cmp);
+    qsort(infer, (size_t)n, sizeof(double), cmp);
+    printf("{\"frames\":%d,\"width\":%d,\"height\":%d,\"precision\":\"%s\",\"fps\":%.2f,"
+           "\"total_ms\":[%.2f,%.2f,%.2f],\"detector_ms\":[%.2f,%.2f,%.2f],\"objects\":%ld}\n",
+           n, dec->width, dec->height, precision, n / (wall / 1e3), pct(total, n, 50), pct(total, n, 95),
+           pct(total, n, 99), pct(infer, n, 50), pct(infer, n, 95), pct(infer, n, 99), objects);
+    free(total);
+    free(infer);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&ic);
+    vg_detector_free(&det);
+    return 0;
+}
