@@ -486,8 +486,8 @@ static int negotiate(vg_v4l2_t *cam, const vg_v4l2_request_t *req, char *why, si
     cam->mode = m;
     char cc[5];
     fourcc_str(m.pixfmt, cc);
-    snprintf(cam->desc, sizeof(cam->desc), "%s %ux%u %.4gfps%s", cc, m.width, m.height, mode_fps(&m),
-             m.emulated ? " (libv4l2 conversion)" : "");
+    snprintf(cam->desc, sizeof(cam->desc), "%s %.4gfps%s", cc, mode_fps(&m),
+             m.emulated ? " (converted by libv4l2)" : "");
     r = vg_v4l2_conv_new(m.pixfmt, m.width, m.height, cam->bytesperline, &cam->conv);
     if (r < 0)
         snprintf(why, whylen, "%s: cannot convert %s: %s", name_of(cam, nm, sizeof(nm)), cam->desc, av_err2str(r));
@@ -621,6 +621,7 @@ int vg_v4l2_next(vg_v4l2_t *cam, int64_t timeout_us, int stop_fd, int64_t *ret_p
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int64_t deadline = (int64_t)t0.tv_sec * 1000000 + t0.tv_nsec / 1000 + timeout_us;
+    bool poll_error = false; /* the last poll said POLLERR/POLLHUP/POLLNVAL */
     for (;;) {
         struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
         r = xioctl(cam->fd, VIDIOC_DQBUF, &b);
@@ -648,6 +649,16 @@ int vg_v4l2_next(vg_v4l2_t *cam, int64_t timeout_us, int stop_fd, int64_t *ret_p
         }
         if (r != -EAGAIN)
             goto failed;
+        if (poll_error) {
+            /* an error on poll and still nothing to dequeue: do not spin */
+            if (access(cam->real, F_OK) != 0) {
+                snprintf(why, whylen, "%s unplugged (the device node is gone)", name_of(cam, nm, sizeof(nm)));
+                return -ENODEV;
+            }
+            snprintf(why, whylen, "%s: capture failed: poll reports an error on the device",
+                     name_of(cam, nm, sizeof(nm)));
+            return -EIO;
+        }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t left = deadline - ((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
@@ -672,7 +683,8 @@ int vg_v4l2_next(vg_v4l2_t *cam, int64_t timeout_us, int stop_fd, int64_t *ret_p
             snprintf(why, whylen, "stop requested");
             return -ECANCELED;
         }
-        /* POLLERR/POLLHUP: the next DQBUF says why (ENODEV after unplug) */
+        /* POLLERR/POLLHUP: the next DQBUF says why (ENODEV or EIO after unplug) */
+        poll_error = pr > 0 && (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) && !(p[0].revents & POLLIN);
     }
 failed:
     if (unplug_errno(-r)) {

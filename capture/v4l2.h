@@ -116,7 +116,8 @@ int vg_v4l2_next(vg_v4l2_t *cam, int64_t timeout_us, int stop_fd, int64_t *ret_p
 /* Converts the buffer vg_v4l2_next returned into ret (see vg_v4l2_conv_run). */
 int vg_v4l2_convert(vg_v4l2_t *cam, AVFrame *ret);
 
-/* The negotiated mode and a one-line description ("MJPG 1280x720 30fps"). */
+/* The negotiated mode, and its format and rate in words ("MJPG 30fps",
+ * "YU12 15fps (converted by libv4l2)"); both live as long as cam. */
 const vg_v4l2_mode_t *vg_v4l2_mode(const vg_v4l2_t *cam);
 const char *vg_v4l2_describe(const vg_v4l2_t *cam);
 
