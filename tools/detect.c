@@ -664,6 +664,7 @@ int vg_cli_detect(int argc, char **argv)
         return 2;
     }
     op.input = argv[optind];
+    av_log_set_level(AV_LOG_ERROR); /* no libx264 statistics or swscale notes on stderr */
 
     int status = 1, r;
     vg_config_t *cfg = NULL;
