@@ -5,3 +5,9 @@ if(TARGET vigild)
               LIBS vg_test_util PkgConfig::JANSSON PkgConfig::ZMQ m LABELS e2e TIMEOUT 600)
   add_dependencies(test_service vigild)
 endif()
+
+# daemon/metrics: latency histogram and Prometheus rendering (fast).
+if(TARGET vigil_daemon)
+  vg_add_test(test_metrics SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_metrics.c
+              LIBS vigil_daemon m LABELS unit TIMEOUT 60)
+endif()
