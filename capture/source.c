@@ -241,7 +241,13 @@ fail:
  * fatal; anything else (missing, unplugged, busy) is retried. */
 static int open_v4l2(vg_source_t *src, char *why, size_t whylen)
 {
-    const vg_v4l2_request_t req = {VG_V4L2_DEFAULT_WIDTH, VG_V4L2_DEFAULT_HEIGHT, VG_V4L2_DEFAULT_FPS};
+    const vg_source_config_t *c = &src->cfg;
+    bool sized = c->v4l2_width > 0 && c->v4l2_height > 0;
+    const vg_v4l2_request_t req = {
+        .width = sized ? (uint32_t)c->v4l2_width : VG_V4L2_DEFAULT_WIDTH,
+        .height = sized ? (uint32_t)c->v4l2_height : VG_V4L2_DEFAULT_HEIGHT,
+        .fps = c->v4l2_fps > 0 ? c->v4l2_fps : VG_V4L2_DEFAULT_FPS,
+    };
     int r = vg_v4l2_open(src->cfg.url, &req, &src->cam, why, whylen);
     src->fatal = r == -ENOTTY || r == -EOPNOTSUPP;
     if (r < 0)

@@ -71,6 +71,10 @@ typedef struct {
     int64_t timeout_us;     /* per blocking I/O operation */
     const char *rtsp_transport; /* "tcp" or "udp" */
     int64_t backoff_min_us, backoff_max_us; /* reconnect backoff, e.g. 500ms..30s */
+    /* V4L2 cameras: the mode asked for (capture/v4l2.h picks the closest the
+     * camera offers); 0 = VG_V4L2_DEFAULT_* (1280x720, 30 fps). */
+    int v4l2_width, v4l2_height;
+    double v4l2_fps;
 
     vg_ring_t *ring;        /* borrowed: frames go here */
     vg_frame_pool_t *pool;  /* borrowed: frames come from here */

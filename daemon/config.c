@@ -168,6 +168,14 @@ static const opt_t motion_opts[] = {
     {.key = NULL}, /* end */
 };
 
+static const opt_t v4l2_opts[] = {
+    {"size", T_PAIR, C(v4l2_width), C(v4l2_height), 0, "[1280, 720]", 16, 8192, NULL, 0, NULL,
+     "capture size [width, height] asked of the camera; the closest it offers is taken"},
+    {"fps", T_DOUBLE, C(v4l2_fps), 0, 0, "30", 0, 1000, NULL, 0, NULL,
+     "capture rate asked of the camera (the closest offered; 0 = the fastest); analysis samples it down"},
+    {.key = NULL}, /* end */
+};
+
 static const opt_t camera_opts[] = {
     {"url", T_STRING, C(url), 0, 0, NULL, 0, 0, NULL, F_REQUIRED | F_NONEMPTY, NULL,
      "a file path, rtsp://, http(s):// or /dev/videoN"},
@@ -189,6 +197,8 @@ static const opt_t camera_opts[] = {
     {"correct", T_CORRECT, C(correct_mode), C(correct_mask), 0, "off", 0, 0, v_correct, 0, NULL,
      "image correction on the analysis copy: auto (per scene), off, or a list"},
     {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, motion_opts, "motion gate"},
+    {"v4l2", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, v4l2_opts,
+     "V4L2 cameras (/dev/videoN, /dev/v4l/by-id/...): the mode negotiated, MJPEG preferred, then YUYV"},
     {.key = NULL}, /* end */
 };
 #undef C
@@ -1097,7 +1107,8 @@ bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_
            strcmp(a->faces_expression, b->faces_expression) == 0 && a->faces_on == b->faces_on &&
            a->correct_mode == b->correct_mode && a->correct_mask == b->correct_mask &&
            a->motion_threshold == b->motion_threshold &&
-           a->motion_min_area == b->motion_min_area && a->motion_width == b->motion_width;
+           a->motion_min_area == b->motion_min_area && a->motion_width == b->motion_width &&
+           a->v4l2_width == b->v4l2_width && a->v4l2_height == b->v4l2_height && a->v4l2_fps == b->v4l2_fps;
 }
 
 bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *b) {

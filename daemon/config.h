@@ -93,6 +93,9 @@ typedef struct {
     int motion_threshold;  /* luma difference 1..255 counted as change; default 25 */
     double motion_min_area; /* smallest blob as a fraction of the frame; default 0.002 */
     int motion_width;      /* width of the downscaled luma; default 320, 64..1920 */
+    /* v4l2: { size: [w, h], fps } the capture mode asked of a V4L2 camera */
+    int v4l2_width, v4l2_height; /* default 1280x720, 16..8192 */
+    double v4l2_fps;       /* default 30, 0..1000 (0 = the fastest offered) */
     int line;              /* where it was declared */
 } vg_camera_config_t;
 

@@ -26,6 +26,7 @@
 
 #include "capture/source.h"
 #include "capture/v4l2.h"
+#include "daemon/config.h"
 #include "vg_test_util.h"
 
 #define N(a) (sizeof(a) / sizeof(*(a)))
@@ -558,4 +559,37 @@ Test(v4l2_source, missing_camera_is_retried_then_reopened, .timeout = 60)
     cr_assert_eq(vg_frame_pool_available(pool), 5, "every frame back in the pool");
     vg_frame_pool_free(&pool);
     vg_ring_free(&ring);
+}
+
+/* ---- the camera config keys ---- */
+
+Test(v4l2_config, size_and_fps_keys)
+{
+    static const char yaml[] = "cameras:\n"
+                               "  desk:\n"
+                               "    url: /dev/video0\n"
+                               "    v4l2: { size: [640, 480], fps: 15 }\n"
+                               "  hall:\n"
+                               "    url: /dev/v4l/by-id/usb-x-video-index0\n";
+    char err[512] = "";
+    vg_config_t *cfg = NULL;
+    cr_assert_eq(vg_config_parse("t.yaml", yaml, sizeof(yaml) - 1, &cfg, err, sizeof(err)), 0, "%s", err);
+    const vg_camera_config_t *desk = vg_config_find_camera(cfg, "desk"), *hall = vg_config_find_camera(cfg, "hall");
+    cr_assert(desk && hall);
+    cr_assert_eq(desk->v4l2_width, 640);
+    cr_assert_eq(desk->v4l2_height, 480);
+    cr_assert_float_eq(desk->v4l2_fps, 15.0, 1e-9);
+    cr_assert_eq(hall->v4l2_width, VG_V4L2_DEFAULT_WIDTH);
+    cr_assert_eq(hall->v4l2_height, VG_V4L2_DEFAULT_HEIGHT);
+    cr_assert_float_eq(hall->v4l2_fps, VG_V4L2_DEFAULT_FPS, 1e-9);
+    cr_assert(!vg_camera_config_equal(desk, hall), "a changed mode restarts the camera on reload");
+    vg_config_free(&cfg);
+
+    static const char bad[] = "cameras:\n"
+                              "  desk:\n"
+                              "    url: /dev/video0\n"
+                              "    v4l2:\n"
+                              "      size: [8, 480]\n";
+    cr_assert_eq(vg_config_parse("t.yaml", bad, sizeof(bad) - 1, &cfg, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "t.yaml:5:") && strstr(err, "v4l2.size"), "err: %s", err);
 }
