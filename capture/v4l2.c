@@ -281,8 +281,8 @@ static int run_jpeg(vg_v4l2_conv_t *c, const uint8_t *data, size_t bytesused, AV
     r = avcodec_receive_frame(c->dec, ret);
     if (r < 0)
         return r == AVERROR(EAGAIN) ? AVERROR_INVALIDDATA : r;
-    if (ret->decode_error_flags || (ret->flags & AV_FRAME_FLAG_CORRUPT) || ret->width != (int)c->width ||
-        ret->height != (int)c->height) {
+    /* the size is the JPEG's own: some cameras code 1920x1088 for 1080p */
+    if (ret->decode_error_flags || (ret->flags & AV_FRAME_FLAG_CORRUPT)) {
         av_frame_unref(ret);
         return AVERROR_INVALIDDATA;
     }

@@ -394,8 +394,13 @@ Test(v4l2_conv, mjpeg_decodes_through_libavcodec)
     vg_v4l2_conv_t *c = NULL;
     cr_assert_eq(vg_v4l2_conv_new(MJPG, FW, FH, 0, &c), 0);
     AVFrame *f = av_frame_alloc();
+    uint8_t *pic = NULL;
     for (int i = 0; i < 3; i++) { /* the decoder keeps working frame after frame */
         cr_assert_eq(vg_v4l2_conv_run(c, buf, njpg, f), 0, "decode %d", i);
+        if (i == 1)
+            pic = f->data[0];
+        if (i == 2)
+            cr_assert_eq(f->data[0], pic, "libavcodec's frame pool hands the same picture back");
         cr_assert(f->format == AV_PIX_FMT_YUVJ420P || f->format == AV_PIX_FMT_YUVJ422P, "format %s",
                   av_get_pix_fmt_name(f->format));
         cr_assert_eq(f->width, FW);
@@ -407,11 +412,23 @@ Test(v4l2_conv, mjpeg_decodes_through_libavcodec)
     /* not a JPEG (no SOI marker) */
     cr_assert_eq(vg_v4l2_conv_run(c, ref, 4096, f), AVERROR_INVALIDDATA);
     cr_assert_null(f->buf[0]);
-    /* a JPEG of another size than negotiated is refused, not passed on */
+    /* a JPEG of another size than negotiated (cameras that code 1080p as
+     * 1920x1088) comes out at its own size */
     vg_v4l2_conv_t *other = NULL;
     cr_assert_eq(vg_v4l2_conv_new(MJPG, 320, 240, 0, &other), 0);
-    cr_assert_lt(vg_v4l2_conv_run(other, buf, njpg, f), 0);
+    cr_assert_eq(vg_v4l2_conv_run(other, buf, njpg, f), 0);
+    cr_assert_eq(f->width, FW);
+    cr_assert_eq(f->height, FH);
+    av_frame_unref(f);
+    vg_v4l2_conv_free(&other);
+    /* larger than a raw picture of the negotiated size: refused before decoding */
+    cr_assert_eq(vg_v4l2_conv_new(MJPG, 64, 64, 0, &other), 0);
+    uint8_t *big = calloc(1, 64 * 64 * 2 + 65536 + 1);
+    memcpy(big, jpg, 4);
+    cr_assert_eq(vg_v4l2_conv_run(other, big, 64 * 64 * 2 + 65536 + 1, f), AVERROR_INVALIDDATA);
     cr_assert_null(f->buf[0]);
+    free(big);
+    vg_v4l2_conv_free(&other);
     cr_assert_eq(vg_v4l2_conv_new(V4L2_PIX_FMT_H264, FW, FH, 0, &other), -ENOTSUP);
     vg_v4l2_conv_free(&other);
     av_frame_free(&f);
