@@ -15,6 +15,7 @@
 #include "daemon/log.h"
 #include "models/heads/manifest.h"
 #include "pipeline/analysis.h"
+#include "pipeline/cascade.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
 #include "pipeline/jsonw.h"
@@ -38,6 +39,8 @@ typedef struct {
 typedef struct camera {
     struct vg_runtime *rt;
     vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
+    vg_detector_t *face, *expression; /* borrowed from model_ts: the cascade's models */
+    vg_cascade_t *cascade;         /* faces -> expression; NULL = none */
     vg_camera_config_t cfg;        /* copy; url points to our own copy */
     char *url;
     char topic_health[96];
@@ -152,6 +155,7 @@ static void camera_free(camera_t **pcam)
     vg_source_free(&cam->source);
     vg_emitter_free(&cam->health_emitter);
     vg_analysis_free(&cam->analysis);
+    vg_cascade_free(&cam->cascade);
     vg_ring_free(&cam->ring);
     vg_frame_pool_free(&cam->pool);
     free(cam->url);
@@ -180,6 +184,20 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
             vg_log(VG_LOG_WARNING, "camera '%s': model '%s' is not available; the camera runs with motion only",
                    cc->name, cc->detect_model);
     }
+    if (cc->faces_model[0]) {
+        cam->face = find_detector(rt, cc->faces_model);
+        cam->expression = cc->faces_expression[0] ? find_detector(rt, cc->faces_expression) : NULL;
+        if (!cam->face || (cc->faces_expression[0] && !cam->expression)) {
+            vg_log(VG_LOG_WARNING, "camera '%s': face model '%s' or expression model '%s' is not available; "
+                   "no faces on this camera", cc->name, cc->faces_model, cc->faces_expression);
+        } else {
+            vg_cascade_config_t kc = {.face = cam->face, .expression = cam->expression, .detector = cam->detector,
+                                      .on = cc->faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME
+                                                                              : VG_CASCADE_ON_PERSON};
+            if ((r = vg_cascade_new(&kc, &cam->cascade)) < 0)
+                goto fail;
+        }
+    }
     cam->cfg = *cc;
     cam->queue = -1;
     cam->url = strdup(cc->url);
@@ -197,6 +215,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         .motion = {.threshold = cc->motion_threshold, .min_area = cc->motion_min_area, .width = cc->motion_width},
         .publish_detections = rt->cfg->publish_detections,
         .detector = cam->detector,
+        .cascade = cam->cascade,
         .detect_when = cc->detect_when,
         .correct_mode = cc->correct_mode,
         .correct_mask = cc->correct_mask,
@@ -648,7 +667,8 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc)
 static bool model_in_use(const vg_config_t *cfg, const char *name)
 {
     for (int i = 0; i < cfg->n_cameras; i++)
-        if (strcmp(cfg->cameras[i].detect_model, name) == 0 && cfg->cameras[i].detect_when != VG_DETECT_NEVER)
+        if ((strcmp(cfg->cameras[i].detect_model, name) == 0 && cfg->cameras[i].detect_when != VG_DETECT_NEVER) ||
+            strcmp(cfg->cameras[i].faces_model, name) == 0 || strcmp(cfg->cameras[i].faces_expression, name) == 0)
             return true;
     return false;
 }
@@ -719,14 +739,19 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     for (int i = rt->n_cameras - 1; i >= 0; i--) {
         camera_t *cam = rt->cameras[i];
         const vg_camera_config_t *nc = find_camera(cfg, cam->cfg.name);
-        vg_detector_t *det = NULL;
-        for (int k = 0; nc && k < n_models; k++)
+        vg_detector_t *det = NULL, *face = NULL, *expression = NULL;
+        for (int k = 0; nc && k < n_models; k++) {
             if (strcmp(models[k]->cfg.name, nc->detect_model) == 0 && nc->detect_when != VG_DETECT_NEVER)
                 det = models[k]->detector;
+            if (strcmp(models[k]->cfg.name, nc->faces_model) == 0)
+                face = models[k]->detector;
+            if (strcmp(models[k]->cfg.name, nc->faces_expression) == 0)
+                expression = models[k]->detector;
+        }
         if (!nc)
             camera_remove(rt, i, "camera removed from the configuration");
         else if (!vg_camera_config_equal(nc, &cam->cfg) || cfg->publish_detections != rt->cfg->publish_detections ||
-                 det != cam->detector)
+                 det != cam->detector || face != cam->face || expression != cam->expression)
             camera_remove(rt, i, "camera configuration changed");
     }
     /* every camera using an old model has stopped: the models not carried

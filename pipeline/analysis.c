@@ -10,6 +10,7 @@
 
 #include <libavutil/pixdesc.h>
 
+#include "pipeline/cascade.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
 #include "pipeline/jsonw.h"
@@ -55,6 +56,7 @@ struct vg_analysis {
     label_event_t events[MAX_LABEL_EVENTS];
     uint64_t event_counter;
     vg_det_t dets[VG_DETECT_MAX];
+    vg_cascade_attr_t attrs[VG_DETECT_MAX]; /* the cascade's findings, per detection */
     vg_analysis_stats_t stats;
     char msg[MSG_CAP];
 };
@@ -95,6 +97,8 @@ void vg_analysis_free(vg_analysis_t **a)
 const vg_analysis_stats_t *vg_analysis_stats(const vg_analysis_t *a) { return &a->stats; }
 
 #define STAT_ADD(a, field, n) atomic_fetch_add_explicit(&(a)->stats.field, (n), memory_order_relaxed)
+
+static const char *det_label(const vg_analysis_t *a, int i);
 
 static int64_t mono_ns(void)
 {
@@ -252,7 +256,7 @@ static void motion_events(vg_analysis_t *a, const vg_frame_t *f, const vg_motion
 static void detection_events(vg_analysis_t *a, const vg_frame_t *f, int n, vg_emit_fn emit, void *emitter)
 {
     for (int i = 0; i < n; i++) {
-        const char *label = vg_detector_label(a->cfg.detector, a->dets[i].label);
+        const char *label = det_label(a, i);
         char fallback[16];
         if (!label) {
             snprintf(fallback, sizeof(fallback), "%d", a->dets[i].label);
@@ -315,7 +319,7 @@ static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_moti
     }
     vg_jsonw_key(&w, "objects");
     vg_jsonw_array_begin(&w);
-    if (!a->cfg.detector) {
+    if (!a->cfg.detector && !a->cfg.cascade) {
         /* a camera without a CNN: the motion boxes are its objects */
         for (int i = 0; i < m->n_boxes; i++) {
             const vg_motion_box_t *b = &m->boxes[i];
@@ -331,7 +335,7 @@ static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_moti
     }
     for (int i = 0; i < n_dets; i++) {
         const vg_det_t *d = &a->dets[i];
-        const char *label = vg_detector_label(a->cfg.detector, d->label);
+        const char *label = det_label(a, i);
         vg_jsonw_object_begin(&w);
         vg_jsonw_key(&w, "label");
         if (label)
@@ -342,11 +346,47 @@ static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_moti
         vg_jsonw_double(&w, d->score, 4);
         vg_jsonw_key(&w, "box");
         write_box(&w, (int[4]){(int)d->x1, (int)d->y1, (int)d->x2, (int)d->y2});
+        const vg_cascade_attr_t *at = &a->attrs[i];
+        if (a->cfg.cascade && at->has_face && !at->label) {
+            vg_jsonw_key(&w, "attributes");
+            vg_jsonw_object_begin(&w);
+            vg_jsonw_key(&w, "face");
+            write_box(&w, (int[4]){(int)at->face[0], (int)at->face[1], (int)at->face[2], (int)at->face[3]});
+            vg_jsonw_key(&w, "face_score");
+            vg_jsonw_double(&w, at->face_score, 4);
+            const char *expr = vg_cascade_expression(a->cfg.cascade, at->expression);
+            if (expr) {
+                vg_jsonw_key(&w, "expression");
+                vg_jsonw_string(&w, expr);
+                vg_jsonw_key(&w, "expression_score");
+                vg_jsonw_double(&w, at->expression_score, 4);
+            }
+            vg_jsonw_object_end(&w);
+        } else if (a->cfg.cascade && at->label) {
+            const char *expr = vg_cascade_expression(a->cfg.cascade, at->expression);
+            if (expr) {
+                vg_jsonw_key(&w, "attributes");
+                vg_jsonw_object_begin(&w);
+                vg_jsonw_key(&w, "expression");
+                vg_jsonw_string(&w, expr);
+                vg_jsonw_key(&w, "expression_score");
+                vg_jsonw_double(&w, at->expression_score, 4);
+                vg_jsonw_object_end(&w);
+            }
+        }
         vg_jsonw_object_end(&w);
     }
     vg_jsonw_array_end(&w);
     vg_jsonw_object_end(&w);
     send(a, a->topic_det, &w, emit, emitter);
+}
+
+/* The name of detection i: the detector's label, or what the cascade added. */
+static const char *det_label(const vg_analysis_t *a, int i)
+{
+    if (a->cfg.cascade && a->attrs[i].label)
+        return a->attrs[i].label;
+    return a->cfg.detector ? vg_detector_label(a->cfg.detector, a->dets[i].label) : NULL;
 }
 
 static bool has_8bit_luma(enum AVPixelFormat fmt)
@@ -382,7 +422,10 @@ static int detect(vg_analysis_t *a, const vg_frame_t *f, uint32_t *ret_corrected
     } else if ((r = vg_image_from_frame(f->av, &img)) < 0) {
         return r;
     }
-    return vg_detector_run(a->cfg.detector, &img, a->dets, VG_DETECT_MAX);
+    int n = a->cfg.detector ? vg_detector_run(a->cfg.detector, &img, a->dets, VG_DETECT_MAX) : 0;
+    if (n >= 0 && a->cfg.cascade)
+        n = vg_cascade_run(a->cfg.cascade, &img, a->dets, n, VG_DETECT_MAX, a->attrs);
+    return n;
 }
 
 void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
@@ -406,7 +449,7 @@ void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, v
     uint32_t corrected = 0;
     bool gate = a->cfg.detect_when == VG_DETECT_ALWAYS ||
                 (a->cfg.detect_when == VG_DETECT_ON_MOTION && m.n_boxes > 0);
-    if (a->cfg.detector && gate) {
+    if ((a->cfg.detector || a->cfg.cascade) && gate) {
         int64_t d0 = mono_ns();
         n_dets = detect(a, f, &corrected);
         STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - d0));
@@ -421,7 +464,7 @@ void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, v
     }
     if (a->cfg.publish_detections)
         emit_detections(a, f, &m, n_dets, corrected, emit, emitter);
-    if (!a->cfg.detector)
+    if (!a->cfg.detector && !a->cfg.cascade)
         motion_events(a, f, &m, emit, emitter);
     else if (n_dets >= 0)
         detection_events(a, f, n_dets, emit, emitter);

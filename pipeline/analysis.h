@@ -29,6 +29,7 @@
 #include "pipeline/motion.h"
 
 typedef struct vg_detector vg_detector_t;
+typedef struct vg_cascade vg_cascade_t;
 
 /* Hands one message to the publisher: topic "det.cam", camera "cam", body a
  * JSON object without camera and seq (the publisher adds them). Returns 0, or
@@ -43,6 +44,7 @@ typedef struct {
     double event_end_after_s;    /* stream seconds without motion that end an event (2) */
     double event_update_every_s; /* at most one update per this many stream seconds (1) */
     vg_detector_t *detector;     /* borrowed; NULL = motion only */
+    vg_cascade_t *cascade;       /* borrowed; faces and expressions on the detections; NULL = none */
     vg_detect_when_t detect_when;
     vg_correct_mode_t correct_mode; /* image corrections before detection */
     uint32_t correct_mask;

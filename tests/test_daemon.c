@@ -121,6 +121,7 @@ typedef struct {
     int det, events_start, events_end, stats, health;
     int connecting; /* health "connecting" reports */
     int persons;    /* det objects labelled person */
+    int faces, happy; /* det objects labelled face, and those with expression happy */
     char last_state[32];
     long long analysed; /* from the last stats */
     long long queued;
@@ -171,6 +172,12 @@ static void account(seen_t *s, const char *topic, json_t *m)
             cr_assert_not_null(json_string_value(json_object_get(o, "label")));
             if (!strcmp(json_string_value(json_object_get(o, "label")), "person"))
                 c->persons++;
+            if (!strcmp(json_string_value(json_object_get(o, "label")), "face")) {
+                c->faces++;
+                const char *ex = json_string_value(json_object_get(json_object_get(o, "attributes"), "expression"));
+                cr_assert_not_null(ex, "a face carries its expression");
+                c->happy += !strcmp(ex, "happy");
+            }
             double sc = json_number_value(json_object_get(o, "score"));
             cr_assert(sc >= 0 && sc <= 1);
         }
@@ -459,5 +466,41 @@ Test(daemon, a_broken_model_is_refused_and_cameras_keep_running, .timeout = 120)
     char err[16384] = "";
     vg_test_read_stderr(&d.proc, err, sizeof(err));
     cr_assert(strstr(err, "model 'detector': cannot load") && strstr(err, "broken.onnx"), "stderr: %s", err);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+static bool faces_seen(seen_t *s) { return cam(s, "faces")->faces >= 8; }
+
+/* The face -> expression cascade in the daemon: opencv-doc's facereg.jpg
+ * (four faces, one broad smile) made into a lossless clip. */
+Test(daemon, finds_faces_and_their_expression, .timeout = 180)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    const char *cache = getenv("VIGIL_CACHE_DIR");
+    cache = cache && *cache ? cache : VIGIL_CACHE_DIR;
+    char photo[4096], clip[512], cmd[8192], text[8192];
+    snprintf(photo, sizeof(photo), "%s/images/facereg.jpg", cache);
+    cr_assert_eq(access(photo, R_OK), 0, "%s is missing: run scripts/fetch-footage.sh", photo);
+    snprintf(clip, sizeof(clip), "%s/faces.mp4", d.dir);
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -nostdin -v error -y -loop 1 -i %s -t 2 -r 5 -c:v libx264 -qp 0 -pix_fmt yuv420p %s", photo,
+             clip);
+    cr_assert_eq(system(cmd), 0, "ffmpeg could not make the clip");
+    snprintf(text, sizeof(text),
+             "daemon:\n  publish: %s\n  control: \"\"\n"
+             "models:\n  face:\n    path: %s/models/blazeface.onnx\n    head: ssd\n    input: [256, 256]\n"
+             "    threshold: 0.75\n    nms_iou: 0.3\n"
+             "  emotion:\n    path: %s/models/emotion.onnx\n    head: classifier\n    input: [64, 64]\n"
+             "    color: gray\n"
+             "cameras:\n  faces:\n    url: %s\n    realtime: true\n    analysis_fps: 5\n"
+             "    detect: { when: always }\n    faces: { model: face, expression: emotion, on: frame }\n",
+             d.endpoint, cache, cache, clip);
+    write_file(d.config, text);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 30000, faces_seen);
+    cr_assert_geq(cam(&s, "faces")->faces, 8, "faces found: %d", cam(&s, "faces")->faces);
+    cr_assert_geq(cam(&s, "faces")->happy, 2, "the broad smile reads as happy (%d)", cam(&s, "faces")->happy);
     cr_assert_eq(daemon_stop(&d), 0);
 }
