@@ -664,6 +664,11 @@ int vg_cli_detect(int argc, char **argv)
         return 2;
     }
     op.input = argv[optind];
+    if (op.out && !ends_with(op.out, ".jpg") && !ends_with(op.out, ".jpeg") && !ends_with(op.out, ".mp4") &&
+        !ends_with(op.out, ".mkv") && !ends_with(op.out, ".mov") && !ends_with(op.out, ".avi")) {
+        fprintf(stderr, "vigil detect: --out '%s': write .jpg, .mp4, .mkv, .mov or .avi\n", op.out);
+        return 2;
+    }
     av_log_set_level(AV_LOG_ERROR); /* no libx264 statistics or swscale notes on stderr */
 
     int status = 1, r;
