@@ -375,7 +375,7 @@ static void enum_intervals(int fd, const vg_v4l2_request_t *req, uint32_t fmt, b
                            uint32_t h, vg_v4l2_mode_t *modes, size_t *n)
 {
     size_t before = *n;
-    for (uint32_t i = 0;; i++) {
+    for (uint32_t i = 0; i < 64; i++) { /* bounded: a driver that never says EINVAL */
         struct v4l2_frmivalenum fi = {.index = i, .pixel_format = fmt, .width = w, .height = h};
         if (xioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &fi) < 0)
             break;
@@ -398,21 +398,26 @@ static void enum_intervals(int fd, const vg_v4l2_request_t *req, uint32_t fmt, b
         add_mode(modes, n, fmt, emulated, w, h, 0, 0); /* no interval enumeration: rate unknown */
 }
 
-/* Every (format, size, interval) the device (and libv4l2's emulation) offers. */
-static size_t enum_modes(int fd, const vg_v4l2_request_t *req, vg_v4l2_mode_t *modes)
+/* Every (format, size, interval) the device (and libv4l2's emulation) offers,
+ * into modes; *ret_n of them. Returns 0, or the error that ended the format
+ * enumeration early (the camera went away while we asked). */
+static int enum_modes(int fd, const vg_v4l2_request_t *req, vg_v4l2_mode_t *modes, size_t *ret_n)
 {
     size_t n = 0;
     uint32_t rw = req->width ? req->width : UINT32_MAX, rh = req->height ? req->height : UINT32_MAX;
-    for (uint32_t f = 0;; f++) {
+    for (uint32_t f = 0; f < 128; f++) {
         struct v4l2_fmtdesc fd_ = {.index = f, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
-        if (xioctl(fd, VIDIOC_ENUM_FMT, &fd_) < 0)
-            break;
+        int r = xioctl(fd, VIDIOC_ENUM_FMT, &fd_);
+        if (r == -EINVAL)
+            break; /* the end of the list */
+        if (r < 0)
+            return r;
         uint32_t fmt = fd_.pixelformat;
         bool emulated = (fd_.flags & V4L2_FMT_FLAG_EMULATED) != 0;
         if (vg_v4l2_format_rank(fmt) < 0)
             continue;
         size_t before = n;
-        for (uint32_t s = 0;; s++) {
+        for (uint32_t s = 0; s < 256; s++) {
             struct v4l2_frmsizeenum fs = {.index = s, .pixel_format = fmt};
             if (xioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) < 0)
                 break;
@@ -431,19 +436,29 @@ static size_t enum_modes(int fd, const vg_v4l2_request_t *req, vg_v4l2_mode_t *m
             add_mode(modes, &n, fmt, emulated, req->width ? req->width : VG_V4L2_DEFAULT_WIDTH,
                      req->height ? req->height : VG_V4L2_DEFAULT_HEIGHT, 0, 0);
     }
-    return n;
+    *ret_n = n;
+    return 0;
 }
 
 static int negotiate(vg_v4l2_t *cam, const vg_v4l2_request_t *req, char *why, size_t whylen)
 {
     char nm[2 * PATH_MAX + 8];
     vg_v4l2_mode_t *modes = calloc(VG_V4L2_MAX_MODES, sizeof(*modes)); /* once per open */
-    if (!modes)
+    if (!modes) {
+        snprintf(why, whylen, "out of memory");
         return -ENOMEM;
-    size_t n = enum_modes(cam->fd, req, modes);
+    }
+    size_t n = 0;
+    int r = enum_modes(cam->fd, req, modes, &n);
     vg_v4l2_mode_t m;
-    int r = vg_v4l2_choose_format(modes, n, req, &m);
+    if (r == 0)
+        r = n ? vg_v4l2_choose_format(modes, n, req, &m) : -ENOTSUP;
     free(modes);
+    if (r < 0 && r != -ENOTSUP) {
+        snprintf(why, whylen, "%s: cannot list formats (VIDIOC_ENUM_FMT): %s", name_of(cam, nm, sizeof(nm)),
+                 strerror(-r));
+        return r;
+    }
     if (r < 0) {
         snprintf(why, whylen, "%s offers no format vigil can use (MJPEG, YUYV, YUV420, UYVY, NV12, RGB24, GREY)",
                  name_of(cam, nm, sizeof(nm)));
@@ -564,9 +579,13 @@ int vg_v4l2_open(const char *path, const vg_v4l2_request_t *req, vg_v4l2_t **ret
     }
     struct v4l2_capability cap = {0};
     if (ioctl(fd, VIDIOC_QUERYCAP, &cap) < 0) {
-        r = errno == ENOTTY || errno == EINVAL ? -ENOTTY : -errno;
-        snprintf(why, whylen, "%s is not a V4L2 device (VIDIOC_QUERYCAP: %s)", name_of(cam, nm, sizeof(nm)),
-                 strerror(errno));
+        int e = errno;
+        r = e == ENOTTY || e == EINVAL ? -ENOTTY : -e;
+        if (r == -ENOTTY)
+            snprintf(why, whylen, "%s is not a V4L2 device (VIDIOC_QUERYCAP: %s)", name_of(cam, nm, sizeof(nm)),
+                     strerror(e));
+        else /* e.g. unplugged between open and here */
+            snprintf(why, whylen, "cannot query %s (VIDIOC_QUERYCAP): %s", name_of(cam, nm, sizeof(nm)), strerror(e));
         close(fd);
         goto fail;
     }
