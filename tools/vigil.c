@@ -57,6 +57,13 @@ typedef struct {
 static volatile sig_atomic_t interrupted; /* set by the SIGINT handler only */
 static void on_sigint(int sig) { (void)sig; interrupted = 1; }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The value of "key":"..." in a JSON text, copied into out; false if absent. */
 static bool json_string_field(const char *json, size_t len, const char *key, char *out, size_t outlen)
 {
@@ -104,7 +111,8 @@ static int cmd_events(int argc, char **argv)
                    "  --topic      subscribe to topics starting with PREFIX (default: all);\n"
                    "               e.g. event., det.street, health., stats\n"
                    "  --count      exit after N messages\n"
-                   "  --until-eof  exit when every camera seen has ended (health eof/failed)\n"
+                   "  --until-eof  exit when every camera seen has ended (health eof/failed),\n"
+                   "               after printing what follows for 1.5 s (end events, last stats)\n"
                    "  --timeout    exit with status 1 when nothing arrives for S seconds\n");
             return 0;
         default: return 2;
@@ -132,12 +140,15 @@ static int cmd_events(int argc, char **argv)
     int rc = 0;
     static char buf[256 * 1024];
     double idle = 0;
+    long long drain_until = 0; /* --until-eof: stop printing at this time */
     while (!interrupted && (count < 0 || printed < count)) {
         zmq_pollitem_t it = {.socket = sub, .events = ZMQ_POLLIN};
         int pr = zmq_poll(&it, 1, 200);
         if (pr < 0)
             break;
         if (pr == 0) {
+            if (drain_until && now_ms() > drain_until)
+                break;
             idle += 0.2;
             if (timeout_s > 0 && idle >= timeout_s) {
                 fprintf(stderr, "vigil events: nothing from '%s' for %.1fs\n", endpoint, timeout_s);
@@ -196,7 +207,12 @@ static int cmd_events(int argc, char **argv)
         bool all = n_seen > 0;
         for (int i = 0; i < n_seen; i++)
             all = all && seen[i].ended;
-        if (all)
+        if (all && !drain_until) {
+            /* the end events and last stats of a camera follow its eof:
+             * keep printing for a moment */
+            drain_until = now_ms() + 1500;
+        }
+        if (drain_until && now_ms() > drain_until)
             break;
     }
     int zero = 0;
