@@ -39,6 +39,8 @@ typedef struct {
     vg_cascade_on_t on;
     int max_people;             /* person boxes looked at per frame, best first; 0 = 8 */
     int min_size;               /* smallest crop side (pixels) worth a face pass; 0 = 32 */
+    float expression_margin;    /* the classifier sees a square of the face box's longer side
+                                   plus this fraction of it on each side; 0 = 0.2, max 2 */
 } vg_cascade_config_t;
 
 /* What the cascade found for one detection. */
@@ -57,7 +59,8 @@ typedef struct vg_cascade vg_cascade_t;
  * Makes a cascade. cfg is copied; the detectors are borrowed and must
  * outlive it. With ON_PERSON and a detector without a "person" label (or no
  * detector) the cascade runs ON_FRAME. Returns 0 and *ret (free with
- * vg_cascade_free), -EINVAL without a face detector, -ENOMEM; *ret untouched
+ * vg_cascade_free), -EINVAL without a face detector or with a value out of
+ * range, -ENOMEM; *ret untouched
  * on failure. Thread: main.
  */
 int vg_cascade_new(const vg_cascade_config_t *cfg, vg_cascade_t **ret);
