@@ -237,11 +237,12 @@ int main(int argc, char **argv)
             int64_t since = (now.tv_sec - last_ping.tv_sec) * 1000000LL + (now.tv_nsec - last_ping.tv_nsec) / 1000;
             /* ping at half the period, and only while the pipeline moves */
             if (since >= (int64_t)watchdog_us / 2) {
-                if (vg_runtime_alive(rt)) {
+                const char *why = "";
+                if (vg_runtime_alive(rt, &why)) {
                     sd_notify(0, "WATCHDOG=1");
                     notify_status(rt);
                 } else {
-                    vg_log(VG_LOG_ERROR, "workers made no progress with frames waiting; withholding the watchdog ping");
+                    vg_log(VG_LOG_ERROR, "%s; withholding the watchdog ping", why);
                 }
                 last_ping = now;
             }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <zmq.h>
 
@@ -29,6 +30,7 @@ struct vg_publisher {
     pthread_t thread;
     bool thread_started;
     _Atomic int stop;             /* main writes once; the thread polls it */
+    int64_t debug_stall_at_us;    /* VIGIL_DEBUG_STALL_PUBLISHER; 0 = off */
     vg_publisher_stats_t stats;
     /* publisher thread only: */
     int n_cameras;
@@ -184,6 +186,27 @@ static void answer_control(vg_publisher_t *p)
     zmq_send(p->router, p->out, len, ZMQ_DONTWAIT);
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Test hook (VIGIL_DEBUG_STALL_PUBLISHER=S): the thread stops turning S
+ * seconds after start, until it is asked to stop, so that a test can see
+ * the watchdog pings stop. */
+static void debug_stall(vg_publisher_t *p)
+{
+    if (!p->debug_stall_at_us || mono_us() < p->debug_stall_at_us)
+        return;
+    /* relaxed: polled, as in the loop */
+    while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void *publisher_main(void *arg)
 {
     vg_publisher_t *p = arg;
@@ -193,6 +216,9 @@ static void *publisher_main(void *arg)
     for (;;) {
         /* relaxed: re-read every POLL_MS; nothing rides on it */
         bool stop = atomic_load_explicit(&p->stop, memory_order_relaxed);
+        /* relaxed: a counter the main thread compares between checks */
+        atomic_fetch_add_explicit(&p->stats.loops, 1, memory_order_relaxed);
+        debug_stall(p);
         int rc = zmq_poll(items, n_items, stop ? 0 : POLL_MS);
         if (rc < 0 && zmq_errno() != EINTR)
             break;
@@ -227,6 +253,9 @@ int vg_publisher_new(const vg_publisher_config_t *cfg, vg_publisher_t **ret, cha
     if (!p->cameras)
         goto fail;
     atomic_init(&p->stop, 0);
+    const char *stall = getenv("VIGIL_DEBUG_STALL_PUBLISHER");
+    if (stall && atof(stall) > 0)
+        p->debug_stall_at_us = mono_us() + (int64_t)(atof(stall) * 1e6);
     snprintf(p->inproc, sizeof(p->inproc), INPROC_FMT, (void *)p);
     p->pull = zmq_socket(cfg->zmq_context, ZMQ_PULL);
     if (!p->pull) {

@@ -41,6 +41,8 @@ typedef struct {
     _Atomic uint64_t published; /* messages sent or printed */
     _Atomic uint64_t dropped;   /* messages emitters could not queue */
     _Atomic uint64_t invalid;   /* malformed internal messages (a bug if > 0) */
+    _Atomic uint64_t loops;     /* turns of the publisher thread (one per <= 50 ms):
+                                 * the watchdog's sign that it is alive */
 } vg_publisher_stats_t;
 
 typedef struct vg_publisher vg_publisher_t;

@@ -75,6 +75,7 @@ struct vg_runtime {
     int n_models;
     int64_t started_us, last_stats_us;
     uint64_t last_progress; /* worker frames handled at the last watchdog check */
+    uint64_t last_publisher_loops; /* publisher turns at the last watchdog check */
     /* cameras removed by reload: their totals still count */
     vg_runtime_totals_t retired_totals;
     char msg[MSG_CAP];
@@ -567,9 +568,9 @@ size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap)
     return offsetof(vg_runtime_snapshot_t, cameras) + (size_t)snap->n_cameras * sizeof(snap->cameras[0]);
 }
 
-bool vg_runtime_alive(vg_runtime_t *rt)
+bool vg_runtime_alive(vg_runtime_t *rt, const char **ret_why)
 {
-    bool alive = true;
+    const char *why = NULL;
     /* A worker is stuck when frames wait in a ring and no worker moved. */
     uint64_t total = 0;
     for (int i = 0; i < rt->n_workers; i++)
@@ -579,9 +580,16 @@ bool vg_runtime_alive(vg_runtime_t *rt)
         if (!rt->cameras[i]->retired && vg_ring_count(rt->cameras[i]->ring) > 0)
             queued = true;
     if (queued && total == rt->last_progress)
-        alive = false;
+        why = "workers made no progress with frames waiting";
     rt->last_progress = total;
-    return alive;
+    /* The publisher turns at least every 50 ms, busy or not. */
+    uint64_t loops = load(&vg_publisher_stats(rt->pub)->loops);
+    if (loops == rt->last_publisher_loops)
+        why = "the publisher thread made no progress";
+    rt->last_publisher_loops = loops;
+    if (why && ret_why)
+        *ret_why = why;
+    return why == NULL;
 }
 
 static void model_free(model_t **pm)

@@ -100,8 +100,10 @@ void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret);
 size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap);
 
 /* Watchdog: true when workers and publisher made progress since the last
- * call, or had nothing to do. */
-bool vg_runtime_alive(vg_runtime_t *rt);
+ * call, or had nothing to do. When false, *ret_why (if not NULL) says which
+ * one is stuck (a static string). Call it at most every 100 ms: the
+ * publisher turns every 50 ms when idle. */
+bool vg_runtime_alive(vg_runtime_t *rt, const char **ret_why);
 
 /* Stops capture, lets the workers drain the rings (at most drain_ms), ends
  * open events, flushes the publisher, frees everything. Accepts NULL. */

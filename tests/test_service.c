@@ -260,21 +260,20 @@ Test(service, sd_notify_ready_watchdog_reload_stopping_in_order, .timeout = 120)
     daemon_cleanup(&d);
 }
 
-/* The hook makes every worker stop 2 s after start; frames then wait in
- * the ring with no worker moving, which must stop the pings (systemd would
- * then kill and restart vigild). Checked by order, not by time: after the
- * first "withholding" log line, no ping may arrive while vigild logs three
- * more of them. */
-Test(service, a_stalled_pipeline_stops_the_watchdog_pings, .timeout = 120)
+/* The hooks make every worker (or the publisher thread) stop 2 s after
+ * start; that must stop the pings (systemd would then kill and restart
+ * vigild). Checked by order, not by time: after the first "withholding" log
+ * line, no ping may arrive while vigild logs three more of them. */
+static void stalled_stops_the_pings(const char *hook, const char *why)
 {
     static daemon_t d;
     static notes_t nt;
     daemon_prepare(&d);
     write_street(&d, NULL);
     notify_bind(&d, 1000);
-    setenv("VIGIL_DEBUG_STALL_WORKERS", "2", 1);
+    setenv(hook, "2", 1);
     daemon_start(&d);
-    unsetenv("VIGIL_DEBUG_STALL_WORKERS");
+    unsetenv(hook);
 
     cr_assert(notes_collect(&d, &nt, 30000, "READY=1"), "no READY=1; stderr: %s", daemon_stderr(&d));
     const char *withhold = "withholding the watchdog ping";
@@ -282,20 +281,33 @@ Test(service, a_stalled_pipeline_stops_the_watchdog_pings, .timeout = 120)
     while (vg_test_now_ms() < end && count_in(daemon_stderr(&d), withhold) < 1)
         notes_collect(&d, &nt, 100, NULL);
     cr_assert_geq(count_in(d.err, withhold), 1, "vigild never said it withholds the ping; stderr: %s", d.err);
+    char expect[256];
+    snprintf(expect, sizeof(expect), "%s; %s", why, withhold);
+    cr_assert(strstr(d.err, expect), "the log names the stuck stage (%s): %s", why, d.err);
     /* every datagram sent before that line was written is queued by now */
     notes_collect(&d, &nt, 50, NULL);
     int pings_before = notes_count(&nt, "WATCHDOG=1", 0, nt.n);
-    cr_assert_geq(pings_before, 1, "pings while the workers still moved");
+    cr_assert_geq(pings_before, 1, "pings while the pipeline still moved");
     int mark = nt.n;
     while (vg_test_now_ms() < end && count_in(daemon_stderr(&d), withhold) < 4)
         notes_collect(&d, &nt, 100, NULL);
     cr_assert_geq(count_in(d.err, withhold), 4, "vigild keeps checking; stderr: %s", d.err);
-    cr_assert_eq(notes_count(&nt, "WATCHDOG=1", mark, nt.n), 0, "a ping while the workers were stuck");
+    cr_assert_eq(notes_count(&nt, "WATCHDOG=1", mark, nt.n), 0, "a ping while the pipeline was stuck");
 
     kill(d.proc.pid, SIGTERM);
     cr_assert(notes_collect(&d, &nt, 30000, "STOPPING=1"));
     cr_assert_eq(vg_test_wait(&d.proc, 20000), 0, "a stuck pipeline still stops cleanly");
     daemon_cleanup(&d);
+}
+
+Test(service, stalled_workers_stop_the_watchdog_pings, .timeout = 120)
+{
+    stalled_stops_the_pings("VIGIL_DEBUG_STALL_WORKERS", "workers made no progress with frames waiting");
+}
+
+Test(service, a_stalled_publisher_stops_the_watchdog_pings, .timeout = 120)
+{
+    stalled_stops_the_pings("VIGIL_DEBUG_STALL_PUBLISHER", "the publisher thread made no progress");
 }
 
 /* ------------------------------------------------------------ messages */
