@@ -185,6 +185,13 @@ int vg_cascade_run(vg_cascade_t *c, const vg_image_t *img, vg_det_t *dets, int n
         }
         return n;
     }
+    if (c->cfg.detector == c->cfg.face) {
+        /* the camera's detector is the face detector: its boxes are the faces */
+        for (int i = 0; i < n; i++)
+            if ((r = classify(c, img, &dets[i], &ret_attrs[i])) < 0)
+                return r;
+        return n;
+    }
     int nf = vg_detector_run(c->cfg.face, img, c->faces, FACES_MAX);
     if (nf < 0)
         return nf;

@@ -76,7 +76,9 @@ vg_cascade_on_t vg_cascade_mode(const vg_cascade_t *c);
  * the camera's detector) are borrowed. ret_attrs (max entries) gets one
  * attribute per detection: ret_attrs[i] belongs to dets[i]. ON_FRAME appends
  * the faces found as new detections after the n given ones (label index -1,
- * ret_attrs[k].label = "face", box = face), at most max in all.
+ * ret_attrs[k].label = "face", box = face), at most max in all; when the
+ * camera's detector is the face detector itself, its boxes are the faces
+ * and only the expression runs (nothing appended).
  * Returns the number of detections now in dets (>= n), or a negative errno
  * from a detector (-EINVAL for n > max or a bad image); dets[0..n) are never
  * changed (on failure ret_attrs and dets[n..max) may be partly written).

@@ -214,6 +214,40 @@ Test(cascade, faces_and_expressions_on_facereg, .timeout = 120)
     av_frame_free(&p.f);
 }
 
+/* The camera's detector is the face detector: its boxes are the faces, only
+ * the expression runs, nothing is appended. */
+Test(cascade, detector_is_the_face_model, .timeout = 120)
+{
+    photo_t p;
+    photo_load("facereg.jpg", &p);
+    vg_detector_t *face = model("blazeface", 0.75), *emo = model("emotion", 0.0);
+    vg_cascade_t *c = NULL;
+    vg_cascade_config_t cc = {.face = face, .expression = emo, .detector = face, .on = VG_CASCADE_ON_PERSON};
+    cr_assert_eq(vg_cascade_new(&cc, &c), 0);
+    vg_det_t dets[16];
+    vg_cascade_attr_t attrs[16];
+    int n = vg_detector_run(face, &p.img, dets, 16);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(vg_cascade_run(c, &p.img, dets, n, 16, attrs), 4, "nothing appended");
+    for (int i = 0; i < n; i++) {
+        cr_expect(attrs[i].has_face && attrs[i].label == NULL);
+        cr_expect_eq(attrs[i].face[0], dets[i].x1);
+        cr_expect_not_null(vg_cascade_expression(c, attrs[i].expression));
+    }
+    vg_cascade_config_t bad = cc;
+    bad.expression_margin = -0.1f;
+    vg_cascade_t *no = NULL;
+    cr_expect_eq(vg_cascade_new(&bad, &no), -EINVAL);
+    cr_expect_null(no);
+    bad = cc;
+    bad.face = NULL;
+    cr_expect_eq(vg_cascade_new(&bad, &no), -EINVAL);
+    vg_cascade_free(&c);
+    vg_detector_free(&emo);
+    vg_detector_free(&face);
+    av_frame_free(&p.f);
+}
+
 Test(cascade, face_on_the_person_box, .timeout = 120)
 {
     photo_t p;

@@ -589,8 +589,8 @@ static void usage(FILE *out)
 
 /* Faces models: the config's first camera with faces: on, else the cache's
  * blazeface and emotion. */
-static int load_faces(const vg_config_t *cfg, const char *precision, vg_detector_t **face, vg_detector_t **expr,
-                      vg_cascade_on_t *on)
+static int load_faces(const vg_config_t *cfg, const char *precision, const vg_detector_t *det,
+                      vg_detector_t **face, vg_detector_t **expr, vg_cascade_on_t *on)
 {
     const char *fm = "blazeface", *em = "emotion";
     *on = VG_CASCADE_ON_PERSON;
@@ -601,8 +601,8 @@ static int load_faces(const vg_config_t *cfg, const char *precision, vg_detector
             *on = cfg->cameras[i].faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME : VG_CASCADE_ON_PERSON;
             break;
         }
-    int r = load_named(cfg, fm, precision, -1, face);
-    if (r < 0)
+    int r = 0;
+    if (strcmp(fm, vg_detector_name(det)) != 0 && (r = load_named(cfg, fm, precision, -1, face)) < 0)
         return r;
     if (em && (r = load_named(cfg, em, precision, 0.0, expr)) < 0)
         return r;
@@ -705,9 +705,10 @@ int vg_cli_detect(int argc, char **argv)
         goto done;
     if (op.faces) {
         vg_cascade_on_t on;
-        if (load_faces(cfg, op.precision, &face, &expr, &on) < 0)
+        if (load_faces(cfg, op.precision, det, &face, &expr, &on) < 0)
             goto done;
-        vg_cascade_config_t cc = {.face = face, .expression = expr, .detector = det, .on = on};
+        /* no face model of its own: the detector is the face model (--model blazeface) */
+        vg_cascade_config_t cc = {.face = face ? face : det, .expression = expr, .detector = det, .on = on};
         if ((r = vg_cascade_new(&cc, &cascade)) < 0) {
             fprintf(stderr, "vigil detect: cannot make the face cascade: %s\n", strerror(-r));
             goto done;
