@@ -707,7 +707,7 @@ int vg_v4l2_next(vg_v4l2_t *cam, int64_t timeout_us, int stop_fd, int64_t *ret_p
     }
 failed:
     if (unplug_errno(-r)) {
-        snprintf(why, whylen, "%s unplugged (VIDIOC_DQBUF: %s)", name_of(cam, nm, sizeof(nm)), strerror(-r));
+        snprintf(why, whylen, "%s unplugged (%s)", name_of(cam, nm, sizeof(nm)), strerror(-r));
         return -ENODEV;
     }
     snprintf(why, whylen, "%s: capture failed: %s", name_of(cam, nm, sizeof(nm)), strerror(-r));
