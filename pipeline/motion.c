@@ -120,7 +120,7 @@ static void downscale(vg_motion_t *m, const uint8_t *luma, int linesize)
     const int sw = m->src_w, sh = m->src_h, w = m->w, h = m->h;
     uint32_t *restrict acc = m->acc;
     const bool whole = sw % w == 0 && sh % h == 0;
-    const int fx = sw / w;
+    const int fx = sw / w, fy = sh / h;
     for (int oy = 0; oy < h; oy++) {
         int y0 = (int)((int64_t)oy * sh / h), y1 = (int)((int64_t)(oy + 1) * sh / h);
         if (y1 <= y0)
