@@ -363,3 +363,58 @@ Test(cascade, vigil_detect_faces_cli, .timeout = 180)
     cr_expect(green > rows * 9 / 10, "box edge green on %d of %d rows", green, rows);
     av_frame_free(&p.f);
 }
+
+/* `vigil detect VIDEO --max-frames 10 --out X.mp4`: one line per frame, in
+ * order, people walking in each (vtest.avi has 3 or more throughout), and an
+ * H.264 file of those 10 frames at the source size. */
+Test(cascade, vigil_detect_video_cli, .timeout = 300)
+{
+    const char *bd = getenv("VIGIL_BUILD_DIR");
+    cr_assert_not_null(bd, "run through ctest (VIGIL_BUILD_DIR)");
+    char cmd[4096], out[1024];
+    snprintf(out, sizeof(out), "%s/cascade_vtest.mp4", bd);
+    remove(out);
+    snprintf(cmd, sizeof(cmd), "'%s/tools/vigil' detect '%s/footage/vtest.avi' --max-frames 10 --out '%s'", bd,
+             cache(), out);
+    FILE *fp = popen(cmd, "r");
+    cr_assert_not_null(fp);
+    static char line[65536];
+    int lines = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        json_error_t je;
+        json_t *root = json_loads(line, 0, &je);
+        cr_assert_not_null(root, "not JSON: %s", line);
+        cr_expect_eq(json_integer_value(json_object_get(root, "frame")), lines);
+        cr_expect_eq(json_integer_value(json_object_get(root, "width")), 768);
+        json_t *objs = json_object_get(root, "objects");
+        int persons = 0;
+        for (size_t i = 0; i < json_array_size(objs); i++) {
+            json_t *o = json_array_get(objs, i), *b = json_object_get(o, "box");
+            persons += strcmp(json_string_value(json_object_get(o, "label")), "person") == 0;
+            double x1 = json_number_value(json_array_get(b, 0)), y1 = json_number_value(json_array_get(b, 1));
+            double x2 = json_number_value(json_array_get(b, 2)), y2 = json_number_value(json_array_get(b, 3));
+            cr_expect(x1 >= 0 && y1 >= 0 && x1 < x2 && y1 < y2 && x2 <= 768 && y2 <= 576, "box in the frame");
+        }
+        cr_expect_geq(persons, 3, "frame %d: %d people", lines, persons);
+        json_decref(root);
+        lines++;
+    }
+    cr_assert_eq(pclose(fp), 0, "%s failed", cmd);
+    cr_expect_eq(lines, 10);
+    AVFormatContext *ic = NULL;
+    cr_assert_geq(avformat_open_input(&ic, out, NULL, NULL), 0, "no %s", out);
+    cr_assert_geq(avformat_find_stream_info(ic, NULL), 0);
+    AVCodecParameters *par = ic->streams[0]->codecpar;
+    cr_expect_eq(par->codec_id, AV_CODEC_ID_H264);
+    cr_expect_eq(par->width, 768);
+    cr_expect_eq(par->height, 576);
+    AVPacket *pkt = av_packet_alloc();
+    int packets = 0;
+    while (av_read_frame(ic, pkt) >= 0) {
+        packets += pkt->stream_index == 0;
+        av_packet_unref(pkt);
+    }
+    cr_expect_eq(packets, 10, "10 frames written, %d packets", packets);
+    av_packet_free(&pkt);
+    avformat_close_input(&ic);
+}
