@@ -59,8 +59,8 @@ int vg_dehaze_new(const vg_dehaze_config_t *cfg, vg_dehaze_t **ret)
     vg_dehaze_config_t *c = &dh->cfg;
     if (c->omega <= 0) c->omega = 0.95f;
     if (c->t_min <= 0) c->t_min = 0.2f;
-    if (c->patch <= 0) c->patch = 35.0f;
-    if (c->gf_radius <= 0) c->gf_radius = 20.0f;
+    if (c->patch <= 0) c->patch = 0.045f;
+    if (c->gf_radius <= 0) c->gf_radius = 0.026f;
     if (c->gf_eps <= 0) c->gf_eps = 1e-3f;
     if (c->a_rate <= 0 || c->a_rate > 1) c->a_rate = 0.1f;
     bool ok = true;
@@ -290,7 +290,9 @@ int vg_dehaze_run(vg_dehaze_t *dh, const vg_image_t *src, vg_image_t *dst, float
             dark[k] = MINF(R[k], MINF(G[k], B[k]));
         }
     }
-    int pr = (int)lrintf(dh->cfg.patch / (2.0f * f));
+    /* window sizes scale with the picture: the same scene at another
+     * resolution gets the same dehazing */
+    int pr = (int)lrintf(dh->cfg.patch * W / (2.0f * f));
     pr = pr < 1 ? 1 : pr;
     min_filter(T, dark, tmp, sw, sh, pr); /* T: dark channel of I */
 
@@ -334,7 +336,7 @@ int vg_dehaze_run(vg_dehaze_t *dh, const vg_image_t *src, vg_image_t *dst, float
         T[k] = 1.0f - dh->cfg.omega * T[k];
 
     /* 4. guided filter coefficients at small scale (guide: grey I) */
-    int gr = (int)lrintf(dh->cfg.gf_radius / f);
+    int gr = (int)lrintf(dh->cfg.gf_radius * W / f);
     gr = gr < 1 ? 1 : gr;
     float *mI = dh->pl[P_MI], *mP = dh->pl[P_MP], *ca = dh->pl[P_A], *cb = dh->pl[P_B2];
     float *t2 = dh->pl[P_TMP2];

@@ -23,8 +23,8 @@ typedef struct {
     int max_width, max_height; /* largest frame */
     float omega;        /* haze kept for depth perception: t = 1 - omega*dark; 0 = 0.95 */
     float t_min;        /* lower bound of the transmission; 0 = 0.2 */
-    float patch;        /* dark channel window, full-resolution pixels; 0 = 35 */
-    float gf_radius;    /* guided filter radius, full-resolution pixels; 0 = 20 */
+    float patch;        /* dark channel window, fraction of the width; 0 = 0.045 (35 px at 768) */
+    float gf_radius;    /* guided filter radius, fraction of the width; 0 = 0.026 */
     float gf_eps;       /* guided filter regularisation (0..1 units); 0 = 1e-3 */
     float a_rate;       /* atmospheric light: share of the new estimate per frame; 0 = 0.1 */
 } vg_dehaze_config_t;
