@@ -447,19 +447,19 @@ static int cmd_status(int argc, char **argv)
         fprintf(stderr, "vigil status: unreadable answer: %s\n", e.text);
         goto out;
     }
-    printf("%-16s %-12s %9s %9s %8s %8s %8s %7s %7s %8s\n", "camera", "state", "decoded", "analysed", "fps_in",
-           "fps_out", "dec_err", "drops", "events", "ms/frame");
+    printf("%-16s %-12s %9s %9s %8s %8s %8s %7s %7s %8s %8s\n", "camera", "state", "decoded", "analysed", "fps_in",
+           "fps_out", "dec_err", "drops", "events", "ms/frame", "p95_ms");
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(root, "cameras"), i, c)
     {
         long long drops = jint(c, "dropped", "ring") + jint(c, "dropped", "pool") +
                           jint(c, "dropped", "publish") + jint(c, "dropped", "shutdown");
-        printf("%-16s %-12s %9lld %9lld %8.1f %8.1f %8lld %7lld %7lld %8.2f\n",
+        printf("%-16s %-12s %9lld %9lld %8.1f %8.1f %8lld %7lld %7lld %8.2f %8.1f\n",
                json_string_value(json_object_get(c, "camera")), json_string_value(json_object_get(c, "state")),
                jint(c, "frames", "decoded"), jint(c, "frames", "analysed"), jreal(c, "fps", "decoded"),
                jreal(c, "fps", "analysed"), jint(c, "decode_errors", NULL), drops, jint(c, "events", NULL),
-               jreal(c, "analysis_ms", NULL));
+               jreal(c, "analysis_ms", NULL), jreal(c, "latency_ms", "p95"));
     }
     printf("published %lld messages, %lld dropped before publishing\n", jint(root, "published", NULL),
            jint(root, "dropped", NULL));
