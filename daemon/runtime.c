@@ -604,38 +604,6 @@ static void model_free(model_t **pm)
     *pm = NULL;
 }
 
-/* The labels a manifest names ("coco80.txt"), looked for beside the model,
- * then in the installed and the source labels folders. */
-static bool find_manifest_labels(const char *onnx, char *buf, size_t len)
-{
-    char mpath[4096];
-    snprintf(mpath, sizeof(mpath), "%s", onnx);
-    char *dot = strrchr(mpath, '.');
-    if (dot)
-        *dot = '\0';
-    strncat(mpath, ".json", sizeof(mpath) - strlen(mpath) - 1);
-    vg_manifest_t *mf = NULL;
-    char err[256];
-    if (vg_manifest_load(mpath, &mf, err, sizeof(err)) < 0)
-        return false;
-    bool found = false;
-    if (mf->labels[0]) {
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s", onnx);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof(dir), ".");
-        const char *dirs[] = {dir, VIGIL_LABELS_DIR, VIGIL_SOURCE_DIR "/models/labels"};
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !found; i++) {
-            snprintf(buf, len, "%s/%s", dirs[i], mf->labels);
-            found = access(buf, R_OK) == 0;
-        }
-    }
-    vg_manifest_free(&mf);
-    return found;
-}
 
 /* Loads a model; a model that fails is kept with its error, so that the
  * cameras naming it can say why they run without it. */
@@ -664,7 +632,7 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc)
             return m;
         }
         labels_path = labels;
-    } else if (find_manifest_labels(onnx, labels, sizeof(labels))) {
+    } else if (vg_detector_find_labels(onnx, labels, sizeof(labels))) {
         labels_path = labels;
     }
     if (vg_detector_new(mc, onnx, labels_path, &m->detector, m->error, sizeof(m->error)) < 0)

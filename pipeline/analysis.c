@@ -333,52 +333,49 @@ static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_moti
             vg_jsonw_object_end(&w);
         }
     }
-    for (int i = 0; i < n_dets; i++) {
-        const vg_det_t *d = &a->dets[i];
-        const char *label = det_label(a, i);
-        vg_jsonw_object_begin(&w);
-        vg_jsonw_key(&w, "label");
-        if (label)
-            vg_jsonw_string(&w, label);
-        else
-            vg_jsonw_int(&w, d->label);
-        vg_jsonw_key(&w, "score");
-        vg_jsonw_double(&w, d->score, 4);
-        vg_jsonw_key(&w, "box");
-        write_box(&w, (int[4]){(int)d->x1, (int)d->y1, (int)d->x2, (int)d->y2});
-        const vg_cascade_attr_t *at = &a->attrs[i];
-        if (a->cfg.cascade && at->has_face && !at->label) {
-            vg_jsonw_key(&w, "attributes");
-            vg_jsonw_object_begin(&w);
-            vg_jsonw_key(&w, "face");
-            write_box(&w, (int[4]){(int)at->face[0], (int)at->face[1], (int)at->face[2], (int)at->face[3]});
-            vg_jsonw_key(&w, "face_score");
-            vg_jsonw_double(&w, at->face_score, 4);
-            const char *expr = vg_cascade_expression(a->cfg.cascade, at->expression);
-            if (expr) {
-                vg_jsonw_key(&w, "expression");
-                vg_jsonw_string(&w, expr);
-                vg_jsonw_key(&w, "expression_score");
-                vg_jsonw_double(&w, at->expression_score, 4);
-            }
-            vg_jsonw_object_end(&w);
-        } else if (a->cfg.cascade && at->label) {
-            const char *expr = vg_cascade_expression(a->cfg.cascade, at->expression);
-            if (expr) {
-                vg_jsonw_key(&w, "attributes");
-                vg_jsonw_object_begin(&w);
-                vg_jsonw_key(&w, "expression");
-                vg_jsonw_string(&w, expr);
-                vg_jsonw_key(&w, "expression_score");
-                vg_jsonw_double(&w, at->expression_score, 4);
-                vg_jsonw_object_end(&w);
-            }
-        }
-        vg_jsonw_object_end(&w);
-    }
+    for (int i = 0; i < n_dets; i++)
+        vg_analysis_write_object(&w, det_label(a, i), &a->dets[i], a->cfg.cascade,
+                                 a->cfg.cascade ? &a->attrs[i] : NULL);
     vg_jsonw_array_end(&w);
     vg_jsonw_object_end(&w);
     send(a, a->topic_det, &w, emit, emitter);
+}
+
+void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *d, const vg_cascade_t *cascade,
+                              const vg_cascade_attr_t *at)
+{
+    vg_jsonw_object_begin(w);
+    vg_jsonw_key(w, "label");
+    if (label)
+        vg_jsonw_string(w, label);
+    else
+        vg_jsonw_int(w, d->label);
+    vg_jsonw_key(w, "score");
+    vg_jsonw_double(w, d->score, 4);
+    vg_jsonw_key(w, "box");
+    write_box(w, (int[4]){(int)d->x1, (int)d->y1, (int)d->x2, (int)d->y2});
+    const char *expr = at && cascade ? vg_cascade_expression(cascade, at->expression) : NULL;
+    /* a person carries the face found on it; a face object (added by the
+     * cascade, at->label set) only its expression */
+    bool face = at && at->has_face && !at->label;
+    if (face || expr) {
+        vg_jsonw_key(w, "attributes");
+        vg_jsonw_object_begin(w);
+        if (face) {
+            vg_jsonw_key(w, "face");
+            write_box(w, (int[4]){(int)at->face[0], (int)at->face[1], (int)at->face[2], (int)at->face[3]});
+            vg_jsonw_key(w, "face_score");
+            vg_jsonw_double(w, at->face_score, 4);
+        }
+        if (expr) {
+            vg_jsonw_key(w, "expression");
+            vg_jsonw_string(w, expr);
+            vg_jsonw_key(w, "expression_score");
+            vg_jsonw_double(w, at->expression_score, 4);
+        }
+        vg_jsonw_object_end(w);
+    }
+    vg_jsonw_object_end(w);
 }
 
 /* The name of detection i: the detector's label, or what the cascade added. */

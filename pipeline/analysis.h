@@ -25,11 +25,10 @@
 #include <stdint.h>
 
 #include "daemon/config.h"
+#include "pipeline/cascade.h"
 #include "pipeline/frame.h"
+#include "pipeline/jsonw.h"
 #include "pipeline/motion.h"
-
-typedef struct vg_detector vg_detector_t;
-typedef struct vg_cascade vg_cascade_t;
 
 /* Hands one message to the publisher: topic "det.cam", camera "cam", body a
  * JSON object without camera and seq (the publisher adds them). Returns 0, or
@@ -78,5 +77,11 @@ void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *frame, vg_emit_fn emi
 void vg_analysis_flush(vg_analysis_t *a, const char *reason, vg_emit_fn emit, void *emitter);
 
 const vg_analysis_stats_t *vg_analysis_stats(const vg_analysis_t *a);
+
+/* Writes one element of a det message's "objects" (docs/events.md): label
+ * (its index when label is NULL), score, box, and the cascade's attributes
+ * when at is not NULL. Shared with `vigil detect`. Thread: any. */
+void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *d, const vg_cascade_t *cascade,
+                              const vg_cascade_attr_t *at);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "models/engine/engine.h"
 #include "models/heads/manifest.h"
@@ -186,13 +187,18 @@ void vg_detector_free(vg_detector_t **pd)
     *pd = NULL;
 }
 
+/* Prepares img into the engine's input and runs it. Under d->lock. */
+static int infer_locked(vg_detector_t *d, const vg_image_t *img, vg_tensor_xform_t *ret_xform)
+{
+    int r = vg_tensor_prep_run(d->prep, img, vg_engine_input_buffer(d->engine, 0), ret_xform);
+    return r < 0 ? r : vg_engine_run(d->engine);
+}
+
 int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int max)
 {
     pthread_mutex_lock(&d->lock);
     vg_tensor_xform_t tx;
-    int r = vg_tensor_prep_run(d->prep, img, vg_engine_input_buffer(d->engine, 0), &tx);
-    if (r == 0)
-        r = vg_engine_run(d->engine);
+    int r = infer_locked(d, img, &tx);
     if (r == 0) {
         for (int i = 0; i < d->n_outs; i++)
             d->outs[i].data = vg_engine_output_buffer(d->engine, d->out_index[i]);
@@ -208,9 +214,7 @@ int vg_detector_scores(vg_detector_t *d, const vg_image_t *img, float *ret, int 
 {
     pthread_mutex_lock(&d->lock);
     vg_tensor_xform_t tx;
-    int r = vg_tensor_prep_run(d->prep, img, vg_engine_input_buffer(d->engine, 0), &tx);
-    if (r == 0)
-        r = vg_engine_run(d->engine);
+    int r = infer_locked(d, img, &tx);
     if (r == 0) {
         const vg_tensor_desc_t *od = vg_engine_output(d->engine, d->out_index[0]);
         const float *out = vg_engine_output_buffer(d->engine, d->out_index[0]);
@@ -232,3 +236,29 @@ const char *vg_detector_label(const vg_detector_t *d, int label)
 const char *vg_detector_name(const vg_detector_t *d) { return d->name; }
 
 size_t vg_detector_memory(const vg_detector_t *d) { return vg_engine_arena_bytes(d->engine); }
+
+bool vg_detector_find_labels(const char *onnx, char *buf, size_t len)
+{
+    char mpath[4096], why[256];
+    manifest_path(onnx, mpath, sizeof(mpath));
+    vg_manifest_t *mf = NULL;
+    if (vg_manifest_load(mpath, &mf, why, sizeof(why)) < 0)
+        return false;
+    bool found = false;
+    if (mf->labels[0]) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", onnx);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof(dir), ".");
+        const char *dirs[] = {dir, VIGIL_LABELS_DIR, VIGIL_SOURCE_DIR "/models/labels"};
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !found; i++) {
+            snprintf(buf, len, "%s/%s", dirs[i], mf->labels);
+            found = access(buf, R_OK) == 0;
+        }
+    }
+    vg_manifest_free(&mf);
+    return found;
+}

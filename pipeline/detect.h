@@ -18,6 +18,7 @@
 #ifndef VG_DETECT_H
 #define VG_DETECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "daemon/config.h"
@@ -49,6 +50,11 @@ int vg_detector_scores(vg_detector_t *d, const vg_image_t *img, float *ret, int 
 /* The label's name ("person"), or NULL when out of range. */
 const char *vg_detector_label(const vg_detector_t *d, int label);
 const char *vg_detector_name(const vg_detector_t *d);
+
+/* The labels file a model's manifest names ("coco80.txt"), looked for beside
+ * the model, then in the installed and the source labels folders; true and
+ * its path in buf when found. Thread: any; blocks on file reads. */
+bool vg_detector_find_labels(const char *onnx, char *buf, size_t len);
 /* Bytes the engine holds (activation arena + packed weights, approximately). */
 size_t vg_detector_memory(const vg_detector_t *d);
 

@@ -27,6 +27,7 @@
 
 #include "daemon/config.h"
 #include "models/heads/manifest.h"
+#include "pipeline/analysis.h"
 #include "pipeline/cascade.h"
 #include "pipeline/detect.h"
 #include "pipeline/jsonw.h"
@@ -49,38 +50,6 @@ static const char *cache_dir(void)
 {
     const char *c = getenv("VIGIL_CACHE_DIR");
     return c && *c ? c : VIGIL_CACHE_DIR;
-}
-
-/* The labels file a manifest beside onnx names: next to the model, then the
- * installed and the source labels folders. */
-static bool manifest_labels(const char *onnx, char *buf, size_t len)
-{
-    char mpath[4096], why[256];
-    snprintf(mpath, sizeof(mpath), "%s", onnx);
-    char *dot = strrchr(mpath, '.');
-    if (dot)
-        *dot = '\0';
-    strncat(mpath, ".json", sizeof(mpath) - strlen(mpath) - 1);
-    vg_manifest_t *mf = NULL;
-    if (vg_manifest_load(mpath, &mf, why, sizeof(why)) < 0)
-        return false;
-    bool found = false;
-    if (mf->labels[0]) {
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s", onnx);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof(dir), ".");
-        const char *dirs[] = {dir, VIGIL_LABELS_DIR, VIGIL_SOURCE_DIR "/models/labels"};
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !found; i++) {
-            snprintf(buf, len, "%s/%s", dirs[i], mf->labels);
-            found = access(buf, R_OK) == 0;
-        }
-    }
-    vg_manifest_free(&mf);
-    return found;
 }
 
 /* Loads a model described only by its file and manifest (no config):
@@ -111,7 +80,7 @@ static int load_file_model(const char *onnx, const char *precision, double thres
     mc.input_h = mf->input_h;
     vg_manifest_free(&mf);
     char err[1024];
-    r = vg_detector_new(&mc, onnx, manifest_labels(onnx, labels, sizeof(labels)) ? labels : NULL, ret, err,
+    r = vg_detector_new(&mc, onnx, vg_detector_find_labels(onnx, labels, sizeof(labels)) ? labels : NULL, ret, err,
                         sizeof(err));
     if (r < 0)
         fprintf(stderr, "vigil detect: %s\n", err);
@@ -135,7 +104,7 @@ static int load_config_model(const vg_config_t *cfg, const vg_model_config_t *mc
             return r;
         }
         lp = labels;
-    } else if (manifest_labels(onnx, labels, sizeof(labels))) {
+    } else if (vg_detector_find_labels(onnx, labels, sizeof(labels))) {
         lp = labels;
     }
     vg_model_config_t m = *mc;
@@ -485,16 +454,6 @@ static int output_close(output_t *o)
 
 /* ------------------------------------------------------------- JSON */
 
-static void write_box(vg_jsonw_t *w, float x1, float y1, float x2, float y2)
-{
-    vg_jsonw_array_begin(w);
-    vg_jsonw_int(w, (int)x1);
-    vg_jsonw_int(w, (int)y1);
-    vg_jsonw_int(w, (int)x2);
-    vg_jsonw_int(w, (int)y2);
-    vg_jsonw_array_end(w);
-}
-
 static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long index, const vg_detector_t *det,
                         const vg_cascade_t *cascade, const vg_det_t *dets, const vg_cascade_attr_t *attrs, int n)
 {
@@ -525,36 +484,8 @@ static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long 
     vg_jsonw_key(&w, "objects");
     vg_jsonw_array_begin(&w);
     for (int i = 0; i < n; i++) {
-        const vg_det_t *d = &dets[i];
-        const char *label = attrs && attrs[i].label ? attrs[i].label : vg_detector_label(det, d->label);
-        vg_jsonw_object_begin(&w);
-        vg_jsonw_key(&w, "label");
-        if (label)
-            vg_jsonw_string(&w, label);
-        else
-            vg_jsonw_int(&w, d->label);
-        vg_jsonw_key(&w, "score");
-        vg_jsonw_double(&w, d->score, 4);
-        vg_jsonw_key(&w, "box");
-        write_box(&w, d->x1, d->y1, d->x2, d->y2);
-        if (attrs && attrs[i].has_face) {
-            const vg_cascade_attr_t *a = &attrs[i];
-            vg_jsonw_key(&w, "attributes");
-            vg_jsonw_object_begin(&w);
-            vg_jsonw_key(&w, "face");
-            write_box(&w, a->face[0], a->face[1], a->face[2], a->face[3]);
-            vg_jsonw_key(&w, "face_score");
-            vg_jsonw_double(&w, a->face_score, 4);
-            const char *e = vg_cascade_expression(cascade, a->expression);
-            if (e) {
-                vg_jsonw_key(&w, "expression");
-                vg_jsonw_string(&w, e);
-                vg_jsonw_key(&w, "expression_score");
-                vg_jsonw_double(&w, a->expression_score, 4);
-            }
-            vg_jsonw_object_end(&w);
-        }
-        vg_jsonw_object_end(&w);
+        const char *label = attrs && attrs[i].label ? attrs[i].label : vg_detector_label(det, dets[i].label);
+        vg_analysis_write_object(&w, label, &dets[i], cascade, attrs ? &attrs[i] : NULL);
     }
     vg_jsonw_array_end(&w);
     vg_jsonw_object_end(&w);
