@@ -103,6 +103,11 @@ static const opt_t daemon_opts[] = {
      "ZeroMQ send high-water mark (messages queued per subscriber before dropping)"},
     {"publish_detections", T_BOOL, D(publish_detections), 0, 0, "true", 0, 0, NULL, 0, NULL,
      "publish `det.<camera>` with every analysed frame's detections"},
+    {"inference_batch", T_INT, D(inference_batch), 0, 0, "1", 1, 16, NULL, 0, NULL,
+     "frames of different cameras run through a detector together by one inference thread; "
+     "1 = each worker runs the detector itself"},
+    {"inference_wait", T_DURATION, D(inference_wait_us), 0, 0, "10ms", US(0), US(SEC), NULL, 0, NULL,
+     "how long a frame waits for others to fill its batch (inference_batch > 1)"},
     {"metrics", T_STRING, D(metrics), 0, 0, "\"\"", 0, 0, NULL, F_LISTEN, NULL,
      "HTTP listener for Prometheus (`GET /metrics`), e.g. 127.0.0.1:9108; \"\" = off"},
     {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,

@@ -109,6 +109,8 @@ typedef struct {
     char *state_dir;          /* default /var/lib/vigil */
     int64_t stats_interval_us; /* default 5s, 100ms..1h */
     int publish_hwm;          /* ZeroMQ send high-water mark, messages; default 1000 */
+    int inference_batch;      /* frames per detector run across cameras; default 1, 1..16 */
+    int64_t inference_wait_us; /* wait for a batch to fill; default 10ms, 0..1s */
     bool publish_detections;  /* publish det.<camera> per analysed frame; default true */
     char *metrics;            /* Prometheus HTTP HOST:PORT (tcp:// or http:// allowed); "" = off */
     char log_level[8];        /* error | warning | info | debug; default info */

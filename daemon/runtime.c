@@ -18,6 +18,7 @@
 #include "pipeline/cascade.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
+#include "pipeline/infer.h"
 #include "pipeline/jsonw.h"
 #include "pipeline/workers.h"
 
@@ -33,6 +34,7 @@ typedef struct {
     vg_model_config_t cfg;   /* copy; cfg.path/labels point at the config that loaded it */
     char *path, *labels;     /* our copies of cfg.path and cfg.labels */
     vg_detector_t *detector; /* NULL when it failed to load */
+    vg_infer_t *infer;       /* its inference thread, when batching across cameras */
     char error[512];         /* why it failed */
 } model_t;
 
@@ -40,6 +42,7 @@ typedef struct camera {
     struct vg_runtime *rt;
     vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
     vg_detector_t *face, *expression; /* borrowed from model_ts: the cascade's models */
+    vg_infer_t *infer;             /* borrowed: the detector's inference thread, or NULL */
     vg_cascade_t *cascade;         /* faces -> expression; NULL = none */
     vg_camera_config_t cfg;        /* copy; url points to our own copy */
     char *url;
@@ -73,6 +76,8 @@ struct vg_runtime {
     int n_cameras;
     model_t *models[VG_CONFIG_MAX_MODELS];
     int n_models;
+    int batch;               /* daemon.inference_batch at start */
+    int64_t batch_wait_us;   /* daemon.inference_wait at start */
     int64_t started_us, last_stats_us;
     uint64_t last_progress; /* worker frames handled at the last watchdog check */
     uint64_t last_publisher_loops; /* publisher turns at the last watchdog check */
@@ -172,6 +177,14 @@ static vg_detector_t *find_detector(vg_runtime_t *rt, const char *model)
     return NULL;
 }
 
+static vg_infer_t *find_infer(vg_runtime_t *rt, const char *model)
+{
+    for (int i = 0; i < rt->n_models; i++)
+        if (strcmp(rt->models[i]->cfg.name, model) == 0)
+            return rt->models[i]->infer;
+    return NULL;
+}
+
 static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t **ret)
 {
     camera_t *cam = calloc(1, sizeof(*cam));
@@ -181,6 +194,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
     cam->rt = rt;
     if (cc->detect_model[0] && cc->detect_when != VG_DETECT_NEVER) {
         cam->detector = find_detector(rt, cc->detect_model);
+        cam->infer = find_infer(rt, cc->detect_model);
         if (!cam->detector)
             vg_log(VG_LOG_WARNING, "camera '%s': model '%s' is not available; the camera runs with motion only",
                    cc->name, cc->detect_model);
@@ -217,6 +231,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         .publish_detections = rt->cfg->publish_detections,
         .detector = cam->detector,
         .cascade = cam->cascade,
+        .infer = cam->infer,
         .detect_when = cc->detect_when,
         .correct_mode = cc->correct_mode,
         .correct_mask = cc->correct_mask,
@@ -394,6 +409,17 @@ static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long r
     vg_jsonw_uint(&w, load(&a->detections));
     vg_jsonw_key(&w, "errors");
     vg_jsonw_uint(&w, load(&a->detect_errors));
+    vg_jsonw_key(&w, "dropped");
+    vg_jsonw_uint(&w, load(&a->detect_dropped));
+    if (cam->infer) {
+        /* the model's inference thread, shared by the cameras using it */
+        uint64_t runs = 0, images = 0;
+        vg_infer_counts(cam->infer, &runs, &images);
+        vg_jsonw_key(&w, "inference_runs");
+        vg_jsonw_uint(&w, runs);
+        vg_jsonw_key(&w, "inference_images");
+        vg_jsonw_uint(&w, images);
+    }
     vg_jsonw_key(&w, "ms");
     vg_jsonw_double(&w, dframes ? load(&a->detect_ns) / 1e6 / dframes : 0, 2);
     char names[64];
@@ -597,6 +623,7 @@ static void model_free(model_t **pm)
     model_t *m = *pm;
     if (!m)
         return;
+    vg_infer_free(&m->infer);
     vg_detector_free(&m->detector);
     free(m->path);
     free(m->labels);
@@ -607,7 +634,7 @@ static void model_free(model_t **pm)
 
 /* Loads a model; a model that fails is kept with its error, so that the
  * cameras naming it can say why they run without it. */
-static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc)
+static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, int batch, int64_t wait_us)
 {
     model_t *m = calloc(1, sizeof(*m));
     if (!m)
@@ -635,8 +662,15 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc)
     } else if (vg_detector_find_labels(onnx, labels, sizeof(labels))) {
         labels_path = labels;
     }
-    if (vg_detector_new(mc, onnx, labels_path, &m->detector, m->error, sizeof(m->error)) < 0)
+    if (vg_detector_new_batch(mc, onnx, labels_path, batch, &m->detector, m->error, sizeof(m->error)) < 0) {
         m->detector = NULL;
+        return m;
+    }
+    if (batch > 1 && (r = vg_infer_new(m->detector, wait_us, &m->infer)) < 0) {
+        snprintf(m->error, sizeof(m->error), "model '%s': cannot start its inference thread: %s", mc->name,
+                 strerror(-r));
+        vg_detector_free(&m->detector);
+    }
     return m;
 }
 
@@ -667,7 +701,14 @@ static void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_
                 rt->models[k] = NULL; /* moved */
             }
         if (!keep) {
-            keep = model_load(cfg, mc);
+            /* a camera's main detector batches across cameras; the cascade's
+             * models run one crop at a time */
+            bool main_detector = false;
+            for (int c = 0; c < cfg->n_cameras; c++)
+                if (strcmp(cfg->cameras[c].detect_model, mc->name) == 0 &&
+                    cfg->cameras[c].detect_when != VG_DETECT_NEVER)
+                    main_detector = true;
+            keep = model_load(cfg, mc, main_detector ? rt->batch : 1, rt->batch_wait_us);
             if (!keep)
                 continue;
             if (keep->detector)
@@ -704,9 +745,10 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     int restart_needed = 0;
     msg[0] = '\0';
     if (strcmp(cfg->publish, rt->cfg->publish) != 0 || strcmp(cfg->control, rt->cfg->control) != 0 ||
-        cfg->workers != rt->cfg->workers || cfg->publish_hwm != rt->cfg->publish_hwm) {
-        snprintf(msg, msglen, "daemon.publish, daemon.control, daemon.workers and daemon.publish_hwm "
-                              "take effect after a restart");
+        cfg->workers != rt->cfg->workers || cfg->publish_hwm != rt->cfg->publish_hwm ||
+        cfg->inference_batch != rt->batch || cfg->inference_wait_us != rt->batch_wait_us) {
+        snprintf(msg, msglen, "daemon.publish, daemon.control, daemon.workers, daemon.publish_hwm and "
+                              "daemon.inference_batch/_wait take effect after a restart");
         restart_needed = 1;
     }
     model_t *models[VG_CONFIG_MAX_MODELS];
@@ -794,6 +836,8 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_r
     if (opt)
         rt->opt = *opt;
     rt->started_us = rt->last_stats_us = now_us(CLOCK_MONOTONIC);
+    rt->batch = cfg->inference_batch > 0 ? cfg->inference_batch : 1;
+    rt->batch_wait_us = cfg->inference_wait_us;
     const char *stall = getenv("VIGIL_DEBUG_STALL_WORKERS");
     if (stall && atof(stall) > 0) {
         debug_stall_at_us = rt->started_us + (int64_t)(atof(stall) * 1e6);

@@ -13,6 +13,7 @@
 #include "pipeline/cascade.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
+#include "pipeline/infer.h"
 #include "pipeline/jsonw.h"
 
 #define MSG_CAP 16384
@@ -419,7 +420,11 @@ static int detect(vg_analysis_t *a, const vg_frame_t *f, uint32_t *ret_corrected
     } else if ((r = vg_image_from_frame(f->av, &img)) < 0) {
         return r;
     }
-    int n = a->cfg.detector ? vg_detector_run(a->cfg.detector, &img, a->dets, VG_DETECT_MAX) : 0;
+    int n = 0;
+    if (a->cfg.detector && a->cfg.infer)
+        n = vg_infer_run(a->cfg.infer, &img, a->dets, VG_DETECT_MAX);
+    else if (a->cfg.detector)
+        n = vg_detector_run(a->cfg.detector, &img, a->dets, VG_DETECT_MAX);
     if (n >= 0 && a->cfg.cascade)
         n = vg_cascade_run(a->cfg.cascade, &img, a->dets, n, VG_DETECT_MAX, a->attrs);
     return n;
@@ -450,7 +455,9 @@ void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, v
         int64_t d0 = mono_ns();
         n_dets = detect(a, f, &corrected);
         STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - d0));
-        if (n_dets < 0) {
+        if (n_dets == -EAGAIN) {
+            STAT_ADD(a, detect_dropped, 1); /* inference is behind: this frame goes without */
+        } else if (n_dets < 0) {
             STAT_ADD(a, detect_errors, 1);
         } else {
             STAT_ADD(a, detect_frames, 1);

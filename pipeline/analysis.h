@@ -44,6 +44,7 @@ typedef struct {
     double event_update_every_s; /* at most one update per this many stream seconds (1) */
     vg_detector_t *detector;     /* borrowed; NULL = motion only */
     vg_cascade_t *cascade;       /* borrowed; faces and expressions on the detections; NULL = none */
+    struct vg_infer *infer;      /* borrowed; the detector's inference thread; NULL = run it here */
     vg_detect_when_t detect_when;
     vg_correct_mode_t correct_mode; /* image corrections before detection */
     uint32_t correct_mask;
@@ -60,6 +61,7 @@ typedef struct {
     _Atomic uint64_t detections;    /* objects it found */
     _Atomic uint64_t detect_ns;     /* time in correction + detection */
     _Atomic uint64_t detect_errors; /* detector runs that failed */
+    _Atomic uint64_t detect_dropped;/* frames whose detection the full inference queue refused */
     _Atomic uint32_t correct_active;/* VG_CORRECT_* applied to the last detected frame */
 } vg_analysis_stats_t;
 

@@ -24,6 +24,9 @@ struct vg_detector {
     int n_outs;
     int out_index[VG_HEAD_MAX_OUTPUTS];  /* engine output feeding head input i */
     vg_head_tensor_t outs[VG_HEAD_MAX_OUTPUTS];
+    int batch;                           /* images per engine run */
+    size_t in_item;                      /* input floats per image */
+    size_t out_item[VG_HEAD_MAX_OUTPUTS];/* output floats per image, per head input */
 };
 
 /* The manifest beside the model: x.onnx -> x.json. */
@@ -49,6 +52,14 @@ static vg_tensor_color_t color_of(const char *c)
 int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const char *labels_path,
                     vg_detector_t **ret, char *err, size_t errlen)
 {
+    return vg_detector_new_batch(m, onnx_path, labels_path, 1, ret, err, errlen);
+}
+
+int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, const char *labels_path, int batch,
+                          vg_detector_t **ret, char *err, size_t errlen)
+{
+    if (batch < 1 || batch > VG_DETECT_MAX_BATCH)
+        return -EINVAL;
     vg_detector_t *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
@@ -57,7 +68,8 @@ int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const cha
     vg_manifest_t *mf = NULL;
     char why[512] = "";
     int r;
-    vg_engine_options_t eo = {.threads = 1, .batch = 1, .precision = m->precision[0] ? m->precision : "fp32"};
+    d->batch = batch;
+    vg_engine_options_t eo = {.threads = 1, .batch = batch, .precision = m->precision[0] ? m->precision : "fp32"};
     r = vg_engine_load(onnx_path, &eo, &d->engine, why, sizeof(why));
     if (r < 0) {
         snprintf(err, errlen, "model '%s': cannot load '%s': %s", m->name, onnx_path, why);
@@ -145,6 +157,10 @@ int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const cha
         d->outs[i].ndim = od->ndim > 4 ? 4 : od->ndim;
         for (int k = 0; k < d->outs[i].ndim; k++)
             d->outs[i].dims[k] = (int)od->dims[k];
+        /* the head reads one image: batch 1 shapes, data per item */
+        if (batch > 1 && d->outs[i].ndim > 0 && d->outs[i].dims[0] == batch)
+            d->outs[i].dims[0] = 1;
+        d->out_item[i] = od->count / (size_t)batch;
     }
     if ((r = vg_head_check(d->head, d->outs, d->n_outs, why, sizeof(why))) < 0) {
         snprintf(err, errlen, "model '%s': head '%s' does not fit the model's outputs: %s", m->name, m->head, why);
@@ -152,7 +168,8 @@ int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const cha
     }
     const vg_tensor_desc_t *in = vg_engine_input(d->engine, 0);
     size_t want = (size_t)pc.width * pc.height * (pc.color == VG_TENSOR_GRAY ? 1 : 3);
-    if (vg_engine_n_inputs(d->engine) != 1 || in->count != want) {
+    d->in_item = in->count / (size_t)batch;
+    if (vg_engine_n_inputs(d->engine) != 1 || d->in_item != want || in->count % (size_t)batch) {
         snprintf(err, errlen, "model '%s': expects an input of %zu values, the configuration gives %dx%dx%d",
                  m->name, in->count, pc.width, pc.height, pc.color == VG_TENSOR_GRAY ? 1 : 3);
         r = -EINVAL;
@@ -187,6 +204,17 @@ void vg_detector_free(vg_detector_t **pd)
     *pd = NULL;
 }
 
+/* Decodes batch item i of the last run into dets. Under d->lock. */
+static int decode_item(vg_detector_t *d, int i, const vg_tensor_xform_t *tx, const vg_image_t *img, vg_det_t *dets,
+                       int max)
+{
+    for (int o = 0; o < d->n_outs; o++)
+        d->outs[o].data = vg_engine_output_buffer(d->engine, d->out_index[o]) + (size_t)i * d->out_item[o];
+    vg_head_xform_t hx = {.scale_x = tx->scale_x, .scale_y = tx->scale_y, .pad_x = tx->pad_x,
+                          .pad_y = tx->pad_y, .src_w = img->width, .src_h = img->height};
+    return vg_head_decode(d->head, d->outs, d->n_outs, &hx, dets, max);
+}
+
 /* Prepares img into the engine's input and runs it. Under d->lock. */
 static int infer_locked(vg_detector_t *d, const vg_image_t *img, vg_tensor_xform_t *ret_xform)
 {
@@ -200,15 +228,33 @@ int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int
     vg_tensor_xform_t tx;
     int r = infer_locked(d, img, &tx);
     if (r == 0) {
-        for (int i = 0; i < d->n_outs; i++)
-            d->outs[i].data = vg_engine_output_buffer(d->engine, d->out_index[i]);
-        vg_head_xform_t hx = {.scale_x = tx.scale_x, .scale_y = tx.scale_y, .pad_x = tx.pad_x,
-                              .pad_y = tx.pad_y, .src_w = img->width, .src_h = img->height};
-        r = vg_head_decode(d->head, d->outs, d->n_outs, &hx, dets, max);
+        r = decode_item(d, 0, &tx, img, dets, max);
     }
     pthread_mutex_unlock(&d->lock);
     return r;
 }
+
+int vg_detector_run_batch(vg_detector_t *d, const vg_image_t *const *imgs, int k, vg_det_t *const *dets,
+                          const int *max, int *ret_n)
+{
+    if (k < 1 || k > d->batch)
+        return -EINVAL;
+    pthread_mutex_lock(&d->lock);
+    vg_tensor_xform_t tx[VG_DETECT_MAX_BATCH];
+    float *in = vg_engine_input_buffer(d->engine, 0);
+    int r = 0;
+    /* slots k..batch-1 keep whatever they held: computed, never read */
+    for (int i = 0; i < k && r == 0; i++)
+        r = vg_tensor_prep_run(d->prep, imgs[i], in + (size_t)i * d->in_item, &tx[i]);
+    if (r == 0)
+        r = vg_engine_run(d->engine);
+    for (int i = 0; i < k; i++)
+        ret_n[i] = r < 0 ? r : decode_item(d, i, &tx[i], imgs[i], dets[i], max[i]);
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}
+
+int vg_detector_batch(const vg_detector_t *d) { return d->batch; }
 
 int vg_detector_scores(vg_detector_t *d, const vg_image_t *img, float *ret, int n)
 {

@@ -25,7 +25,8 @@
 #include "models/heads/heads.h"
 #include "pipeline/correct/image.h"
 
-#define VG_DETECT_MAX 64 /* detections kept per frame */
+#define VG_DETECT_MAX 64      /* detections kept per frame */
+#define VG_DETECT_MAX_BATCH 16 /* images per engine run */
 
 typedef struct vg_detector vg_detector_t;
 
@@ -35,6 +36,18 @@ typedef struct vg_detector vg_detector_t;
 int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const char *labels_path,
                     vg_detector_t **ret, char *err, size_t errlen);
 void vg_detector_free(vg_detector_t **d);
+
+/* The same with an engine planned for `batch` images per run (1..16), for
+ * the inference thread (pipeline/infer.h). */
+int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, const char *labels_path, int batch,
+                          vg_detector_t **ret, char *err, size_t errlen);
+int vg_detector_batch(const vg_detector_t *d);
+
+/* Runs k (1..batch) images in one engine run; ret_n[i] gets image i's
+ * detection count (written into dets[i], at most max[i]) or a negative
+ * errno. Returns 0 or the engine's error. Thread: any (serialized inside). */
+int vg_detector_run_batch(vg_detector_t *d, const vg_image_t *const *imgs, int k, vg_det_t *const *dets,
+                          const int *max, int *ret_n);
 
 /* Runs on img and writes at most max detections (boxes in img's pixels, best
  * first) into dets; returns how many, or a negative errno.

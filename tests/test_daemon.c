@@ -124,6 +124,7 @@ typedef struct {
     int faces, happy; /* det objects labelled face, and those with expression happy */
     char last_state[32];
     long long analysed; /* from the last stats */
+    long long infer_runs, infer_images; /* detect.inference_* from the last stats */
     long long queued;
 } cam_seen_t;
 
@@ -202,6 +203,9 @@ static void account(seen_t *s, const char *topic, json_t *m)
         cr_assert(json_is_integer(json_object_get(fr, "decoded")));
         c->analysed = json_integer_value(json_object_get(fr, "analysed"));
         c->queued = json_integer_value(json_object_get(fr, "queued"));
+        json_t *det = json_object_get(m, "detect");
+        c->infer_runs = json_integer_value(json_object_get(det, "inference_runs"));
+        c->infer_images = json_integer_value(json_object_get(det, "inference_images"));
         /* stats repeat the source state, for subscribers that joined late */
         const char *st = json_string_value(json_object_get(m, "state"));
         cr_assert_not_null(st);
@@ -502,5 +506,42 @@ Test(daemon, finds_faces_and_their_expression, .timeout = 180)
     collect(&d, &s, 30000, faces_seen);
     cr_assert_geq(cam(&s, "faces")->faces, 8, "faces found: %d", cam(&s, "faces")->faces);
     cr_assert_geq(cam(&s, "faces")->happy, 2, "the broad smile reads as happy (%d)", cam(&s, "faces")->happy);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+static bool batched_enough(seen_t *s)
+{
+    return cam(s, "a")->persons >= 20 && cam(s, "b")->persons >= 20 && cam(s, "b")->infer_runs > 10;
+}
+
+/* inference_batch 2: two cameras' frames share engine runs on the inference
+ * thread, and both still get their people. */
+Test(daemon, batches_two_cameras_on_the_inference_thread, .timeout = 180)
+{
+    daemon_t d;
+    daemon_prepare(&d);
+    char models[4096], text[8192];
+    const char *cache = getenv("VIGIL_CACHE_DIR");
+    snprintf(models, sizeof(models), "%s/models/nanodet.onnx", cache && *cache ? cache : VIGIL_CACHE_DIR);
+    const char *clip = vg_test_footage("vtest.avi");
+    snprintf(text, sizeof(text),
+             "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 500ms\n  workers: 2\n"
+             "  inference_batch: 2\n  inference_wait: 50ms\n"
+             "models:\n  detector:\n    path: %s\n    head: nanodet\n    input: [416, 416]\n"
+             "cameras:\n"
+             "  a:\n    url: %s\n    realtime: false\n    detect: { model: detector, when: always }\n"
+             "  b:\n    url: %s\n    realtime: false\n    detect: { model: detector, when: always }\n",
+             d.endpoint, models, clip, clip);
+    write_file(d.config, text);
+    daemon_start(&d);
+    seen_t s = {0};
+    collect(&d, &s, 90000, batched_enough);
+    cr_assert_geq(cam(&s, "a")->persons, 20);
+    cr_assert_geq(cam(&s, "b")->persons, 20);
+    cam_seen_t *b = cam(&s, "b");
+    cr_assert_gt(b->infer_runs, 10, "the inference thread ran (%lld runs)", b->infer_runs);
+    cr_assert_gt(b->infer_images, b->infer_runs, "some runs carried both cameras' frames (%lld images in %lld runs)",
+                 b->infer_images, b->infer_runs);
+    cr_assert_leq(b->infer_images, 2 * b->infer_runs, "never more than the batch");
     cr_assert_eq(daemon_stop(&d), 0);
 }
