@@ -240,9 +240,7 @@ def layout_cases():
 # Mismatches of vigil's engine that are known and reported to its owners:
 # printed, not counted, and flagged when they start to pass. The ONNX of these
 # cases is right: numpy on the ONNX semantics equals TF.js exactly.
-KNOWN_ENGINE = {
-    'ResizeNearestNeighbor_14x10_ac0_hp1': 'Resize nearest, coordinate_transformation_mode tf_half_pixel_for_nn',
-}
+KNOWN_ENGINE = {}
 
 
 def refused_cases():

@@ -704,7 +704,7 @@ static int ctm_code(const char *ctm)
     if (!strcmp(ctm, "align_corners")) return CTM_ALIGN;
     if (!strcmp(ctm, "asymmetric")) return CTM_ASYM;
     if (!strcmp(ctm, "pytorch_half_pixel")) return CTM_PT_HALF;
-    if (!strcmp(ctm, "tf_half_pixel_for_nearest")) return CTM_TF_HALF_NEAREST;
+    if (!strcmp(ctm, "tf_half_pixel_for_nn")) return CTM_TF_HALF_NEAREST; /* the ONNX spelling */
     return CTM_HALF;
 }
 
