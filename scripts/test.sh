@@ -17,7 +17,6 @@ step "dependencies"
 bash scripts/install-deps.sh
 step "sample footage"
 bash scripts/fetch-footage.sh
-[ ! -x scripts/make-clips.sh ] || bash scripts/make-clips.sh
 step "pretrained models"
 bash scripts/fetch-models.sh
 
