@@ -11,16 +11,6 @@
 
 #define DEFAULT_MAX_CANDIDATES 4096
 
-__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 int vg_head_kind_parse(const char *name, vg_head_kind_t *ret)
 {
@@ -313,10 +303,10 @@ int vg_head_anchors_grid(int in_w, int in_h, const int *strides, const int *per_
 int vg_head_check(const vg_head_t *h, const vg_head_tensor_t *outs, int n, char *err, size_t errlen)
 {
     if (!outs || n < 1 || n > VG_HEAD_MAX_OUTPUTS)
-        return bad(err, errlen, "%d outputs (max %d)", n, VG_HEAD_MAX_OUTPUTS);
+        return vg_head_fail(err, errlen, "%d outputs (max %d)", n, VG_HEAD_MAX_OUTPUTS);
     for (int i = 0; i < n; i++)
         if (outs[i].ndim < 1 || outs[i].ndim > 4)
-            return bad(err, errlen, "output %d has %d dimensions", i, outs[i].ndim);
+            return vg_head_fail(err, errlen, "output %d has %d dimensions", i, outs[i].ndim);
     return vg_head_check_kind(h, outs, n, err, errlen);
 }
 

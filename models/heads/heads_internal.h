@@ -2,7 +2,24 @@
 #ifndef VG_HEADS_INTERNAL_H
 #define VG_HEADS_INTERNAL_H
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "models/heads/heads.h"
+
+/* Writes a message into err (when given) and returns -EINVAL: the one way
+ * heads, kinds and manifests report a bad input. */
+__attribute__((format(printf, 3, 4))) static inline int vg_head_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
 
 struct vg_head {
     vg_head_config_t cfg;      /* copy; label_thresholds and anchors point below */

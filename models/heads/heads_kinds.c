@@ -8,16 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 /* [N, C] or [1, N, C] */
 static bool as_matrix(const vg_head_tensor_t *t, int *rows, int *cols)
@@ -84,14 +74,14 @@ static int check_nanodet(const vg_head_t *h, const vg_head_tensor_t *o, int n, c
 {
     int levels = h->cfg.num_levels, bins = 4 * (h->cfg.reg_max + 1);
     if (n != 2 * levels)
-        return bad(err, errlen, "nanodet: %d outputs, want %d (class and box per stride)", n, 2 * levels);
+        return vg_head_fail(err, errlen, "nanodet: %d outputs, want %d (class and box per stride)", n, 2 * levels);
     for (int l = 0; l < levels; l++) {
         int r, c, want = level_cells(h, l);
         if (!as_matrix(&o[2 * l], &r, &c) || r != want || c != h->cfg.num_classes)
-            return bad(err, errlen, "nanodet: output %d is not [1, %d, %d] class scores", 2 * l, want,
+            return vg_head_fail(err, errlen, "nanodet: output %d is not [1, %d, %d] class scores", 2 * l, want,
                        h->cfg.num_classes);
         if (!as_matrix(&o[2 * l + 1], &r, &c) || r != want || c != bins)
-            return bad(err, errlen, "nanodet: output %d is not [1, %d, %d] distance bins", 2 * l + 1, want, bins);
+            return vg_head_fail(err, errlen, "nanodet: output %d is not [1, %d, %d] distance bins", 2 * l + 1, want, bins);
     }
     return 0;
 }
@@ -156,7 +146,7 @@ static int check_yolov5(const vg_head_t *h, const vg_head_tensor_t *o, int n, ch
 {
     int r, c;
     if (n != 1 || !as_matrix(&o[0], &r, &c) || c != 5 + h->cfg.num_classes)
-        return bad(err, errlen, "yolov5: want one [1, N, %d] output (cx cy w h obj + %d classes)",
+        return vg_head_fail(err, errlen, "yolov5: want one [1, N, %d] output (cx cy w h obj + %d classes)",
                    5 + h->cfg.num_classes, h->cfg.num_classes);
     return 0;
 }
@@ -192,7 +182,7 @@ static int check_yolov8(const vg_head_t *h, const vg_head_tensor_t *o, int n, ch
 {
     int r, c;
     if (n != 1 || !as_matrix(&o[0], &r, &c) || r != 4 + h->cfg.num_classes)
-        return bad(err, errlen, "yolov8: want one [1, %d, N] output (cx cy w h + %d classes)",
+        return vg_head_fail(err, errlen, "yolov8: want one [1, %d, N] output (cx cy w h + %d classes)",
                    4 + h->cfg.num_classes, h->cfg.num_classes);
     return 0;
 }
@@ -233,17 +223,17 @@ static int check_ssd(const vg_head_t *h, const vg_head_tensor_t *o, int n, char 
 {
     int g = h->cfg.num_levels, k = h->cfg.num_classes + (h->cfg.ssd_background ? 1 : 0), total = 0;
     if (n != 2 * g)
-        return bad(err, errlen, "ssd: %d outputs, want %d (%d score groups then their boxes)", n, 2 * g, g);
+        return vg_head_fail(err, errlen, "ssd: %d outputs, want %d (%d score groups then their boxes)", n, 2 * g, g);
     for (int i = 0; i < g; i++) {
         int rs, cs, rb, cb;
         if (!as_matrix(&o[i], &rs, &cs) || cs != k)
-            return bad(err, errlen, "ssd: output %d is not [1, N, %d] scores", i, k);
+            return vg_head_fail(err, errlen, "ssd: output %d is not [1, N, %d] scores", i, k);
         if (!as_matrix(&o[g + i], &rb, &cb) || cb < 4 || rb != rs)
-            return bad(err, errlen, "ssd: output %d is not [1, %d, >= 4] boxes", g + i, rs);
+            return vg_head_fail(err, errlen, "ssd: output %d is not [1, %d, >= 4] boxes", g + i, rs);
         total += rs;
     }
     if (total != h->cfg.num_anchors)
-        return bad(err, errlen, "ssd: outputs hold %d boxes, config has %d anchors", total, h->cfg.num_anchors);
+        return vg_head_fail(err, errlen, "ssd: outputs hold %d boxes, config has %d anchors", total, h->cfg.num_anchors);
     return 0;
 }
 
@@ -300,13 +290,13 @@ static int check_centernet(const vg_head_t *h, const vg_head_tensor_t *o, int n,
     int c, hh, w, c2, h2, w2;
     bool ltrb = h->cfg.centernet_ltrb;
     if (n != (ltrb ? 2 : 3))
-        return bad(err, errlen, "centernet: %d outputs, want %s", n,
+        return vg_head_fail(err, errlen, "centernet: %d outputs, want %s", n,
                    ltrb ? "2 (heat map, distances)" : "3 (heat map, size, offset)");
     if (!as_chw(&o[0], &c, &hh, &w) || c != h->cfg.num_classes)
-        return bad(err, errlen, "centernet: output 0 is not a [1, %d, H, W] heat map", h->cfg.num_classes);
+        return vg_head_fail(err, errlen, "centernet: output 0 is not a [1, %d, H, W] heat map", h->cfg.num_classes);
     for (int i = 1; i < n; i++)
         if (!as_chw(&o[i], &c2, &h2, &w2) || c2 != (ltrb ? 4 : 2) || h2 != hh || w2 != w)
-            return bad(err, errlen, "centernet: output %d is not [1, %d, %d, %d]", i, ltrb ? 4 : 2, hh, w);
+            return vg_head_fail(err, errlen, "centernet: output %d is not [1, %d, %d, %d]", i, ltrb ? 4 : 2, hh, w);
     return 0;
 }
 
@@ -365,7 +355,7 @@ static int numel(const vg_head_tensor_t *t)
 static int check_classifier(const vg_head_t *h, const vg_head_tensor_t *o, int n, char *err, size_t errlen)
 {
     if (n != 1 || numel(&o[0]) != h->cfg.num_classes || o[0].dims[0] != (o[0].ndim == 1 ? h->cfg.num_classes : 1))
-        return bad(err, errlen, "classifier: want one [1, %d] output, got %d outputs", h->cfg.num_classes, n);
+        return vg_head_fail(err, errlen, "classifier: want one [1, %d] output, got %d outputs", h->cfg.num_classes, n);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* manifest: model manifests (JSON, jansson) and labels files. */
 #include "models/heads/manifest.h"
+#include "heads_internal.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -8,28 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 static int get_str(json_t *o, const char *key, char *dst, size_t n, bool required, char *err, size_t errlen)
 {
     json_t *v = json_object_get(o, key);
     if (!v) {
         if (required)
-            return fail(err, errlen, "missing key '%s'", key);
+            return vg_head_fail(err, errlen, "missing key '%s'", key);
         dst[0] = '\0';
         return 0;
     }
     if (!json_is_string(v) || strlen(json_string_value(v)) >= n)
-        return fail(err, errlen, "'%s' must be a string shorter than %zu", key, n);
+        return vg_head_fail(err, errlen, "'%s' must be a string shorter than %zu", key, n);
     strcpy(dst, json_string_value(v));
     return 0;
 }
@@ -39,11 +30,11 @@ static int get_nums(json_t *o, const char *key, double *dst, int max, char *err,
 {
     json_t *v = json_object_get(o, key);
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > (size_t)max)
-        return fail(err, errlen, "'%s' must be an array of 1..%d numbers", key, max);
+        return vg_head_fail(err, errlen, "'%s' must be an array of 1..%d numbers", key, max);
     for (size_t i = 0; i < json_array_size(v); i++) {
         json_t *x = json_array_get(v, i);
         if (!json_is_number(x))
-            return fail(err, errlen, "'%s'[%zu] is not a number", key, i);
+            return vg_head_fail(err, errlen, "'%s'[%zu] is not a number", key, i);
         dst[i] = json_number_value(x);
     }
     return (int)json_array_size(v);
@@ -58,7 +49,7 @@ static int get_num(json_t *o, const char *key, double def, double lo, double hi,
         return 0;
     }
     if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
-        return fail(err, errlen, "'%s' must be a number in %g..%g", key, lo, hi);
+        return vg_head_fail(err, errlen, "'%s' must be a number in %g..%g", key, lo, hi);
     *dst = json_number_value(v);
     return 0;
 }
@@ -71,7 +62,7 @@ static int get_channels(json_t *o, const char *key, int channels, float *dst, ch
     if (n < 0)
         return n;
     if (n != 1 && n != channels)
-        return fail(err, errlen, "'%s' has %d values for %d channels", key, n, channels);
+        return vg_head_fail(err, errlen, "'%s' has %d values for %d channels", key, n, channels);
     for (int c = 0; c < 3; c++)
         dst[c] = (float)(n == 1 ? v[0] : v[c < n ? c : 0]);
     return 0;
@@ -81,7 +72,7 @@ static int parse_outputs(json_t *root, vg_manifest_t *m, char *err, size_t errle
 {
     json_t *outs = json_object_get(root, "outputs");
     if (!json_is_array(outs) || json_array_size(outs) < 1 || json_array_size(outs) > VG_MANIFEST_MAX_OUTPUTS)
-        return fail(err, errlen, "'outputs' must be an array of 1..%d outputs", VG_MANIFEST_MAX_OUTPUTS);
+        return vg_head_fail(err, errlen, "'outputs' must be an array of 1..%d outputs", VG_MANIFEST_MAX_OUTPUTS);
     m->n_outputs = (int)json_array_size(outs);
     for (int i = 0; i < m->n_outputs; i++) {
         json_t *o = json_array_get(outs, (size_t)i);
@@ -121,7 +112,7 @@ static int parse_head(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
     else if (strcmp(scores, "softmax") == 0)
         h->scores = VG_HEAD_SCORE_SOFTMAX;
     else
-        return fail(err, errlen, "'class_scores' is '%s', want probability | logit | softmax", scores);
+        return vg_head_fail(err, errlen, "'class_scores' is '%s', want probability | logit | softmax", scores);
 
     if (strcmp(m->head_name, "blazeface") == 0) {
         /* SSD with pixel offsets on grid anchors of unit size, one class */
@@ -134,13 +125,13 @@ static int parse_head(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
         if (np < 0)
             return np;
         if (np != ns)
-            return fail(err, errlen, "'anchors': %d strides but %d per_cell", ns, np);
+            return vg_head_fail(err, errlen, "'anchors': %d strides but %d per_cell", ns, np);
         int st[VG_HEAD_MAX_LEVELS / 2], per[VG_HEAD_MAX_LEVELS / 2];
         for (int i = 0; i < ns; i++) {
             st[i] = (int)s[i];
             per[i] = (int)pc[i];
             if (st[i] < 1 || per[i] < 1 || per[i] > 64)
-                return fail(err, errlen, "'anchors': bad stride %d or count %d", st[i], per[i]);
+                return vg_head_fail(err, errlen, "'anchors': bad stride %d or count %d", st[i], per[i]);
         }
         int n = vg_head_anchors_grid(m->input_w, m->input_h, st, per, ns, 1.0f, NULL, 0);
         m->anchors = malloc((size_t)n * sizeof(*m->anchors));
@@ -156,7 +147,7 @@ static int parse_head(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
         return 0;
     }
     if ((r = vg_head_kind_parse(m->head_name, &h->kind)) < 0)
-        return fail(err, errlen, "'head' is '%s', want nanodet | blazeface | yolov5 | yolov8 | ssd | "
+        return vg_head_fail(err, errlen, "'head' is '%s', want nanodet | blazeface | yolov5 | yolov8 | ssd | "
                                  "centernet | classifier", m->head_name);
     switch (h->kind) {
     case VG_HEAD_NANODET: {
@@ -171,7 +162,7 @@ static int parse_head(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
             h->strides[i] = (int)s[i];
         h->reg_max = (int)reg;
         if (m->output_ndim[0] != 3)
-            return fail(err, errlen, "nanodet: first output is not [1, N, classes]");
+            return vg_head_fail(err, errlen, "nanodet: first output is not [1, N, classes]");
         h->num_classes = m->output_dims[0][2];
         break;
     }
@@ -191,14 +182,14 @@ static int parse_head(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
             || (r = get_str(root, "box", box, sizeof(box), false, err, errlen)) < 0)
             return r;
         if (box[0] && strcmp(box, "ltrb") != 0 && strcmp(box, "wh") != 0)
-            return fail(err, errlen, "'box' is '%s', want wh | ltrb", box);
+            return vg_head_fail(err, errlen, "'box' is '%s', want wh | ltrb", box);
         h->output_stride = (int)s;
         h->centernet_ltrb = strcmp(box, "ltrb") == 0;
         h->num_classes = m->output_ndim[0] == 4 ? m->output_dims[0][1] : 0;
         break;
     }
     case VG_HEAD_SSD:
-        return fail(err, errlen, "'head' ssd needs anchors, which manifests do not describe yet");
+        return vg_head_fail(err, errlen, "'head' ssd needs anchors, which manifests do not describe yet");
     }
     return 0;
 }
@@ -207,7 +198,7 @@ static int parse(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
 {
     int r;
     if (!json_is_object(root))
-        return fail(err, errlen, "not a JSON object");
+        return vg_head_fail(err, errlen, "not a JSON object");
     if ((r = get_str(root, "name", m->name, sizeof(m->name), true, err, errlen)) < 0
         || (r = get_str(root, "onnx", m->onnx, sizeof(m->onnx), true, err, errlen)) < 0
         || (r = get_str(root, "labels", m->labels, sizeof(m->labels), false, err, errlen)) < 0
@@ -218,7 +209,7 @@ static int parse(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
     if (n < 0)
         return n;
     if (n != 2 || wh[0] < 1 || wh[1] < 1 || wh[0] > 8192 || wh[1] > 8192)
-        return fail(err, errlen, "'input' must be [w, h]");
+        return vg_head_fail(err, errlen, "'input' must be [w, h]");
     m->input_w = (int)wh[0];
     m->input_h = (int)wh[1];
 
@@ -226,13 +217,13 @@ static int parse(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
     if ((r = get_str(root, "layout", layout, sizeof(layout), true, err, errlen)) < 0)
         return r;
     if (strcmp(layout, "NCHW") != 0 && strcmp(layout, "NHWC") != 0)
-        return fail(err, errlen, "'layout' is '%s', want NCHW | NHWC", layout);
+        return vg_head_fail(err, errlen, "'layout' is '%s', want NCHW | NHWC", layout);
     m->nchw = strcmp(layout, "NCHW") == 0;
 
     if ((r = get_str(root, "colour", m->color, sizeof(m->color), true, err, errlen)) < 0)
         return r;
     if (strcmp(m->color, "rgb") != 0 && strcmp(m->color, "bgr") != 0 && strcmp(m->color, "gray") != 0)
-        return fail(err, errlen, "'colour' is '%s', want rgb | bgr | gray", m->color);
+        return vg_head_fail(err, errlen, "'colour' is '%s', want rgb | bgr | gray", m->color);
     m->channels = strcmp(m->color, "gray") == 0 ? 1 : 3;
     m->gray_weights[0] = 0.299f, m->gray_weights[1] = 0.587f, m->gray_weights[2] = 0.114f;
     if (m->channels == 1 && json_object_get(root, "gray_weights")
@@ -246,7 +237,7 @@ static int parse(json_t *root, vg_manifest_t *m, char *err, size_t errlen)
     if ((r = get_str(root, "resize", resize, sizeof(resize), false, err, errlen)) < 0)
         return r;
     if (resize[0] && strcmp(resize, "letterbox") != 0 && strcmp(resize, "stretch") != 0)
-        return fail(err, errlen, "'resize' is '%s', want letterbox | stretch", resize);
+        return vg_head_fail(err, errlen, "'resize' is '%s', want letterbox | stretch", resize);
     m->letterbox = strcmp(resize, "stretch") != 0;
     double pad;
     if ((r = get_num(root, "pad", 0.0, 0.0, 255.0, &pad, err, errlen)) < 0)
@@ -271,7 +262,7 @@ int vg_manifest_load(const char *path, vg_manifest_t **ret, char *err, size_t er
     json_t *root = json_loadf(f, 0, &je);
     fclose(f);
     if (!root)
-        return fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
+        return vg_head_fail(err, errlen, "%s:%d: %s", path, je.line, je.text);
     vg_manifest_t *m = calloc(1, sizeof(*m));
     if (!m) {
         json_decref(root);
