@@ -662,7 +662,7 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, 
     } else if (vg_detector_find_labels(onnx, labels, sizeof(labels))) {
         labels_path = labels;
     }
-    if (vg_detector_new_batch(mc, onnx, labels_path, batch, &m->detector, m->error, sizeof(m->error)) < 0) {
+    if (vg_detector_new_batch(mc, onnx, labels_path, batch, 1, &m->detector, m->error, sizeof(m->error)) < 0) {
         m->detector = NULL;
         return m;
     }

@@ -52,13 +52,13 @@ static vg_tensor_color_t color_of(const char *c)
 int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const char *labels_path,
                     vg_detector_t **ret, char *err, size_t errlen)
 {
-    return vg_detector_new_batch(m, onnx_path, labels_path, 1, ret, err, errlen);
+    return vg_detector_new_batch(m, onnx_path, labels_path, 1, 1, ret, err, errlen);
 }
 
 int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, const char *labels_path, int batch,
-                          vg_detector_t **ret, char *err, size_t errlen)
+                          int threads, vg_detector_t **ret, char *err, size_t errlen)
 {
-    if (batch < 1 || batch > VG_DETECT_MAX_BATCH)
+    if (batch < 1 || batch > VG_DETECT_MAX_BATCH || threads < 1 || threads > 64)
         return -EINVAL;
     vg_detector_t *d = calloc(1, sizeof(*d));
     if (!d)
@@ -69,7 +69,7 @@ int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, con
     char why[512] = "";
     int r;
     d->batch = batch;
-    vg_engine_options_t eo = {.threads = 1, .batch = batch, .precision = m->precision[0] ? m->precision : "fp32"};
+    vg_engine_options_t eo = {.threads = threads, .batch = batch, .precision = m->precision[0] ? m->precision : "fp32"};
     r = vg_engine_load(onnx_path, &eo, &d->engine, why, sizeof(why));
     if (r < 0) {
         snprintf(err, errlen, "model '%s': cannot load '%s': %s", m->name, onnx_path, why);

@@ -38,9 +38,10 @@ int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const cha
 void vg_detector_free(vg_detector_t **d);
 
 /* The same with an engine planned for `batch` images per run (1..16), for
- * the inference thread (pipeline/infer.h). */
+ * the inference thread (pipeline/infer.h), and `threads` oneDNN threads per
+ * run (1 in the daemon: DESIGN §9; more for benchmarks). */
 int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, const char *labels_path, int batch,
-                          vg_detector_t **ret, char *err, size_t errlen);
+                          int threads, vg_detector_t **ret, char *err, size_t errlen);
 int vg_detector_batch(const vg_detector_t *d);
 
 /* Runs k (1..batch) images in one engine run; ret_n[i] gets image i's

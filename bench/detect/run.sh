@@ -33,9 +33,11 @@ for clip in vtest.avi vtest-720p.mp4; do
   printf '%-16s %-14s %7s %8s %8s %8s %10s\n' "$clip" "opencv-dnn" "$(field "$ocv" fps)" \
     "$(field "$ocv" 'total_ms[0]')" "$(field "$ocv" 'total_ms[1]')" "$(field "$ocv" 'total_ms[2]')" \
     "$(field "$ocv" 'forward_ms[0]')"
-  for prec in fp32 bf16; do
-    vg=$("$build/bench/detect/bench_detect" "$v" "$onnx" --precision $prec --frames "$frames")
-    printf '%-16s %-14s %7s %8s %8s %8s %10s\n' "$clip" "vigil-$prec" "$(field "$vg" fps)" \
+  for cell in "fp32 1 1" "bf16 1 1" "fp32 4 1" "fp32 1 2" "fp32 4 2" "bf16 4 2"; do
+    set -- $cell
+    prec=$1
+    vg=$("$build/bench/detect/bench_detect" "$v" "$onnx" --precision $1 --batch $2 --threads $3 --frames "$frames")
+    printf '%-16s %-14s %7s %8s %8s %8s %10s\n' "$clip" "vigil-$1-b$2-t$3" "$(field "$vg" fps)" \
       "$(field "$vg" 'total_ms[0]')" "$(field "$vg" 'total_ms[1]')" "$(field "$vg" 'total_ms[2]')" \
       "$(field "$vg" 'detector_ms[0]')"
     printf '%-16s %-14s %7s   (fps ratio vigil/opencv; p50 ratio opencv/vigil: %s)\n' "" "ratio-$prec" \
@@ -43,5 +45,5 @@ for clip in vtest.avi vtest-720p.mp4; do
       "$(/usr/bin/python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print('%.2fx' % (b['total_ms'][0]/a['total_ms'][0]))" "$vg" "$ocv")"
   done
 done
-echo "vigil: libavcodec decode (1 thread) + fused prep + engine + head/NMS, 1 engine thread, batch 1."
+echo "vigil: libavcodec decode (1 thread) + fused prep + engine + head/NMS; bN = N frames per engine run, tN = oneDNN threads (per-frame figures = per-run / N)."
 echo "opencv-dnn: cv2.VideoCapture (1 thread) + blobFromImage + forward (no head decode), cv2.setNumThreads(1)."
