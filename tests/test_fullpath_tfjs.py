@@ -2,21 +2,16 @@
 """The whole detection path against the original model (issue 4): on frames
 of vtest.avi, what `vigil detect` reports (libavcodec decode -> fused tensor
 prep from YUV -> vigil's engine -> C head + NMS, boxes in source pixels)
-must equal what the TF.js model itself finds on the same letterboxed frame
-(OpenCV decode -> letterbox -> @tensorflow/tfjs -> numpy decoder): same
-label, IoU >= 0.9, score within 0.02, for every TF.js detection scoring
-0.40 or more (0.05 clear of the threshold, where a score 0.01 apart would
-flip a box in or out).
+must equal what the TF.js model itself finds on the same letterboxed input:
+vigil's own prepared tensor (`vigil detect --dump-input`) run by
+@tensorflow/tfjs, decoded by the independent numpy decoder, and mapped back
+with vigil's letterbox transform. Same label, IoU >= 0.9 and score within
+0.02, for every TF.js detection scoring 0.40 or more (0.05 clear of the
+threshold, where a tiny score change flips a box in or out).
 
     VIGIL_TFJS_DIR=$(models/convert/setup-tfjs.sh) \
-    /usr/bin/python3 models/convert/fullpath_vs_tfjs.py SOURCE_DIR BUILD_DIR
-
-A diagnostic, not yet a ctest test: the TF.js side is fed OpenCV's decode
-and cv2.resize letterbox, not vigil's own prepared tensor, and that
-preprocessing difference alone moves some scores by up to 0.027 (measured
-2026-11-25: 12 of 15 detections within the bar on frames 100/400/700). The
-test the issue asks for feeds TF.js the tensor vigil prepared; that needs
-`vigil detect --dump-input`. Prints per-frame results.
+    /usr/bin/python3 tests/test_fullpath_tfjs.py SOURCE_DIR BUILD_DIR
+Prints one line per frame and "N passed, N failed".
 """
 import json
 import os
@@ -28,7 +23,6 @@ import numpy as np
 SRC, BUILD = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(SRC, 'models', 'convert'))
 import compare  # noqa: E402
-import make_inputs  # noqa: E402
 import ref_decode  # noqa: E402
 
 CACHE = os.environ.get('VIGIL_CACHE_DIR') or os.path.expanduser('~/.cache/vigil')
@@ -48,35 +42,39 @@ def iou(a, b):
     return inter / u if u > 0 else 0.0
 
 
-def vigil_dets(frame):
-    out = subprocess.run([os.path.join(BUILD, 'tools', 'vigil'), 'detect', VIDEO, '--frame', str(frame)],
-                         capture_output=True, text=True, check=True).stdout
+def vigil_dets(frame, work):
+    os.makedirs(work, exist_ok=True)
+    dump = os.path.join(work, 'input.npy')
+    out = subprocess.run([os.path.join(BUILD, 'tools', 'vigil'), 'detect', VIDEO, '--frame', str(frame),
+                          '--dump-input', dump], capture_output=True, text=True, check=True).stdout
     line = [l for l in out.splitlines() if l.startswith('{')][-1]
-    return json.loads(line)['objects']
+    msg = json.loads(line)
+    xform = [float(v) for v in open(dump + '.xform').read().split()]
+    return msg['objects'], np.load(dump).reshape(MAN['input_shape']), xform, msg['width'], msg['height']
 
 
-def tfjs_dets(bgr, work):
-    h, w = bgr.shape[:2]
-    iw, ih = MAN['input']
-    s, nw, nh, px, py = make_inputs.letterbox_params(w, h, iw, ih)
-    x = make_inputs.prepare(bgr, MAN, 'letterbox')
+def tfjs_dets(x, xform, w, h, work):
+    sx, sy, px, py = xform
     got = compare.run_tfjs(TFJS_MODEL, x, work, 'wasm')
     outs = [np.asarray(got[o['name']], np.float32) for o in MAN['outputs']]
     d = ref_decode.decode(outs, MAN, MAN['threshold'], MAN['nms_iou'])
     res = []
     for x1, y1, x2, y2, score, lab in d:
-        box = [(x1 - px) / s, (y1 - py) / s, (x2 - px) / s, (y2 - py) / s]
+        box = [(x1 - px) / sx, (y1 - py) / sy, (x2 - px) / sx, (y2 - py) / sy]
         box = [min(max(v, 0), lim) for v, lim in zip(box, [w, h, w, h])]
         res.append({'label': LABELS[int(lab)], 'score': float(score), 'box': box})
     return res
 
 
 def main():
-    frames = make_inputs.read_frames(VIDEO, FRAMES)
     passed = failed = 0
+    if MAN.get('tfjs_input_layout', 'NCHW') != 'NCHW':
+        print('test_fullpath_tfjs: the nanodet TF.js model must take NCHW (it does in human-models 3.0.4)')
+        return 1
     for f in FRAMES:
-        ref = [d for d in tfjs_dets(frames[f], os.path.join(BUILD, 'fullpath_tfjs', str(f))) if d['score'] >= MIN_SCORE]
-        got = vigil_dets(f)
+        work = os.path.join(BUILD, 'fullpath_tfjs', str(f))
+        got, x, xform, w, h = vigil_dets(f, work)
+        ref = [d for d in tfjs_dets(x, xform, w, h, work) if d['score'] >= MIN_SCORE]
         bad = []
         for r in ref:
             best = max((iou(r['box'], g['box']) if g['label'] == r['label'] else 0.0, g['score']) for g in got) \
