@@ -325,10 +325,10 @@ static bool queue_frame(vg_source_t *src, vg_frame_t *f)
             if (old) {
                 STAT_ADD(src, dropped_ring, 1);
                 av_frame_unref(old->av);
-                if (!src->spare)
-                    src->spare = old;
-                else
-                    vg_frame_pool_put(src->cfg.pool, old); /* unreachable: one spare suffices */
+                /* take_frame emptied the spare, and one eviction always
+                 * makes room (only this thread pushes): it is free here, and
+                 * the capture thread never puts to the pool (frame.h) */
+                src->spare = old;
             }
             continue;
         }

@@ -169,20 +169,20 @@ static void camera_free(camera_t **pcam)
     *pcam = NULL;
 }
 
-static vg_detector_t *find_detector(vg_runtime_t *rt, const char *model)
+/* The loaded model called name among models[0..n), or NULL. */
+static model_t *find_model(model_t *const *models, int n, const char *name)
 {
-    for (int i = 0; i < rt->n_models; i++)
-        if (strcmp(rt->models[i]->cfg.name, model) == 0)
-            return rt->models[i]->detector;
+    for (int i = 0; i < n; i++)
+        if (strcmp(models[i]->cfg.name, name) == 0)
+            return models[i];
     return NULL;
 }
 
-static vg_infer_t *find_infer(vg_runtime_t *rt, const char *model)
+/* Its detector, or NULL when absent or failed to load. */
+static vg_detector_t *model_detector(model_t *const *models, int n, const char *name)
 {
-    for (int i = 0; i < rt->n_models; i++)
-        if (strcmp(rt->models[i]->cfg.name, model) == 0)
-            return rt->models[i]->infer;
-    return NULL;
+    model_t *m = name[0] ? find_model(models, n, name) : NULL;
+    return m ? m->detector : NULL;
 }
 
 static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t **ret)
@@ -193,15 +193,16 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
     int r = -ENOMEM;
     cam->rt = rt;
     if (cc->detect_model[0] && cc->detect_when != VG_DETECT_NEVER) {
-        cam->detector = find_detector(rt, cc->detect_model);
-        cam->infer = find_infer(rt, cc->detect_model);
+        model_t *m = find_model(rt->models, rt->n_models, cc->detect_model);
+        cam->detector = m ? m->detector : NULL;
+        cam->infer = m ? m->infer : NULL;
         if (!cam->detector)
             vg_log(VG_LOG_WARNING, "camera '%s': model '%s' is not available; the camera runs with motion only",
                    cc->name, cc->detect_model);
     }
     if (cc->faces_model[0]) {
-        cam->face = find_detector(rt, cc->faces_model);
-        cam->expression = cc->faces_expression[0] ? find_detector(rt, cc->faces_expression) : NULL;
+        cam->face = model_detector(rt->models, rt->n_models, cc->faces_model);
+        cam->expression = model_detector(rt->models, rt->n_models, cc->faces_expression);
         if (!cam->face || (cc->faces_expression[0] && !cam->expression)) {
             vg_log(VG_LOG_WARNING, "camera '%s': face model '%s' or expression model '%s' is not available; "
                    "no faces on this camera", cc->name, cc->faces_model, cc->faces_expression);
@@ -674,11 +675,21 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, 
     return m;
 }
 
-static bool model_in_use(const vg_config_t *cfg, const char *name)
+/* A camera's main detector (detect.model, not when: never)? */
+static bool model_is_detector(const vg_config_t *cfg, const char *name)
 {
     for (int i = 0; i < cfg->n_cameras; i++)
-        if ((strcmp(cfg->cameras[i].detect_model, name) == 0 && cfg->cameras[i].detect_when != VG_DETECT_NEVER) ||
-            strcmp(cfg->cameras[i].faces_model, name) == 0 || strcmp(cfg->cameras[i].faces_expression, name) == 0)
+        if (strcmp(cfg->cameras[i].detect_model, name) == 0 && cfg->cameras[i].detect_when != VG_DETECT_NEVER)
+            return true;
+    return false;
+}
+
+static bool model_in_use(const vg_config_t *cfg, const char *name)
+{
+    if (model_is_detector(cfg, name))
+        return true;
+    for (int i = 0; i < cfg->n_cameras; i++)
+        if (strcmp(cfg->cameras[i].faces_model, name) == 0 || strcmp(cfg->cameras[i].faces_expression, name) == 0)
             return true;
     return false;
 }
@@ -703,12 +714,7 @@ static void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_
         if (!keep) {
             /* a camera's main detector batches across cameras; the cascade's
              * models run one crop at a time */
-            bool main_detector = false;
-            for (int c = 0; c < cfg->n_cameras; c++)
-                if (strcmp(cfg->cameras[c].detect_model, mc->name) == 0 &&
-                    cfg->cameras[c].detect_when != VG_DETECT_NEVER)
-                    main_detector = true;
-            keep = model_load(cfg, mc, main_detector ? rt->batch : 1, rt->batch_wait_us);
+            keep = model_load(cfg, mc, model_is_detector(cfg, mc->name) ? rt->batch : 1, rt->batch_wait_us);
             if (!keep)
                 continue;
             if (keep->detector)
@@ -758,13 +764,10 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
         camera_t *cam = rt->cameras[i];
         const vg_camera_config_t *nc = find_camera(cfg, cam->cfg.name);
         vg_detector_t *det = NULL, *face = NULL, *expression = NULL;
-        for (int k = 0; nc && k < n_models; k++) {
-            if (strcmp(models[k]->cfg.name, nc->detect_model) == 0 && nc->detect_when != VG_DETECT_NEVER)
-                det = models[k]->detector;
-            if (strcmp(models[k]->cfg.name, nc->faces_model) == 0)
-                face = models[k]->detector;
-            if (strcmp(models[k]->cfg.name, nc->faces_expression) == 0)
-                expression = models[k]->detector;
+        if (nc) {
+            det = nc->detect_when != VG_DETECT_NEVER ? model_detector(models, n_models, nc->detect_model) : NULL;
+            face = model_detector(models, n_models, nc->faces_model);
+            expression = model_detector(models, n_models, nc->faces_expression);
         }
         if (!nc)
             camera_remove(rt, i, "camera removed from the configuration");
