@@ -64,21 +64,20 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The value of "key":"..." in a JSON text, copied into out; false if absent. */
-static bool json_string_field(const char *json, size_t len, const char *key, char *out, size_t outlen)
+/* Reads a message's camera and, for health, whether it reports the end of
+ * the camera's stream (eof or failed). False when it names no camera. */
+static bool camera_and_end(const char *json, size_t len, const char *topic, char *camera, size_t camlen,
+                           bool *ret_ended)
 {
     json_error_t e;
     json_t *root = json_loadb(json, len, 0, &e);
-    bool ok = false;
-    if (root) {
-        const char *v = json_string_value(json_object_get(root, key));
-        if (v) {
-            snprintf(out, outlen, "%s", v);
-            ok = true;
-        }
-        json_decref(root);
-    }
-    return ok;
+    const char *c = root ? json_string_value(json_object_get(root, "camera")) : NULL;
+    const char *st = root ? json_string_value(json_object_get(root, "state")) : NULL;
+    if (c)
+        snprintf(camera, camlen, "%s", c);
+    *ret_ended = c && st && strncmp(topic, "health.", 7) == 0 && (!strcmp(st, "eof") || !strcmp(st, "failed"));
+    json_decref(root);
+    return c != NULL;
 }
 
 static int cmd_events(int argc, char **argv)
@@ -190,8 +189,9 @@ static int cmd_events(int argc, char **argv)
         }
         if (!until_eof)
             continue;
-        char camera[64] = "", state[32] = "";
-        if (!json_string_field(buf, (size_t)bl, "camera", camera, sizeof(camera)))
+        char camera[64] = "";
+        bool ended = false;
+        if (!camera_and_end(buf, (size_t)bl, topic, camera, sizeof(camera), &ended))
             continue;
         int k = 0;
         while (k < n_seen && strcmp(seen[k].name, camera) != 0)
@@ -200,9 +200,7 @@ static int cmd_events(int argc, char **argv)
             snprintf(seen[n_seen].name, sizeof(seen[0].name), "%s", camera);
             seen[n_seen++].ended = false;
         }
-        if (strncmp(topic, "health.", 7) == 0 && k < n_seen &&
-            json_string_field(buf, (size_t)bl, "state", state, sizeof(state)) &&
-            (strcmp(state, "eof") == 0 || strcmp(state, "failed") == 0))
+        if (ended && k < n_seen)
             seen[k].ended = true;
         bool all = n_seen > 0;
         for (int i = 0; i < n_seen; i++)
