@@ -15,6 +15,9 @@
 typedef struct {
     _Atomic int active;   /* main writes (add/remove), workers read */
     _Atomic int claimed;  /* 0 free, 1 held by a worker or by main during remove */
+    /* set by a worker that found the queue claimed; the holder re-scans after
+     * letting go, so a frame pushed while it held the claim is not stranded */
+    _Atomic int missed;
     vg_ring_t *ring;
     vg_frame_pool_t *pool;
     vg_worker_handler_fn handler;
@@ -44,14 +47,33 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Runs up to FRAMES_PER_CLAIM frames of queue q; returns how many. */
-static int run_queue(worker_t *self, queue_t *q)
+/* Claims q for the calling worker. A worker that finds q held leaves a mark
+ * and tries once more. The holder takes the mark after it lets go (see
+ * run_queue), so a frame whose wake-up this worker consumed while q was held
+ * is seen by one of the two: without this, both could go to sleep with the
+ * frame in the ring and, in replay, the camera would wait for ever.
+ * seq_cst on the mark and both claim attempts orders them against the
+ * holder's release and its take of the mark (the Dekker pattern). */
+static bool claim(queue_t *q)
 {
     int expected = 0;
-    /* acquire: everything the previous holder did to the camera's state and
-     * ring happens-before our work */
-    if (!atomic_compare_exchange_strong_explicit(&q->claimed, &expected, 1, memory_order_acquire,
-                                                 memory_order_relaxed))
+    if (atomic_compare_exchange_strong_explicit(&q->claimed, &expected, 1, memory_order_seq_cst,
+                                                memory_order_seq_cst))
+        return true;
+    atomic_store_explicit(&q->missed, 1, memory_order_seq_cst);
+    expected = 0;
+    return atomic_compare_exchange_strong_explicit(&q->claimed, &expected, 1, memory_order_seq_cst,
+                                                   memory_order_seq_cst);
+}
+
+/* Runs up to FRAMES_PER_CLAIM frames of queue q. Returns how many, plus one
+ * when another worker missed q meanwhile (the caller then scans again
+ * instead of sleeping). */
+static int run_queue(worker_t *self, queue_t *q)
+{
+    /* the claim's acquire: everything the previous holder did to the
+     * camera's state and ring happens-before our work */
+    if (!claim(q))
         return 0;
     int done = 0;
     /* acquire: pairs with the release in vg_workers_add that published q */
@@ -67,8 +89,13 @@ static int run_queue(worker_t *self, queue_t *q)
             atomic_fetch_add_explicit(&self->progress, 1, memory_order_relaxed);
         }
     }
-    /* release: our work on the camera becomes visible to the next holder */
-    atomic_store_explicit(&q->claimed, 0, memory_order_release);
+    /* seq_cst (a release, and ordered before the take of the mark below):
+     * our work on the camera becomes visible to the next holder */
+    atomic_store_explicit(&q->claimed, 0, memory_order_seq_cst);
+    /* seq_cst: a mark left before a miss-er's second attempt failed is seen
+     * here; its acquire also makes the frame that woke the miss-er visible */
+    if (atomic_exchange_explicit(&q->missed, 0, memory_order_seq_cst))
+        done++;
     return done;
 }
 
@@ -118,6 +145,7 @@ int vg_workers_new(int n, void *const *worker_ctx, vg_workers_t **ret)
     for (int i = 0; i < VG_WORKERS_MAX_QUEUES; i++) {
         atomic_init(&w->queues[i].active, 0);
         atomic_init(&w->queues[i].claimed, 0);
+        atomic_init(&w->queues[i].missed, 0);
     }
     atomic_init(&w->stop, 0);
     for (int i = 0; i < n; i++) {

@@ -6,6 +6,9 @@
  * Prints "N passed, N failed".
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -124,6 +127,7 @@ typedef struct {
     int order_ok;
     vg_workers_t *w;
     uint64_t frames;
+    uint64_t stranded; /* feeder: frame index + 1 it gave up on, 0 if none */
 } cam_t;
 
 static void handle(void *camera, vg_frame_t *f, void *worker_ctx)
@@ -140,16 +144,45 @@ static void handle(void *camera, vg_frame_t *f, void *worker_ctx)
     atomic_fetch_sub_explicit(&c->inside, 1, memory_order_relaxed);
 }
 
+/* A frame that waits this long for the workers was stranded: a lost
+ * wake-up. The feeder gives up so the test fails instead of hanging. */
+#define STRANDED_NS (20 * 1000000000LL)
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Replay semantics: wait for the workers, without notifying again (a capture
+ * thread notifies once per push), yielding so that on 2 cores the workers
+ * run. Returns false when the wait passed STRANDED_NS. */
+static bool wait_for(bool (*ready)(cam_t *, vg_frame_t **), cam_t *c, vg_frame_t **f)
+{
+    int64_t deadline = now_ns() + STRANDED_NS;
+    while (!ready(c, f)) {
+        if (now_ns() > deadline)
+            return false;
+        sched_yield();
+    }
+    return true;
+}
+
+static bool got_frame(cam_t *c, vg_frame_t **f) { return (*f = vg_frame_pool_get(c->pool)) != NULL; }
+static bool pushed(cam_t *c, vg_frame_t **f) { return vg_ring_push(c->ring, *f); }
+
 static void *feed(void *arg)
 {
     cam_t *c = arg;
     for (uint64_t i = 0; i < c->frames; i++) {
-        vg_frame_t *f;
-        while (!(f = vg_frame_pool_get(c->pool)))
-            ; /* replay semantics: wait for the workers */
-        f->index = i;
-        while (!vg_ring_push(c->ring, f))
-            ;
+        vg_frame_t *f = NULL;
+        if (!wait_for(got_frame, c, &f) || (f->index = i, !wait_for(pushed, c, &f))) {
+            /* a frame taken but not pushed stays out of the pool (only the
+             * workers put frames back); the pool check then fails too */
+            c->stranded = i + 1;
+            return NULL;
+        }
         vg_workers_notify(c->w);
     }
     return NULL;
@@ -185,6 +218,8 @@ static int test_workers_order(int n_workers, int n_cams, uint64_t frames)
         progress += vg_workers_progress(w, i);
     vg_workers_free(&w);
     for (int i = 0; i < n_cams; i++) {
+        CHECK(cams[i].stranded == 0, "camera %d: frame %llu waited 20 s for the workers (lost wake-up)", i,
+              (unsigned long long)cams[i].stranded);
         CHECK(cams[i].handled == frames, "camera %d: %llu frames", i, (unsigned long long)cams[i].handled);
         CHECK(cams[i].order_ok, "camera %d: frames out of order", i);
         CHECK(atomic_load(&cams[i].overlap) == 0, "camera %d ran on two workers at once", i);
@@ -201,6 +236,68 @@ static int test_workers_order(int n_workers, int n_cams, uint64_t frames)
     return failures == before;
 }
 
+/* ---- workers: one frame in flight at a time. A worker that finished a
+ * frame re-scans and briefly holds the camera's claim with an empty ring,
+ * the very moment the next frame is pushed and another worker wakes for it:
+ * the shape in which a wake-up can be lost. Every frame must be handled
+ * without another notification. ------------------------------------------ */
+
+static int test_workers_ping_pong(int n_workers, uint64_t frames)
+{
+    int before = failures;
+    vg_workers_t *w;
+    CHECK(vg_workers_new(n_workers, NULL, &w) == 0, "workers_new");
+    cam_t cam = {.order_ok = 1, .w = w, .frames = frames};
+    CHECK(vg_ring_new(2, &cam.ring) == 0 && vg_frame_pool_new(2, &cam.pool) == 0, "ring/pool");
+    int queue = vg_workers_add(w, cam.ring, cam.pool, handle, &cam);
+    CHECK(queue >= 0, "workers_add");
+    uint64_t stranded = 0;
+    for (uint64_t i = 0; i < frames && !stranded; i++) {
+        vg_frame_t *f = vg_frame_pool_get(cam.pool);
+        if (!f) { /* the previous frame is back in the ring's pool only after the handler */
+            int64_t deadline = now_ns() + STRANDED_NS;
+            while (!(f = vg_frame_pool_get(cam.pool)) && now_ns() < deadline)
+                sched_yield();
+            if (!f) {
+                stranded = i;
+                break;
+            }
+        }
+        f->index = i;
+        /* a varying pause sweeps the push across the worker's re-scan */
+        volatile unsigned sink = 0;
+        for (unsigned k = 0, n = (unsigned)(i * 2654435761u) % 4096; k < n; k++)
+            sink += k;
+        CHECK(vg_ring_push(cam.ring, f), "a ring of 2 with one frame in flight has room");
+        vg_workers_notify(w);
+        /* wait until this frame was handled: the workers' progress says so */
+        int64_t deadline = now_ns() + STRANDED_NS;
+        for (;;) {
+            uint64_t progress = 0;
+            for (int k = 0; k < vg_workers_count(w); k++)
+                progress += vg_workers_progress(w, k);
+            if (progress == i + 1)
+                break;
+            if (now_ns() > deadline) {
+                stranded = i + 1;
+                break;
+            }
+            sched_yield();
+        }
+    }
+    CHECK(stranded == 0, "frame %llu was never handled (lost wake-up)", (unsigned long long)stranded - 1);
+    CHECK(vg_workers_drain(w, queue, 30000) == 0, "drain");
+    CHECK(vg_workers_remove(w, queue) == 0, "a drained ring has nothing left");
+    vg_workers_free(&w);
+    CHECK(stranded || cam.handled == frames, "%llu frames handled", (unsigned long long)cam.handled);
+    CHECK(cam.order_ok, "frames out of order");
+    printf("workers ping-pong: %d workers, %llu frames one at a time, all handled without a second wake-up\n",
+           n_workers, (unsigned long long)cam.handled);
+    vg_ring_free(&cam.ring);
+    vg_frame_pool_free(&cam.pool);
+    return failures == before;
+}
+
 int main(void)
 {
     int passed = 0, failed = 0;
@@ -213,6 +310,8 @@ int main(void)
     if (test_ring_stress((uint32_t)(500000 * scale), 2, 1, 50)) passed++; else failed++;
     if (test_workers_order(3, 4, (uint64_t)(20000 * scale))) passed++; else failed++;
     if (test_workers_order(2, 16, (uint64_t)(2000 * scale))) passed++; else failed++;
+    if (test_workers_ping_pong(2, (uint64_t)(200000 * scale))) passed++; else failed++;
+    if (test_workers_ping_pong(3, (uint64_t)(100000 * scale))) passed++; else failed++;
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
