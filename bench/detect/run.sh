@@ -21,7 +21,7 @@ cache=${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}
 onnx=$cache/models/$model.onnx
 [ -s "$onnx" ] || { echo "run.sh: no $onnx (scripts/fetch-models.sh)" >&2; exit 1; }
 [ -s "$cache/footage/vtest.avi" ] || sh "$here/../../scripts/fetch-footage.sh"
-[ -s "$cache/footage/vtest-720p.mp4" ] || sh "$here/../../scripts/make-clips.sh"
+[ -s "$cache/footage/vtest-720p.mp4" ] || bash "$here/../../scripts/make-clips.sh"
 cmake --build "$build" -j2 --target bench_detect >/dev/null
 
 field() { /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, d))" "$1" "$2"; }
