@@ -195,7 +195,7 @@ static const opt_t camera_opts[] = {
      "open and read timeout; a stalled source is reconnected after it"},
     {"rtsp_transport", T_CHOICE, C(rtsp_transport), 0, FSIZE(vg_camera_config_t, rtsp_transport),
      "tcp", 0, 0, v_transport, 0, NULL, "RTSP sources: transport of the media"},
-    {"ring_size", T_INT, C(ring_size), 0, 0, "4", 2, 64, NULL, F_POW2, NULL,
+    {"ring_size", T_INT, C(ring_size), 0, 0, "2", 2, 64, NULL, F_POW2, NULL,
      "decoded frames queued between capture and the workers (the newest wins, drops are counted)"},
     {"detect", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, detect_opts, "CNN detection"},
     {"faces", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, faces_opts, "face -> expression cascade"},

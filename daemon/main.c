@@ -119,6 +119,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int o;
+    vg_runtime_tune_process();
     vg_log_setup("vigild", VG_LOG_INFO);
     while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (o) {
@@ -228,6 +229,7 @@ int main(int argc, char **argv)
                        opening == 1 ? "" : "s");
             else
                 vg_log(VG_LOG_INFO, "ready after %lld ms: %d/%d cameras streaming", (long long)ms, streaming, total);
+            vg_runtime_log_memory(rt);
             sd_notify(0, "READY=1");
             notify_status(rt);
             ready = true;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -803,17 +804,33 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     return restart_needed;
 }
 
-/* What the pipeline will hold at most, logged at start-up (frames are sized
- * for 1080p until a camera reports its real size; the decoder's own
- * reference frames are estimated at 16 per H.264 stream). */
-static void log_memory_budget(const vg_runtime_t *rt)
+/* What a decoder keeps for itself beside the pictures the pipeline holds,
+ * in pictures: 4 for references and reordering (counted for an x264 stream
+ * with B-frames; cameras' streams without them keep fewer) and about 2
+ * pictures' worth of per-macroblock tables and contexts (H.264). */
+#define DECODER_FRAMES_ESTIMATE 6
+/* Libraries' code and data (oneDNN's generated kernels among them),
+ * threads' stacks, the allocator: resident with the default model less
+ * its frames and arenas, measured. */
+#define PROCESS_BASE_MB 50.0
+
+void vg_runtime_log_memory(const vg_runtime_t *rt)
 {
-    const double frame_mb = 1920.0 * 1080 * 1.5 / (1 << 20);
-    double frames_mb = 0, decoder_mb = 0, motion_mb = 0, correct_mb = 0, models_mb = 0;
+    double frames_mb = 0, motion_mb = 0, correct_mb = 0, models_mb = 0;
+    int unknown = 0;
     for (int i = 0; i < rt->n_cameras; i++) {
-        const vg_camera_config_t *c = &rt->cameras[i]->cfg;
-        frames_mb += (c->ring_size + 3) * frame_mb;
-        decoder_mb += 16 * frame_mb;
+        const camera_t *cam = rt->cameras[i];
+        const vg_camera_config_t *c = &cam->cfg;
+        const vg_source_stats_t *st = cam->source ? vg_source_stats(cam->source) : NULL;
+        /* relaxed: a figure for the log */
+        int w = st ? atomic_load_explicit(&st->width, memory_order_relaxed) : 0;
+        int h = st ? atomic_load_explicit(&st->height, memory_order_relaxed) : 0;
+        if (w <= 0 || h <= 0) {
+            w = 1920, h = 1080; /* not opened yet: sized for 1080p */
+            unknown++;
+        }
+        double frame_mb = (double)w * h * 1.5 / (1 << 20);
+        frames_mb += (c->ring_size + 3 + DECODER_FRAMES_ESTIMATE) * frame_mb;
         motion_mb += (double)c->motion_width * c->motion_width * 9 / 16 * 16 / (1 << 20);
         if (c->correct_mode != VG_CORRECT_MODE_OFF)
             correct_mb += 4 * frame_mb;
@@ -821,11 +838,21 @@ static void log_memory_budget(const vg_runtime_t *rt)
     for (int i = 0; i < rt->n_models; i++)
         if (rt->models[i]->detector)
             models_mb += vg_detector_memory(rt->models[i]->detector) / (double)(1 << 20);
+    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb;
+    char sized[64] = "";
+    if (unknown)
+        snprintf(sized, sizeof(sized), ", %d not open yet counted at 1080p", unknown);
     vg_log(VG_LOG_INFO,
-           "memory budget: %.0f MB = frames %.0f + decoders ~%.0f + motion %.1f + corrections %.0f + models %.0f "
-           "(%d camera%s at up to 1080p)",
-           frames_mb + decoder_mb + motion_mb + correct_mb + models_mb, frames_mb, decoder_mb, motion_mb,
-           correct_mb, models_mb, rt->n_cameras, rt->n_cameras == 1 ? "" : "s");
+           "memory budget: %.0f MB = process ~%.0f + frames %.0f (ring + 3 + decoder ~%d per camera) + motion %.1f + "
+           "corrections up to %.0f + models %.0f, for %d camera%s%s; resident now %.0f MB",
+           total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb,
+           rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, rss_bytes() / (double)(1 << 20));
+}
+
+void vg_runtime_tune_process(void)
+{
+    /* a fixed threshold also turns off glibc's dynamic adjustment */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
 int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_runtime_t **ret,
@@ -889,7 +916,6 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_r
         }
         rt->cameras[rt->n_cameras++] = cam;
     }
-    log_memory_budget(rt);
     *ret = rt;
     return 0;
 fail:

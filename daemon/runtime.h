@@ -35,6 +35,15 @@ typedef struct {
 
 typedef struct vg_runtime vg_runtime_t;
 
+/* Sets the process's allocator for a long-running pipeline: buffers of
+ * 128 KiB and more (frames, tensors, the model file while it loads) get
+ * their own mappings and go back to the system when freed. glibc otherwise
+ * raises its mmap threshold after the first large free (the 15 MB model
+ * file), after which every later big buffer lands in the heap and its
+ * freed pages stay resident: 15 MB of RSS with the default model. Call
+ * once, first thing in main. Thread: main, before any other thread. */
+void vg_runtime_tune_process(void);
+
 /* Starts the publisher, the workers and every camera of cfg. cfg is borrowed
  * until vg_runtime_free or the next vg_runtime_apply. A camera whose source
  * cannot be opened is not an error here: it reports on health.<camera>.
@@ -61,6 +70,12 @@ int vg_runtime_cameras(const vg_runtime_t *rt, int *ret_streaming);
  * connecting). vigild sends READY=1 once this is 0: every camera has been
  * opened or has failed for a reason it reported on health.<camera>. */
 int vg_runtime_opening(const vg_runtime_t *rt);
+
+/* Logs what the rings, frame pools, decoders, corrections and models will
+ * hold at most, from each camera's decoded size (1080p for one not open
+ * yet), beside the resident size now. vigild calls it at READY=1, when
+ * every camera has opened or failed. Thread: main. */
+void vg_runtime_log_memory(const vg_runtime_t *rt);
 
 /* Totals over every camera since start (summaries). */
 void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret);

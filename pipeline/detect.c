@@ -281,7 +281,7 @@ const char *vg_detector_label(const vg_detector_t *d, int label)
 
 const char *vg_detector_name(const vg_detector_t *d) { return d->name; }
 
-size_t vg_detector_memory(const vg_detector_t *d) { return vg_engine_arena_bytes(d->engine); }
+size_t vg_detector_memory(const vg_detector_t *d) { return vg_engine_memory_bytes(d->engine); }
 
 bool vg_detector_find_labels(const char *onnx, char *buf, size_t len)
 {

@@ -364,7 +364,7 @@ static void expect_camera_defaults(const vg_camera_config_t *c) {
     cr_expect_eq(c->decode_threads, 1);
     cr_expect_eq(c->timeout_us, 10000000);
     cr_expect_str_eq(c->rtsp_transport, "tcp");
-    cr_expect_eq(c->ring_size, 4);
+    cr_expect_eq(c->ring_size, 2);
     cr_expect_str_eq(c->detect_model, "");
     cr_expect_eq(c->detect_when, VG_DETECT_ON_MOTION);
     cr_expect_eq(c->correct_mode, VG_CORRECT_MODE_OFF);

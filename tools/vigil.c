@@ -542,6 +542,7 @@ static int cmd_models_fetch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    vg_runtime_tune_process();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

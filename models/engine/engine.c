@@ -282,6 +282,8 @@ const float *vg_engine_output_buffer(const vg_engine_t *e, int i)
 
 const char *vg_engine_summary(const vg_engine_t *e) { return e->summary; }
 size_t vg_engine_arena_bytes(const vg_engine_t *e) { return e->arena_bytes; }
+
+size_t vg_engine_memory_bytes(const vg_engine_t *e) { return e->arena_bytes + e->scratch_bytes + e->weight_bytes; }
 double vg_engine_macs(const vg_engine_t *e) { return e->macs; }
 
 int vg_engine_run(vg_engine_t *e)

@@ -110,8 +110,12 @@ int vg_engine_profile(vg_engine_t *e,
                       void (*cb)(void *ctx, const char *op, const char *name, const char *kernel, double ms),
                       void *ctx);
 
-/* Bytes of the activation arena, and of packed weights. */
+/* Bytes of the activation arena. */
 size_t vg_engine_arena_bytes(const vg_engine_t *e);
+
+/* Bytes the instance holds for a run: the arena, the scratchpad and the
+ * packed weights (not oneDNN's generated code, a few MB per model). */
+size_t vg_engine_memory_bytes(const vg_engine_t *e);
 
 /* Multiply-accumulates of one run (convolutions and matrix products),
  * for GFLOP/s figures (GFLOP = 2 * MAC / 1e9). */
