@@ -524,7 +524,7 @@ static const char *cam_base = "cameras:\n"
                               "    decode_threads: 1\n"
                               "    timeout: 10s\n"
                               "    rtsp_transport: tcp\n"
-                              "    ring_size: 4\n"
+                              "    ring_size: 2\n"
                               "    detect: { model: m, when: on_motion }\n"
                               "    correct: [dehaze]\n"
                               "    motion: { threshold: 25, min_area: 0.002, width: 320 }\n"
@@ -551,7 +551,7 @@ Test(config, camera_equality) {
         {"decode_threads: 1", "decode_threads: 2"},
         {"timeout: 10s", "timeout: 11s"},
         {"rtsp_transport: tcp", "rtsp_transport: udp"},
-        {"ring_size: 4", "ring_size: 8"},
+        {"ring_size: 2", "ring_size: 8"},
         {"model: m,", "model: n,"},
         {"when: on_motion", "when: always"},
         {"correct: [dehaze]", "correct: auto"},
