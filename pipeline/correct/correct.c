@@ -120,11 +120,11 @@ int vg_correct_new(const vg_correct_config_t *cfg, vg_correct_state_t **ret)
         if (need & VG_CORRECT_DERAIN && r >= 0)
             r = vg_derain_new(w, h, &st->dr);
         if (r >= 0)
-            r = vg_image_alloc(&st->buf[0], VG_PIX_YUV420P, w, h);
+            r = vg_image_reserve(&st->buf[0], VG_PIX_YUV420P, w, h);
         if (r >= 0)
-            r = vg_image_alloc(&st->buf[1], VG_PIX_YUV420P, w, h);
+            r = vg_image_reserve(&st->buf[1], VG_PIX_YUV420P, w, h);
         if (r >= 0)
-            r = vg_image_alloc(&st->planar, VG_PIX_YUV420P, w, h);
+            r = vg_image_reserve(&st->planar, VG_PIX_YUV420P, w, h);
         if (r >= 0) {
             size_t n = (size_t)w * (h / 4 + 1);
             st->rows[0] = malloc(n);

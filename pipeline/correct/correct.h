@@ -14,7 +14,8 @@
  * (1080p: ~24 MB: two analysis copies + an NV12 de-interleave buffer, the
  * denoise history in 16 bits, two previous luma planes for derain, dehaze's
  * reduced planes); LIST allocates only what it lists (plus the copies), OFF
- * nothing.
+ * nothing. The analysis copies are reserved, not touched: on a clean scene,
+ * where auto applies nothing, they cost no resident memory.
  * Thread: one thread at a time per state (the worker currently serving the
  * camera); states of different cameras are independent.
  * Blocks on: nothing; allocates nothing after new.

@@ -2,6 +2,7 @@
 #include "pipeline/correct/image.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,7 @@ static int plane_geometry(vg_pix_t format, int w, int h, int i, int *pw, int *ph
     return 0;
 }
 
-int vg_image_alloc(vg_image_t *img, vg_pix_t format, int w, int h)
+static int image_alloc(vg_image_t *img, vg_pix_t format, int w, int h, bool fill)
 {
     if (!img)
         return -EINVAL;
@@ -80,10 +81,23 @@ int vg_image_alloc(vg_image_t *img, vg_pix_t format, int w, int h)
             vg_image_release(img);
             return -ENOMEM;
         }
-        memset(img->data[i], i ? 128 : 0, (size_t)ls * (ph + 1));
+        if (fill)
+            memset(img->data[i], i ? 128 : 0, (size_t)ls * (ph + 1));
+        else /* the spare row only: the rest stays untouched, so not resident */
+            memset(img->data[i] + (size_t)ls * ph, i ? 128 : 0, (size_t)ls);
         img->linesize[i] = ls;
     }
     return 0;
+}
+
+int vg_image_alloc(vg_image_t *img, vg_pix_t format, int w, int h)
+{
+    return image_alloc(img, format, w, h, true);
+}
+
+int vg_image_reserve(vg_image_t *img, vg_pix_t format, int w, int h)
+{
+    return image_alloc(img, format, w, h, false);
 }
 
 void vg_image_release(vg_image_t *img)

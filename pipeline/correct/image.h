@@ -55,6 +55,14 @@ int vg_image_from_frame(const struct AVFrame *f, vg_image_t *ret);
  */
 int vg_image_alloc(vg_image_t *img, vg_pix_t format, int w, int h);
 
+/*
+ * The same, but the planes' contents are undefined until written (only the
+ * spare row past the last is set): their pages cost no resident memory
+ * until a kernel first writes them. For output buffers that kernels fill
+ * whole, such as the analysis copies a camera may never need.
+ */
+int vg_image_reserve(vg_image_t *img, vg_pix_t format, int w, int h);
+
 /* Free planes from vg_image_alloc(); accepts a zeroed image. */
 void vg_image_release(vg_image_t *img);
 
