@@ -409,11 +409,47 @@ static int plan_conv(vg_engine_t *e, int ni)
 
 /* ---------------- pooling, eltwise, binary, concat, resize ---------------- */
 
-static int plan_pool(vg_engine_t *e, int ni)
+/* The end of planning a node whose primitive reads one input and writes one
+ * output (pooling, eltwise, resampling): the primitive from op_desc with our
+ * scratchpad attribute, the output described by dst_md in layout fmt, and a
+ * step that runs it from the node's first input into its first output. */
+static int plan_src_dst(vg_engine_t *e, int ni, const void *op_desc, const dnnl_memory_desc_t *dst_md, int fmt,
+                        const char *what)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
     int src = n->in[0], y = n->out[0], r;
+    dnnl_primitive_attr_t attr;
+    if ((r = scratch_attr(e, &attr)) < 0)
+        return r;
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, op_desc, attr, e->eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    DNNL_NODE(st, n, what);
+    if ((r = set_md(e, y, dst_md, fmt)) < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return r;
+    }
+    int si = new_step(e, ni);
+    if (si < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return si;
+    }
+    vg_step_t *sp = &e->steps[si];
+    arg(sp, DNNL_ARG_SRC, g->v[src].mem);
+    arg(sp, DNNL_ARG_DST, g->v[y].mem);
+    if ((r = step_io(sp, &src, 1, &y, 1)) < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return r;
+    }
+    return finish_prim(e, sp, pd);
+}
+
+static int plan_pool(vg_engine_t *e, int ni)
+{
+    vg_graph_t *g = &e->g;
+    vg_node_t *n = &g->n[ni];
+    int src = n->in[0];
     const vg_value_t *x = &g->v[src];
     bool glob = !strncmp(n->op, "Global", 6);
     bool mx = !strcmp(n->op, "MaxPool") || !strcmp(n->op, "GlobalMaxPool");
@@ -436,51 +472,17 @@ static int plan_pool(vg_engine_t *e, int ni)
     dnnl_pooling_desc_t pdsc;
     dnnl_dims_t str = {s[0], s[1]}, ker = {ks[0], ks[1]}, pl = {p[0], p[1]}, pr = {p[2], p[3]};
     DNNL_NODE(dnnl_pooling_forward_desc_init(&pdsc, dnnl_forward_inference, alg, &x->md, &dst_md, str, ker, pl, pr), n, "pooling");
-    dnnl_primitive_attr_t attr;
-    if ((r = scratch_attr(e, &attr)) < 0)
-        return r;
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &pdsc, attr, e->eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    DNNL_NODE(st, n, "pooling");
-    if ((r = set_md(e, y, &dst_md, x->fmt)) < 0)
-        return r;
-    int si = new_step(e, ni);
-    if (si < 0)
-        return si;
-    vg_step_t *sp = &e->steps[si];
-    arg(sp, DNNL_ARG_SRC, g->v[src].mem);
-    arg(sp, DNNL_ARG_DST, g->v[y].mem);
-    if ((r = step_io(sp, &src, 1, &y, 1)) < 0)
-        return r;
-    return finish_prim(e, sp, pd);
+    return plan_src_dst(e, ni, &pdsc, &dst_md, x->fmt, "pooling");
 }
 
 static int plan_eltwise(vg_engine_t *e, int ni, int alg, float alpha, float beta)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
-    int src = n->in[0], y = n->out[0], r;
+    int src = n->in[0];
     dnnl_eltwise_desc_t ed;
     DNNL_NODE(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &g->v[src].md, alpha, beta), n, "eltwise");
-    dnnl_primitive_attr_t attr;
-    if ((r = scratch_attr(e, &attr)) < 0)
-        return r;
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &ed, attr, e->eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    DNNL_NODE(st, n, "eltwise");
-    if ((r = set_md(e, y, &g->v[src].md, g->v[src].fmt)) < 0)
-        return r;
-    int si = new_step(e, ni);
-    if (si < 0)
-        return si;
-    vg_step_t *sp = &e->steps[si];
-    arg(sp, DNNL_ARG_SRC, g->v[src].mem);
-    arg(sp, DNNL_ARG_DST, g->v[y].mem);
-    if ((r = step_io(sp, &src, 1, &y, 1)) < 0)
-        return r;
-    return finish_prim(e, sp, pd);
+    return plan_src_dst(e, ni, &ed, &g->v[src].md, g->v[src].fmt, "eltwise");
 }
 
 static int plan_own(vg_engine_t *e, int ni);
@@ -653,7 +655,7 @@ static int plan_resize(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
-    int src = n->in[0], y = n->out[0], r;
+    int src = n->in[0], y = n->out[0];
     const vg_value_t *x = &g->v[src];
     const char *mode = vg_attr_s(n, "mode", "nearest");
     bool up = !strcmp(n->op, "Upsample");
@@ -677,24 +679,7 @@ static int plan_resize(vg_engine_t *e, int ni)
     dnnl_resampling_desc_t rd;
     DNNL_NODE(dnnl_resampling_forward_desc_init(&rd, dnnl_forward_inference, lin ? dnnl_resampling_linear : dnnl_resampling_nearest,
                                                 NULL, &x->md, &dst_md), n, "resampling");
-    dnnl_primitive_attr_t attr;
-    if ((r = scratch_attr(e, &attr)) < 0)
-        return r;
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &rd, attr, e->eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    DNNL_NODE(st, n, "resampling");
-    if ((r = set_md(e, y, &dst_md, x->fmt)) < 0)
-        return r;
-    int si = new_step(e, ni);
-    if (si < 0)
-        return si;
-    vg_step_t *sp = &e->steps[si];
-    arg(sp, DNNL_ARG_SRC, g->v[src].mem);
-    arg(sp, DNNL_ARG_DST, g->v[y].mem);
-    if ((r = step_io(sp, &src, 1, &y, 1)) < 0)
-        return r;
-    return finish_prim(e, sp, pd);
+    return plan_src_dst(e, ni, &rd, &dst_md, x->fmt, "resampling");
 }
 
 /* ---------------- Gemm / MatMul ---------------- */
