@@ -3,6 +3,9 @@
 add_library(vg_test_util STATIC ${CMAKE_CURRENT_LIST_DIR}/util/vg_test_util.c)
 target_link_libraries(vg_test_util PUBLIC PkgConfig::CRITERION)
 target_include_directories(vg_test_util PUBLIC ${CMAKE_CURRENT_LIST_DIR}/util)
+# A vigild under test (start, subscribe, receive, stop): the e2e suites.
+add_library(vg_test_vigild STATIC ${CMAKE_CURRENT_LIST_DIR}/util/vg_test_vigild.c)
+target_link_libraries(vg_test_vigild PUBLIC vg_test_util PkgConfig::JANSSON PkgConfig::ZMQ)
 
 vg_add_test(test_ring SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_ring.c
             LIBS vigil_pipeline LABELS unit TIMEOUT 120)
@@ -23,7 +26,7 @@ vg_add_test(test_capture SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_capture.c
             LIBS vigil_capture vg_test_util LABELS unit TIMEOUT 600)
 if(TARGET vigild)
   vg_add_test(test_daemon SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_daemon.c
-              LIBS vg_test_util PkgConfig::JANSSON PkgConfig::ZMQ LABELS e2e TIMEOUT 600)
+              LIBS vg_test_vigild LABELS e2e TIMEOUT 600)
   add_dependencies(test_daemon vigild)
 endif()
 

@@ -11,23 +11,9 @@
 #include <jansson.h>
 #include <zmq.h>
 
-#include "vg_test_util.h"
+#include "vg_test_vigild.h"
 
-typedef struct {
-    char dir[64];
-    char config[128];
-    char endpoint[300];
-    vg_test_proc_t proc;
-    void *ctx, *sub;
-} daemon_t;
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+typedef vg_test_vigild_t daemon_t;
 
 /* Writes the config: `cameras` is the YAML under "cameras:". */
 static void write_config(daemon_t *d, const char *cameras, const char *extra_daemon)
@@ -37,70 +23,23 @@ static void write_config(daemon_t *d, const char *cameras, const char *extra_dae
              "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 500ms\n%s"
              "cameras:\n%s",
              d->endpoint, extra_daemon ? extra_daemon : "", cameras);
-    write_file(d->config, text);
+    vg_test_write_file(d->config, text);
 }
 
-static void daemon_prepare(daemon_t *d)
-{
-    memset(d, 0, sizeof(*d));
-    snprintf(d->dir, sizeof(d->dir), "/tmp/vigil-e2e-XXXXXX");
-    cr_assert_not_null(mkdtemp(d->dir));
-    snprintf(d->config, sizeof(d->config), "%s/vigil.yaml", d->dir);
-    snprintf(d->endpoint, sizeof(d->endpoint), "ipc://%s/pub", d->dir);
-}
-
-static void daemon_start(daemon_t *d)
-{
-    char bin[4096];
-    vg_test_build_path("daemon/vigild", bin, sizeof(bin));
-    char *argv[] = {bin, "--config", d->config, NULL};
-    cr_assert_eq(vg_test_spawn(argv, &d->proc), 0);
-    d->ctx = zmq_ctx_new();
-    d->sub = zmq_socket(d->ctx, ZMQ_SUB);
-    zmq_setsockopt(d->sub, ZMQ_SUBSCRIBE, "", 0);
-    int zero = 0;
-    zmq_setsockopt(d->sub, ZMQ_LINGER, &zero, sizeof(zero));
-    cr_assert_eq(zmq_connect(d->sub, d->endpoint), 0);
-}
-
-static int daemon_stop(daemon_t *d)
-{
-    int st = vg_test_stop(&d->proc, SIGTERM, 10000);
-    if (d->sub)
-        zmq_close(d->sub);
-    if (d->ctx)
-        zmq_ctx_term(d->ctx);
-    d->sub = d->ctx = NULL;
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
-    cr_assert_eq(system(cmd), 0);
-    return st;
-}
+/* This suite stops vigild as systemd does, and expects it gone in 10 s. */
+static int daemon_stop(daemon_t *d) { return vg_test_vigild_stop(d, SIGTERM, 10000); }
 
 /* Receives one message; NULL on timeout. Checks the envelope every message
  * must have (docs/events.md): topic part equals "topic", camera, seq >= 1,
  * time in ISO 8601 UTC with milliseconds. */
 static json_t *recv_msg(daemon_t *d, int timeout_ms, char *topic, size_t topiclen)
 {
-    zmq_pollitem_t it = {.socket = d->sub, .events = ZMQ_POLLIN};
-    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+    json_t *m = vg_test_recv_json(d->sub, timeout_ms, topic, topiclen);
+    if (!m)
         return NULL;
-    int n = zmq_recv(d->sub, topic, topiclen - 1, 0);
-    cr_assert_gt(n, 0);
-    topic[n] = '\0';
-    static char body[65536];
-    int more = 0;
-    size_t ml = sizeof(more);
-    zmq_getsockopt(d->sub, ZMQ_RCVMORE, &more, &ml);
-    cr_assert(more, "[topic][json]: the json part is missing");
-    int bl = zmq_recv(d->sub, body, sizeof(body) - 1, 0);
-    cr_assert_gt(bl, 0);
-    json_error_t e;
-    json_t *m = json_loadb(body, (size_t)bl, 0, &e);
-    cr_assert_not_null(m, "not JSON (%s): %.*s", e.text, bl, body);
     cr_assert_str_eq(json_string_value(json_object_get(m, "topic")), topic);
     const char *camera = json_string_value(json_object_get(m, "camera"));
-    cr_assert_not_null(camera, "no camera: %.*s", bl, body);
+    cr_assert_not_null(camera, "%s: no camera", topic);
     if (strcmp(topic, "stats") != 0) {
         const char *dot = strchr(topic, '.');
         cr_assert(dot && strcmp(dot + 1, camera) == 0, "topic %s vs camera %s", topic, camera);
@@ -284,9 +223,9 @@ static bool street_has_enough(seen_t *s)
 Test(daemon, publishes_det_event_health_stats_with_rising_seq, .timeout = 120)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     write_config(&d, camera_block("street", vg_test_footage("vtest.avi"), NULL), NULL);
-    daemon_start(&d);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 30000, street_has_enough);
     cam_seen_t *c = cam(&s, "street");
@@ -305,12 +244,12 @@ static bool three_cameras_seen(seen_t *s)
 Test(daemon, sighup_restarts_only_changed_cameras_and_refuses_a_broken_file, .timeout = 180)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     const char *clip = vg_test_footage("vtest.avi");
     snprintf(camera_yaml, sizeof(camera_yaml), "%s", camera_block("a", clip, NULL));
     strcat(camera_yaml, camera_block("b", clip, NULL));
     write_config(&d, camera_yaml, NULL);
-    daemon_start(&d);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 30000, three_cameras_seen);
     cr_assert_geq(cam(&s, "a")->det, 5);
@@ -331,7 +270,7 @@ Test(daemon, sighup_restarts_only_changed_cameras_and_refuses_a_broken_file, .ti
     cr_assert_eq(cam(&s, "a")->gaps, 0, "the unchanged camera's seq has no gap");
     cr_assert_eq(cam(&s, "b")->gaps, 0, "a restarted camera's seq continues");
     /* a broken file is refused; everything keeps running */
-    write_file(d.config, "daemon:\n  workers: banana\n");
+    vg_test_write_file(d.config, "daemon:\n  workers: banana\n");
     kill(d.proc.pid, SIGHUP);
     int c_before = cam(&s, "c")->det;
     collect(&d, &s, 3000, NULL);
@@ -347,11 +286,11 @@ static bool street_ended(seen_t *s) { return !strcmp(cam(s, "street")->last_stat
 Test(daemon, a_broken_camera_is_reported_and_the_others_run, .timeout = 120)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     snprintf(camera_yaml, sizeof(camera_yaml), "%s", camera_block("ghost", "/nonexistent/cam.mp4", NULL));
     strcat(camera_yaml, camera_block("street", vg_test_footage("vtest.avi"), NULL));
     write_config(&d, camera_yaml, NULL);
-    daemon_start(&d);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 30000, street_has_enough);
     collect(&d, &s, 1000, NULL); /* at least one stats round for the ghost */
@@ -364,7 +303,7 @@ Test(daemon, a_broken_camera_is_reported_and_the_others_run, .timeout = 120)
 Test(daemon, a_subscriber_that_never_reads_does_not_slow_the_pipeline, .timeout = 180)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     /* a replayed file (not realtime): the pipeline runs as fast as it can */
     write_config(&d,
                  "  street:\n    url: PLACEHOLDER\n    realtime: false\n    analysis_fps: 5\n",
@@ -374,7 +313,7 @@ Test(daemon, a_subscriber_that_never_reads_does_not_slow_the_pipeline, .timeout 
              "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 200ms\n  publish_hwm: 10\n"
              "cameras:\n  street:\n    url: %s\n    realtime: false\n    analysis_fps: 5\n",
              d.endpoint, vg_test_footage("vtest.avi"));
-    write_file(d.config, text);
+    vg_test_write_file(d.config, text);
     /* the lazy subscriber connects first and never reads */
     void *ctx = zmq_ctx_new();
     void *lazy = zmq_socket(ctx, ZMQ_SUB);
@@ -383,7 +322,7 @@ Test(daemon, a_subscriber_that_never_reads_does_not_slow_the_pipeline, .timeout 
     zmq_setsockopt(lazy, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(lazy, ZMQ_SUBSCRIBE, "", 0);
     zmq_connect(lazy, d.endpoint);
-    daemon_start(&d);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 60000, street_ended);
     cam_seen_t *c = cam(&s, "street");
@@ -404,10 +343,10 @@ Test(daemon, an_endpoint_in_use_is_a_clear_error, .timeout = 60)
     size_t len = sizeof(ep);
     zmq_getsockopt(squatter, ZMQ_LAST_ENDPOINT, ep, &len);
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     snprintf(d.endpoint, sizeof(d.endpoint), "%s", ep);
     write_config(&d, camera_block("street", vg_test_footage("vtest.avi"), NULL), NULL);
-    daemon_start(&d);
+    vg_test_vigild_start(&d);
     cr_assert_eq(vg_test_wait(&d.proc, 20000), 1, "vigild must exit 1");
     char err[4096] = "";
     vg_test_read_stderr(&d.proc, err, sizeof(err));
@@ -426,7 +365,7 @@ static bool persons_seen(seen_t *s) { return cam(s, "street")->persons >= 20 && 
 Test(daemon, recognises_people_with_the_default_detector, .timeout = 180)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     char models[4096], text[8192];
     const char *cache = getenv("VIGIL_CACHE_DIR");
     snprintf(models, sizeof(models), "%s/models/nanodet.onnx", cache && *cache ? cache : VIGIL_CACHE_DIR);
@@ -437,8 +376,8 @@ Test(daemon, recognises_people_with_the_default_detector, .timeout = 180)
              "cameras:\n  street:\n    url: %s\n    realtime: true\n    analysis_fps: 5\n"
              "    detect: { model: detector, when: always }\n",
              d.endpoint, models, vg_test_footage("vtest.avi"));
-    write_file(d.config, text);
-    daemon_start(&d);
+    vg_test_write_file(d.config, text);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 60000, persons_seen);
     cr_assert_geq(cam(&s, "street")->persons, 20, "person detections: %d", cam(&s, "street")->persons);
@@ -452,18 +391,18 @@ Test(daemon, recognises_people_with_the_default_detector, .timeout = 180)
 Test(daemon, a_broken_model_is_refused_and_cameras_keep_running, .timeout = 120)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     char bad[256], text[8192];
     snprintf(bad, sizeof(bad), "%s/broken.onnx", d.dir);
-    write_file(bad, "this is not an ONNX file");
+    vg_test_write_file(bad, "this is not an ONNX file");
     snprintf(text, sizeof(text),
              "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 500ms\n"
              "models:\n  detector:\n    path: %s\n    head: nanodet\n    input: [416, 416]\n"
              "cameras:\n  street:\n    url: %s\n    realtime: true\n    analysis_fps: 5\n"
              "    detect: { model: detector, when: always }\n",
              d.endpoint, bad, vg_test_footage("vtest.avi"));
-    write_file(d.config, text);
-    daemon_start(&d);
+    vg_test_write_file(d.config, text);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 30000, street_has_enough);
     cr_assert_geq(cam(&s, "street")->det, 10, "the camera runs without its model");
@@ -480,7 +419,7 @@ static bool faces_seen(seen_t *s) { return cam(s, "faces")->faces >= 8; }
 Test(daemon, finds_faces_and_their_expression, .timeout = 180)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     const char *cache = getenv("VIGIL_CACHE_DIR");
     cache = cache && *cache ? cache : VIGIL_CACHE_DIR;
     char photo[4096], clip[512], cmd[8192], text[8192];
@@ -500,8 +439,8 @@ Test(daemon, finds_faces_and_their_expression, .timeout = 180)
              "cameras:\n  faces:\n    url: %s\n    realtime: true\n    analysis_fps: 5\n"
              "    detect: { when: always }\n    faces: { model: face, expression: emotion, on: frame }\n",
              d.endpoint, cache, cache, clip);
-    write_file(d.config, text);
-    daemon_start(&d);
+    vg_test_write_file(d.config, text);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 30000, faces_seen);
     cr_assert_geq(cam(&s, "faces")->faces, 8, "faces found: %d", cam(&s, "faces")->faces);
@@ -519,7 +458,7 @@ static bool batched_enough(seen_t *s)
 Test(daemon, batches_two_cameras_on_the_inference_thread, .timeout = 180)
 {
     daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "e2e");
     char models[4096], text[8192];
     const char *cache = getenv("VIGIL_CACHE_DIR");
     snprintf(models, sizeof(models), "%s/models/nanodet.onnx", cache && *cache ? cache : VIGIL_CACHE_DIR);
@@ -532,8 +471,8 @@ Test(daemon, batches_two_cameras_on_the_inference_thread, .timeout = 180)
              "  a:\n    url: %s\n    realtime: false\n    detect: { model: detector, when: always }\n"
              "  b:\n    url: %s\n    realtime: false\n    detect: { model: detector, when: always }\n",
              d.endpoint, models, clip, clip);
-    write_file(d.config, text);
-    daemon_start(&d);
+    vg_test_write_file(d.config, text);
+    vg_test_vigild_start(&d);
     seen_t s = {0};
     collect(&d, &s, 90000, batched_enough);
     cr_assert_geq(cam(&s, "a")->persons, 20);

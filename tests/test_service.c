@@ -26,38 +26,11 @@
 #include <jansson.h>
 #include <zmq.h>
 
-#include "vg_test_util.h"
+#include "vg_test_vigild.h"
 
 /* ------------------------------------------------------------ the daemon */
 
-typedef struct {
-    char dir[64];
-    char config[128];
-    char endpoint[300];
-    char notify[96];    /* our NOTIFY_SOCKET path (fits sun_path) */
-    int notify_fd;      /* -1 when unused */
-    vg_test_proc_t proc;
-    void *ctx, *sub;
-    char err[262144];   /* vigild's stderr so far */
-} daemon_t;
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void daemon_prepare(daemon_t *d)
-{
-    memset(d, 0, sizeof(*d));
-    d->notify_fd = -1;
-    snprintf(d->dir, sizeof(d->dir), "/tmp/vigil-svc-XXXXXX");
-    cr_assert_not_null(mkdtemp(d->dir));
-    snprintf(d->config, sizeof(d->config), "%s/vigil.yaml", d->dir);
-    snprintf(d->endpoint, sizeof(d->endpoint), "ipc://%s/pub", d->dir);
-}
+typedef vg_test_vigild_t daemon_t;
 
 /* Binds a unix datagram socket as systemd does for Type=notify, with
  * SO_PASSCRED so that each message says which process sent it, and points
@@ -81,28 +54,6 @@ static void notify_bind(daemon_t *d, int watchdog_ms)
     unsetenv("WATCHDOG_PID");
 }
 
-static void daemon_start(daemon_t *d)
-{
-    char bin[4096];
-    vg_test_build_path("daemon/vigild", bin, sizeof(bin));
-    char *argv[] = {bin, "--config", d->config, NULL};
-    d->ctx = zmq_ctx_new();
-    d->sub = zmq_socket(d->ctx, ZMQ_SUB);
-    zmq_setsockopt(d->sub, ZMQ_SUBSCRIBE, "", 0);
-    int zero = 0, hwm = 100000;
-    zmq_setsockopt(d->sub, ZMQ_LINGER, &zero, sizeof(zero));
-    zmq_setsockopt(d->sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    cr_assert_eq(zmq_connect(d->sub, d->endpoint), 0);
-    cr_assert_eq(vg_test_spawn(argv, &d->proc), 0);
-}
-
-static const char *daemon_stderr(daemon_t *d)
-{
-    if (d->proc.err_fd >= 0)
-        vg_test_read_stderr(&d->proc, d->err, sizeof(d->err));
-    return d->err;
-}
-
 static int count_in(const char *text, const char *needle)
 {
     int n = 0;
@@ -111,22 +62,8 @@ static int count_in(const char *text, const char *needle)
     return n;
 }
 
-static void daemon_cleanup(daemon_t *d)
-{
-    if (d->proc.pid > 0)
-        vg_test_stop(&d->proc, SIGKILL, 5000);
-    if (d->sub)
-        zmq_close(d->sub);
-    if (d->ctx)
-        zmq_ctx_term(d->ctx);
-    d->sub = d->ctx = NULL;
-    if (d->notify_fd >= 0)
-        close(d->notify_fd);
-    d->notify_fd = -1;
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
-    cr_assert_eq(system(cmd), 0);
-}
+/* Ends a test's vigild whatever state it is in (it may have stopped). */
+static void daemon_cleanup(daemon_t *d) { vg_test_vigild_stop(d, SIGKILL, 5000); }
 
 /* ------------------------------------------------------------ sd_notify */
 
@@ -199,7 +136,7 @@ static void write_street(daemon_t *d, const char *extra)
              "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 500ms\n"
              "cameras:\n  street:\n    url: %s\n    realtime: true\n    loop: true\n    analysis_fps: 5\n%s",
              d->endpoint, vg_test_footage("vtest.avi"), extra ? extra : "");
-    write_file(d->config, text);
+    vg_test_write_file(d->config, text);
 }
 
 /* READY=1 waits until every camera has opened (street, a file) or failed
@@ -209,12 +146,12 @@ Test(service, sd_notify_ready_watchdog_reload_stopping_in_order, .timeout = 120)
 {
     static daemon_t d;
     static notes_t nt;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "svc");
     write_street(&d, "  ghost:\n    url: rtsp://127.0.0.1:9/none\n    analysis_fps: 5\n    timeout: 1s\n");
     notify_bind(&d, 1000); /* WatchdogSec=1s: a ping every 500 ms */
-    daemon_start(&d);
+    vg_test_vigild_start(&d);
 
-    cr_assert(notes_collect(&d, &nt, 30000, "READY=1"), "no READY=1; stderr: %s", daemon_stderr(&d));
+    cr_assert(notes_collect(&d, &nt, 30000, "READY=1"), "no READY=1; stderr: %s", vg_test_vigild_stderr(&d));
     int ready = notes_find(&nt, "READY=1", 0);
     notes_collect(&d, &nt, 1000, NULL);
     int status_at_ready = -1;
@@ -224,12 +161,12 @@ Test(service, sd_notify_ready_watchdog_reload_stopping_in_order, .timeout = 120)
     cr_assert_geq(status_at_ready, 0, "a STATUS= with READY=1");
     cr_assert(!strncmp(nt.lines[status_at_ready], "STATUS=1/2 cameras streaming", 28),
               "at READY=1 the file camera streams and the ghost does not: %s", nt.lines[status_at_ready]);
-    cr_assert(strstr(daemon_stderr(&d), "ready after"), "vigild logs when it is ready: %s", d.err);
+    cr_assert(strstr(vg_test_vigild_stderr(&d), "ready after"), "vigild logs when it is ready: %s", d.err);
     /* three pings while running */
     for (int k = 0; k < 60 && notes_count(&nt, "WATCHDOG=1", ready, nt.n) < 3; k++)
         notes_collect(&d, &nt, 500, NULL);
     cr_assert_geq(notes_count(&nt, "WATCHDOG=1", ready, nt.n), 3, "watchdog pings after READY; stderr: %s",
-                  daemon_stderr(&d));
+                  vg_test_vigild_stderr(&d));
     cr_assert_eq(notes_count(&nt, "WATCHDOG=1", 0, ready), 0, "no ping before READY=1");
     bool status = false;
     for (int i = 0; i < nt.n; i++)
@@ -252,7 +189,7 @@ Test(service, sd_notify_ready_watchdog_reload_stopping_in_order, .timeout = 120)
     kill(d.proc.pid, SIGTERM);
     cr_assert(notes_collect(&d, &nt, 30000, "STOPPING=1"), "no STOPPING=1 after SIGTERM");
     int stopping = notes_find(&nt, "STOPPING=1", before_term);
-    cr_assert_eq(vg_test_wait(&d.proc, 20000), 0, "vigild exits 0 after SIGTERM; stderr: %s", daemon_stderr(&d));
+    cr_assert_eq(vg_test_wait(&d.proc, 20000), 0, "vigild exits 0 after SIGTERM; stderr: %s", vg_test_vigild_stderr(&d));
     notes_collect(&d, &nt, 200, NULL); /* whatever was still queued */
     cr_assert_eq(notes_count(&nt, "WATCHDOG=1", stopping, nt.n), 0, "no ping after STOPPING=1");
     cr_assert_eq(notes_count(&nt, "READY=1", 0, nt.n), 2, "READY=1 at start and after the reload only");
@@ -268,17 +205,17 @@ static void stalled_stops_the_pings(const char *hook, const char *why)
 {
     static daemon_t d;
     static notes_t nt;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "svc");
     write_street(&d, NULL);
     notify_bind(&d, 1000);
     setenv(hook, "2", 1);
-    daemon_start(&d);
+    vg_test_vigild_start(&d);
     unsetenv(hook);
 
-    cr_assert(notes_collect(&d, &nt, 30000, "READY=1"), "no READY=1; stderr: %s", daemon_stderr(&d));
+    cr_assert(notes_collect(&d, &nt, 30000, "READY=1"), "no READY=1; stderr: %s", vg_test_vigild_stderr(&d));
     const char *withhold = "withholding the watchdog ping";
     long long end = vg_test_now_ms() + 60000;
-    while (vg_test_now_ms() < end && count_in(daemon_stderr(&d), withhold) < 1)
+    while (vg_test_now_ms() < end && count_in(vg_test_vigild_stderr(&d), withhold) < 1)
         notes_collect(&d, &nt, 100, NULL);
     cr_assert_geq(count_in(d.err, withhold), 1, "vigild never said it withholds the ping; stderr: %s", d.err);
     char expect[256];
@@ -289,7 +226,7 @@ static void stalled_stops_the_pings(const char *hook, const char *why)
     int pings_before = notes_count(&nt, "WATCHDOG=1", 0, nt.n);
     cr_assert_geq(pings_before, 1, "pings while the pipeline still moved");
     int mark = nt.n;
-    while (vg_test_now_ms() < end && count_in(daemon_stderr(&d), withhold) < 4)
+    while (vg_test_now_ms() < end && count_in(vg_test_vigild_stderr(&d), withhold) < 4)
         notes_collect(&d, &nt, 100, NULL);
     cr_assert_geq(count_in(d.err, withhold), 4, "vigild keeps checking; stderr: %s", d.err);
     cr_assert_eq(notes_count(&nt, "WATCHDOG=1", mark, nt.n), 0, "a ping while the pipeline was stuck");
@@ -311,23 +248,6 @@ Test(service, a_stalled_publisher_stops_the_watchdog_pings, .timeout = 120)
 }
 
 /* ------------------------------------------------------------ messages */
-
-static json_t *recv_msg(daemon_t *d, int timeout_ms, char *topic, size_t topiclen)
-{
-    zmq_pollitem_t it = {.socket = d->sub, .events = ZMQ_POLLIN};
-    if (zmq_poll(&it, 1, timeout_ms) <= 0)
-        return NULL;
-    int n = zmq_recv(d->sub, topic, topiclen - 1, 0);
-    cr_assert_gt(n, 0);
-    topic[n] = '\0';
-    static char body[65536];
-    int bl = zmq_recv(d->sub, body, sizeof(body) - 1, 0);
-    cr_assert_gt(bl, 0);
-    json_error_t e;
-    json_t *m = json_loadb(body, (size_t)bl, 0, &e);
-    cr_assert_not_null(m, "not JSON (%s): %.*s", e.text, bl, body);
-    return m;
-}
 
 typedef struct {
     const char *name;
@@ -375,7 +295,7 @@ static void collect(daemon_t *d, cam_t *cams, int n, int ms, bool (*done)(cam_t 
     long long end = vg_test_now_ms() + ms;
     while (vg_test_now_ms() < end && !(done && done(cams, arg))) {
         char topic[256];
-        json_t *m = recv_msg(d, 100, topic, sizeof(topic));
+        json_t *m = vg_test_recv_json(d->sub, 100, topic, sizeof(topic));
         if (!m)
             continue;
         account(cams, n, topic, m);
@@ -434,7 +354,7 @@ static bool net_back(cam_t *c, void *arg)
 Test(service, rtsp_camera_reconnects_three_times_and_the_file_camera_never_gaps, .timeout = 180)
 {
     static daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "svc");
     vg_test_proc_t srv;
     char url[512];
     server_start(&srv, 0, url, sizeof(url));
@@ -447,13 +367,13 @@ Test(service, rtsp_camera_reconnects_three_times_and_the_file_camera_never_gaps,
              "  net:\n    url: %s\n    analysis_fps: 5\n    timeout: 2s\n"
              "  file:\n    url: %s\n    realtime: true\n    loop: true\n    analysis_fps: 5\n",
              d.endpoint, url, vg_test_footage("vtest.avi"));
-    write_file(d.config, text);
-    daemon_start(&d);
+    vg_test_write_file(d.config, text);
+    vg_test_vigild_start(&d);
     cam_t cams[2] = {{.name = "net"}, {.name = "file"}};
     net_mark_t m = {0};
     collect(&d, cams, 2, 40000, net_back, &m);
     cr_assert(net_back(cams, &m), "net never streamed from %s (state %s); stderr: %s", url, cams[0].state,
-              daemon_stderr(&d));
+              vg_test_vigild_stderr(&d));
 
     static const int how[3] = {SIGKILL, SIGSTOP, SIGTERM};
     static const char *name[3] = {"killed", "frozen", "stopped"};
@@ -571,18 +491,18 @@ static bool street_ended(cam_t *c, void *arg)
 Test(service, metrics_over_http_agree_with_the_stats_topic, .timeout = 120)
 {
     static daemon_t d;
-    daemon_prepare(&d);
+    vg_test_vigild_prepare(&d, "svc");
     char text[8192];
     snprintf(text, sizeof(text),
              "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 1h\n  metrics: 127.0.0.1:0\n"
              "cameras:\n  street:\n    url: %s\n    realtime: false\n    analysis_fps: 5\n",
              d.endpoint, vg_test_footage("vtest.avi"));
-    write_file(d.config, text);
-    daemon_start(&d);
+    vg_test_write_file(d.config, text);
+    vg_test_vigild_start(&d);
     int port = 0;
     long long end = vg_test_now_ms() + 20000;
     while (vg_test_now_ms() < end && !port) {
-        const char *p = strstr(daemon_stderr(&d), "metrics on port ");
+        const char *p = strstr(vg_test_vigild_stderr(&d), "metrics on port ");
         if (p)
             port = atoi(p + strlen("metrics on port "));
         else
