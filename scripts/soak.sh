@@ -14,7 +14,8 @@
 #   --clip FILE   footage (default $VIGIL_CACHE_DIR/footage/vtest.avi)
 #   --no-model    motion only; by default cameras also run the default
 #                 detector ($VIGIL_CACHE_DIR/models/nanodet.onnx) on motion
-#   --vigild PATH the daemon (default: the newest build*/daemon/vigild)
+#   --vigild PATH the daemon (default: the newest build*/daemon/vigild
+#                 without sanitizers)
 # Exit status: 0 when it ran to the end, 1 when vigild died or bad usage.
 # The limit of issue 6 (150 MB with 4 cameras) and a slope above 1 MB/hour
 # are reported as "OVER"/"GROWING" lines, not as a failing status: a soak
@@ -32,12 +33,14 @@ while [ $# -gt 0 ]; do
     --clip) clip=$2; shift 2 ;;
     --no-model) model=0; shift ;;
     --vigild) vigild=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak: unknown argument '$1' (see --help)" >&2; exit 1 ;;
   esac
 done
 if [ -z "$vigild" ]; then
-  vigild=$(ls -t "$here"/build*/daemon/vigild 2>/dev/null | head -1 || true)
+  root=$here
+  . "$here/scripts/newest-bin.sh"
+  vigild=$(newest_bin daemon/vigild)
 fi
 [ -x "$vigild" ] || { echo "soak: no vigild (build it, or pass --vigild)" >&2; exit 1; }
 [ -r "$clip" ] || { echo "soak: no clip '$clip' (run scripts/fetch-footage.sh)" >&2; exit 1; }

@@ -31,17 +31,7 @@ while [ $# -gt 0 ]; do
     *) echo "bench/replay: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-# newest_bin REL: the newest build*/REL of a build without sanitizers
-# (an ASan/TSan binary would measure the sanitizer); $VIGIL_BUILD_DIR first.
-newest_bin() {
-  local b
-  if [ -n "${VIGIL_BUILD_DIR:-}" ] && [ -x "$VIGIL_BUILD_DIR/$1" ]; then echo "$VIGIL_BUILD_DIR/$1"; return; fi
-  for b in $(ls -td "$root"/build*/ 2>/dev/null); do
-    [ -x "$b$1" ] || continue
-    grep -q '^VIGIL_SANITIZE:STRING=$' "$b/CMakeCache.txt" 2>/dev/null || continue
-    echo "$b$1"; return
-  done
-}
+. "$root/scripts/newest-bin.sh"
 [ -n "$vigil" ] || vigil=$(newest_bin tools/vigil)
 [ -x "$vigil" ] || { echo "bench/replay: no vigil binary (build the 'vigil' target or pass --vigil)" >&2; exit 1; }
 "$root/scripts/make-clips.sh" >/dev/null
