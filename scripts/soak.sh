@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --clip) clip=$2; shift 2 ;;
     --no-model) model=0; shift ;;
     --vigild) vigild=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "soak: unknown argument '$1' (see --help)" >&2; exit 1 ;;
   esac
 done
