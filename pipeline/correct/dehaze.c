@@ -20,8 +20,12 @@ enum { SMAX = 256, NPL = 12 };
 struct vg_dehaze {
     vg_dehaze_config_t cfg;
     float *pl[NPL];      /* small planes, SMAX*SMAX each */
-    float *ra, *rb;      /* a and b blended for one full-resolution row */
-    int32_t *xi, *cxi;   /* full-res column -> small column (luma, chroma) */
+    float *ra;           /* one small row of a or b, plus a copy of its last value */
+    float *up[2][2];     /* [slot][a, b]: two small rows of the coefficients,
+                          * interpolated to full width (see coefficient_rows) */
+    int up_row[2];       /* the small row each slot holds, -1 none */
+    int32_t *xi, *cxi;   /* full-res column -> small column; cxi, xf and cxf
+                          * are also scratch for the reduction */
     float *xf, *cxf;
     bool have_a;
     float A[3];          /* smoothed atmospheric light, RGB 0..255 */
@@ -41,7 +45,10 @@ void vg_dehaze_free(vg_dehaze_t **p)
     vg_dehaze_t *dh = *p;
     for (int i = 0; i < NPL; i++)
         free(dh->pl[i]);
-    free(dh->ra); free(dh->rb);
+    free(dh->ra);
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++)
+            free(dh->up[i][k]);
     free(dh->xi); free(dh->cxi); free(dh->xf); free(dh->cxf);
     free(dh);
     *p = NULL;
@@ -67,9 +74,11 @@ int vg_dehaze_new(const vg_dehaze_config_t *cfg, vg_dehaze_t **ret)
     for (int i = 0; i < NPL; i++)
         ok = ok && (dh->pl[i] = alloc64(sizeof(float) * (SMAX + 2) * (SMAX + 3)));
     int mw = cfg->max_width + 16;
-    ok = ok && (dh->ra = alloc64(sizeof(float) * (SMAX + 2))) &&
-         (dh->rb = alloc64(sizeof(float) * (SMAX + 2))) &&
-         (dh->xi = alloc64(sizeof(int32_t) * mw)) && (dh->cxi = alloc64(sizeof(int32_t) * mw)) &&
+    ok = ok && (dh->ra = alloc64(sizeof(float) * (SMAX + 2)));
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++)
+            ok = ok && (dh->up[i][k] = alloc64(sizeof(float) * mw));
+    ok = ok && (dh->xi = alloc64(sizeof(int32_t) * mw)) && (dh->cxi = alloc64(sizeof(int32_t) * mw)) &&
          (dh->xf = alloc64(sizeof(float) * mw)) && (dh->cxf = alloc64(sizeof(float) * mw));
     if (!ok) {
         vg_dehaze_free(&dh);
@@ -178,26 +187,31 @@ static void box_filter(float *restrict dst, const float *restrict src, float *re
     }
 }
 
-static void blend_rows(float *restrict out, const float *restrict a, const float *restrict b,
-                       float f, int n)
+/* out[x] = small row c interpolated at full-width column x (xi, xf), for
+ * n columns. c is copied first with its last value repeated, so that the
+ * last column's right neighbour (weight 0) is a number. */
+static void upsample_row(float *restrict out, float *restrict pad, const float *restrict c, int sw,
+                         const int32_t *restrict xi, const float *restrict xf, int n)
 {
-    for (int i = 0; i < n; i++)
-        out[i] = a[i] + f * (b[i] - a[i]);
-    out[n] = out[n - 1];
+    memcpy(pad, c, sizeof(float) * (size_t)sw);
+    pad[sw] = pad[sw - 1];
+    for (int x = 0; x < n; x++)
+        out[x] = pad[xi[x]] + xf[x] * (pad[xi[x] + 1] - pad[xi[x]]);
 }
 
-/* Recover one plane row: v' = (v - A)/t + A with t = a*guide + b, clamped.
- * Inlined with a constant GSTEP (1 luma, 2 chroma) so both loops vectorize. */
+/* Recover one plane row: v' = (v - A)/t + A with t = a*guide + b, clamped;
+ * a and b blended between two full-width coefficient rows (weight fy), read
+ * at the guide's columns. Inlined with a constant GSTEP (1 luma, 2 chroma)
+ * so that both loops vectorize on contiguous or strided loads. */
 static inline __attribute__((always_inline)) void
 recover_span(uint8_t *restrict d, const uint8_t *restrict s, const uint8_t *restrict g,
-             const int GSTEP, const float *restrict ra, const float *restrict rb,
-             const int32_t *restrict xi, const float *restrict xf, int n, float gscale,
+             const int GSTEP, const float *restrict a0, const float *restrict a1,
+             const float *restrict b0, const float *restrict b1, float fy, int n, float gscale,
              float goff, float A, float tmin, float strength)
 {
     for (int x = 0; x < n; x++) {
-        int i = xi[x];
-        float a = ra[i] + xf[x] * (ra[i + 1] - ra[i]);
-        float b = rb[i] + xf[x] * (rb[i + 1] - rb[i]);
+        float a = a0[GSTEP * x] + fy * (a1[GSTEP * x] - a0[GSTEP * x]);
+        float b = b0[GSTEP * x] + fy * (b1[GSTEP * x] - b0[GSTEP * x]);
         float t = a * ((float)g[GSTEP * x] - goff) * gscale + b;
         t = 1.0f - strength * (1.0f - t);
         t = t < tmin ? tmin : (t > 1.0f ? 1.0f : t);
@@ -207,20 +221,38 @@ recover_span(uint8_t *restrict d, const uint8_t *restrict s, const uint8_t *rest
 }
 
 static void recover_luma(uint8_t *restrict d, const uint8_t *restrict s,
-                         const float *restrict ra, const float *restrict rb,
-                         const int32_t *restrict xi, const float *restrict xf, int n,
+                         const float *const up0[2], const float *const up1[2], float fy, int n,
                          float gscale, float goff, float A, float tmin, float strength)
 {
-    recover_span(d, s, s, 1, ra, rb, xi, xf, n, gscale, goff, A, tmin, strength);
+    recover_span(d, s, s, 1, up0[0], up1[0], up0[1], up1[1], fy, n, gscale, goff, A, tmin,
+                 strength);
 }
 
 static void recover_chroma(uint8_t *restrict d, const uint8_t *restrict s,
-                           const uint8_t *restrict g, const float *restrict ra,
-                           const float *restrict rb, const int32_t *restrict xi,
-                           const float *restrict xf, int n, float gscale, float goff, float A,
-                           float tmin, float strength)
+                           const uint8_t *restrict g, const float *const up0[2],
+                           const float *const up1[2], float fy, int n, float gscale, float goff,
+                           float A, float tmin, float strength)
 {
-    recover_span(d, s, g, 2, ra, rb, xi, xf, n, gscale, goff, A, tmin, strength);
+    recover_span(d, s, g, 2, up0[0], up1[0], up0[1], up1[1], fy, n, gscale, goff, A, tmin,
+                 strength);
+}
+
+/* The slot holding small row r of the coefficients (ca, cb) at full width,
+ * filled now if no slot has it; keep names the slot the caller still needs
+ * (the other row of the pair), which is not overwritten. Rows advance
+ * monotonically down the picture, so each small row is interpolated about
+ * once per frame (its cost is 1/f of a per-pixel interpolation). */
+static int coefficient_rows(vg_dehaze_t *dh, int r, int keep, const float *ca, const float *cb,
+                            int sw, int W)
+{
+    for (int k = 0; k < 2; k++)
+        if (dh->up_row[k] == r)
+            return k;
+    int k = dh->up_row[0] == keep ? 1 : 0;
+    upsample_row(dh->up[k][0], dh->ra, ca + (size_t)r * sw, sw, dh->xi, dh->xf, W);
+    upsample_row(dh->up[k][1], dh->ra, cb + (size_t)r * sw, sw, dh->xi, dh->xf, W);
+    dh->up_row[k] = r;
+    return k;
 }
 
 /* colsum[x] = sum of f rows of a plane, for n columns */
@@ -368,25 +400,28 @@ int vg_dehaze_run(vg_dehaze_t *dh, const vg_image_t *src, vg_image_t *dst, float
     for (int x = 0; x < W; x++)
         axis((x + 0.5f) * sx - 0.5f, sw, &dh->xi[x], &dh->xf[x]);
     const int cw = (W + 1) / 2, ch = (H + 1) / 2;
-    for (int x = 0; x < cw; x++)
-        axis((2 * x + 0.5f) * sx - 0.5f, sw, &dh->cxi[x], &dh->cxf[x]);
     strength = strength < 0 ? 0 : (strength > 1 ? 1 : strength);
+    dh->up_row[0] = dh->up_row[1] = -1;
     for (int y = 0; y < H; y++) {
         int32_t i; float fy;
         axis((y + 0.5f) * sx - 0.5f, sh, &i, &fy);
         int j = i + 1 < sh ? i + 1 : i;
-        blend_rows(dh->ra, ca + i * sw, ca + j * sw, fy, sw);
-        blend_rows(dh->rb, cb + i * sw, cb + j * sw, fy, sw);
+        int ki = coefficient_rows(dh, i, j, ca, cb, sw, W);
+        int kj = coefficient_rows(dh, j, i, ca, cb, sw, W);
+        const float *up0[2] = { dh->up[ki][0], dh->up[ki][1] };
+        const float *up1[2] = { dh->up[kj][0], dh->up[kj][1] };
         const uint8_t *s = src->data[0] + (size_t)y * src->linesize[0];
-        recover_luma(dst->data[0] + (size_t)y * dst->linesize[0], s, dh->ra, dh->rb, dh->xi,
-                     dh->xf, W, gscale, goff, Ay[0], dh->cfg.t_min, strength);
+        recover_luma(dst->data[0] + (size_t)y * dst->linesize[0], s, up0, up1, fy, W, gscale,
+                     goff, Ay[0], dh->cfg.t_min, strength);
+        /* a chroma sample sits at luma column 2x of an even row (the same
+         * axis() position), so it reads the luma-width rows every other
+         * column */
         if ((y & 1) == 0 && y / 2 < ch) {
             int cy = y / 2;
             for (int p = 1; p <= 2; p++)
                 recover_chroma(dst->data[p] + (size_t)cy * dst->linesize[p],
-                               src->data[p] + (size_t)cy * src->linesize[p], s, dh->ra,
-                               dh->rb, dh->cxi, dh->cxf, cw, gscale, goff, Ay[p],
-                               dh->cfg.t_min, strength);
+                               src->data[p] + (size_t)cy * src->linesize[p], s, up0, up1, fy,
+                               cw, gscale, goff, Ay[p], dh->cfg.t_min, strength);
         }
     }
     dst->full_range = src->full_range;
