@@ -813,6 +813,8 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
  * threads' stacks, the allocator: resident with the default model less
  * its frames and arenas, measured. */
 #define PROCESS_BASE_MB 50.0
+/* A camera's correction state in auto at most (pipeline/correct/correct.h) */
+#define CORRECT_BYTES_PER_PIXEL 13
 
 void vg_runtime_log_memory(const vg_runtime_t *rt)
 {
@@ -833,7 +835,7 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
         frames_mb += (c->ring_size + 3 + DECODER_FRAMES_ESTIMATE) * frame_mb;
         motion_mb += (double)c->motion_width * c->motion_width * 9 / 16 * 16 / (1 << 20);
         if (c->correct_mode != VG_CORRECT_MODE_OFF)
-            correct_mb += 4 * frame_mb;
+            correct_mb += (double)w * h * CORRECT_BYTES_PER_PIXEL / (1 << 20);
     }
     for (int i = 0; i < rt->n_models; i++)
         if (rt->models[i]->detector)

@@ -268,7 +268,8 @@ int vg_denoise_run(vg_denoise_t *dn, const vg_image_t *src, vg_image_t *dst, flo
 
 struct vg_derain {
     int max_w, max_h, w, h, n; /* n: frames seen since (re)start, saturates at 2 */
-    uint8_t *prev[2];          /* luma of the two previous input frames */
+    uint8_t *prev[2];          /* luma of the two previous frames, derained */
+    uint8_t *held;             /* per pixel: frames in a row it was replaced */
     int cur;                   /* which of prev[] is the older */
 };
 
@@ -278,6 +279,7 @@ void vg_derain_free(vg_derain_t **p)
         return;
     free((*p)->prev[0]);
     free((*p)->prev[1]);
+    free((*p)->held);
     free(*p);
     *p = NULL;
 }
@@ -293,7 +295,8 @@ int vg_derain_new(int max_w, int max_h, vg_derain_t **ret)
     dr->max_h = max_h;
     dr->prev[0] = alloc64((size_t)max_w * max_h);
     dr->prev[1] = alloc64((size_t)max_w * max_h);
-    if (!dr->prev[0] || !dr->prev[1]) {
+    dr->held = alloc64((size_t)max_w * max_h);
+    if (!dr->prev[0] || !dr->prev[1] || !dr->held) {
         vg_derain_free(&dr);
         return -ENOMEM;
     }
@@ -308,18 +311,24 @@ void vg_derain_reset(vg_derain_t *dr)
 }
 
 /*
- * A pixel is a streak when it is brighter than both previous frames by more
- * than tr, the previous frames agree (nothing moved there or beside), and the pixels
- * R columns left and right are not brightened as much (the brightening is
- * thin: rain, not a person walking in). It takes the previous value.
+ * A pixel is a streak when it is brighter than both previous (derained)
+ * frames by more than tr, the previous frames agree (nothing moved there or
+ * beside), and the pixels R columns left and right are not brightened as
+ * much (the brightening is thin: rain, not a person walking in). It takes
+ * the previous value, unless it was taken for a streak HELD_MAX frames in a
+ * row: a streak lasts one frame, so what stays bright is real.
  */
+/* frames in a row a pixel may be replaced; then it is taken as real */
+#define HELD_MAX 2
+
 static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline int iabsd(int a, int b) { return a > b ? a - b : b - a; }
 
 /* WRITE = false only counts (the auto statistic); inlined with a constant. */
 static inline __attribute__((always_inline)) int
-streak_span(uint8_t *restrict out, const uint8_t *restrict s, const uint8_t *restrict p1,
-            const uint8_t *restrict p2, int w, int tr, int ts, const bool WRITE)
+streak_span(uint8_t *restrict out, uint8_t *restrict held, const uint8_t *restrict s,
+            const uint8_t *restrict p1, const uint8_t *restrict p2, int w, int tr, int ts,
+            const bool WRITE)
 {
     enum { R = 3 };
     int n = 0;
@@ -327,6 +336,7 @@ streak_span(uint8_t *restrict out, const uint8_t *restrict s, const uint8_t *res
         for (int x = 0; x < R; x++) {
             out[x] = s[x];
             out[w - 1 - x] = s[w - 1 - x];
+            held[x] = held[w - 1 - x] = 0;
         }
     /* branch-free so that it vectorizes (int lanes) */
     for (int x = R; x < w - R; x++) {
@@ -338,18 +348,22 @@ streak_span(uint8_t *restrict out, const uint8_t *restrict s, const uint8_t *res
         int d = s[x] - bg;
         int thin = (2 * (s[x - R] - bl) < d) & (2 * (s[x + R] - br) < d);
         int streak = agree & (d > tr) & thin;
-        if (WRITE)
+        if (WRITE) {
+            /* a streak lasts one frame: what stays bright is kept */
+            streak &= held[x] < HELD_MAX;
             out[x] = (uint8_t)(streak ? bg : s[x]);
+            held[x] = (uint8_t)(streak ? held[x] + 1 : 0);
+        }
         n += streak;
     }
     return n;
 }
 
-static int derain_row(uint8_t *restrict out, const uint8_t *restrict s,
+static int derain_row(uint8_t *restrict out, uint8_t *restrict held, const uint8_t *restrict s,
                       const uint8_t *restrict p1, const uint8_t *restrict p2, int w, int tr,
                       int ts)
 {
-    return streak_span(out, s, p1, p2, w, tr, ts, true);
+    return streak_span(out, held, s, p1, p2, w, tr, ts, true);
 }
 
 static void streak_thresholds(float sigma, int *tr, int *ts)
@@ -364,7 +378,7 @@ int vg_streak_count(const uint8_t *s, const uint8_t *p1, const uint8_t *p2, int 
     if (w < 8)
         return 0;
     streak_thresholds(sigma, &tr, &ts);
-    return streak_span(NULL, s, p1, p2, w, tr, ts, false);
+    return streak_span(NULL, NULL, s, p1, p2, w, tr, ts, false);
 }
 
 int vg_derain_run(vg_derain_t *dr, const vg_image_t *src, vg_image_t *dst, float sigma)
@@ -397,11 +411,16 @@ int vg_derain_run(vg_derain_t *dr, const vg_image_t *src, vg_image_t *dst, float
         uint8_t *o = dst->data[0] + (size_t)y * dst->linesize[0];
         if (dr->n >= 2) {
             /* older becomes the newest input: save s there after use */
-            replaced += derain_row(o, s, newer + (size_t)y * w, older + (size_t)y * w, w, tr, ts);
-        } else if (o != s) {
-            memcpy(o, s, w);
+            replaced += derain_row(o, dr->held + (size_t)y * w, s, newer + (size_t)y * w,
+                                   older + (size_t)y * w, w, tr, ts);
+        } else {
+            if (o != s)
+                memcpy(o, s, w);
+            memset(dr->held + (size_t)y * w, 0, w);
         }
-        memcpy(older + (size_t)y * w, s, w);
+        /* the history is what came out: a streak in an earlier frame
+         * neither raises the background nor makes the frames disagree */
+        memcpy(older + (size_t)y * w, o, w);
     }
     dr->cur ^= 1;
     if (dr->n < 2)

@@ -4,7 +4,11 @@
  *    static, pass-through where it moves) with an optional light spatial
  *    filter on moving pixels (night);
  *  - derain: suppresses short bright streaks (rain, snow) where the two
- *    previous frames agree (no motion) and the brightening is thin;
+ *    previous frames agree (no motion) and the brightening is thin. The
+ *    history is the derained picture, so in heavy rain a streak in an
+ *    earlier frame neither raises the background nor makes the frames
+ *    disagree; a pixel held back two frames in a row is let through (what
+ *    stays bright is real: a light switched on, a wire);
  *  - vg_noise_estimate: the noise sigma of a luma plane.
  *
  * Owns: the per-camera history (accumulators, previous luma), sized at new.
