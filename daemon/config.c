@@ -51,6 +51,7 @@ enum {
     F_ENDPOINT = 1u << 3,   /* T_STRING: ZeroMQ endpoint (or "" unless F_NONEMPTY) */
     F_EMPTY_NULL = 1u << 4, /* T_STRING: "" stored as NULL */
     F_LISTEN = 1u << 5,     /* T_STRING: [tcp://|http://]HOST:PORT (or "" unless F_NONEMPTY) */
+    F_MODELS_OWN = 1u << 6, /* T_DOUBLE, no default: absent is -1, "the model's own value" */
 };
 
 typedef struct opt {
@@ -126,10 +127,11 @@ static const opt_t model_opts[] = {
      "input size [width, height] in pixels"},
     {"labels", T_STRING, M(labels), 0, 0, NULL, 0, 0, NULL, F_EMPTY_NULL, NULL,
      "labels file, one label per line; none = numeric labels"},
-    {"threshold", T_DOUBLE, M(threshold), 0, 0, "0.35", 0, 1, NULL, 0, NULL,
-     "lowest score reported"},
-    {"nms_iou", T_DOUBLE, M(nms_iou), 0, 0, "0.45", 0, 1, NULL, 0, NULL,
-     "boxes overlapping more than this (IoU) are merged by non-maximum suppression"},
+    {"threshold", T_DOUBLE, M(threshold), 0, 0, NULL, 0, 1, NULL, F_MODELS_OWN, NULL,
+     "lowest score reported; default: the model's manifest (NanoDet 0.35, BlazeFace 0.75), 0.35 without one"},
+    {"nms_iou", T_DOUBLE, M(nms_iou), 0, 0, NULL, 0, 1, NULL, F_MODELS_OWN, NULL,
+     "boxes overlapping more than this (IoU) are merged by non-maximum suppression; default: the "
+     "model's manifest (NanoDet 0.6), 0.45 without one"},
     {"precision", T_CHOICE, M(precision), 0, FSIZE(vg_model_config_t, precision), "fp32", 0, 0,
      v_precision, 0, NULL, "arithmetic; bf16 uses AMX/AVX-512 BF16 where the CPU has them"},
     {"color", T_CHOICE, M(color), 0, FSIZE(vg_model_config_t, color), "rgb", 0, 0, v_color, 0, NULL,
@@ -736,6 +738,8 @@ static int apply_defaults(const opt_t *table, void *base) {
         int r = 0;
         if (o->type == T_SECTION) {
             r = apply_defaults(o->sub, base);
+        } else if (o->flags & F_MODELS_OWN) {
+            *(double *)((char *)base + o->off) = -1.0;
         } else if (o->def) {
             yaml_parser_t parser;
             yaml_document_t doc;
@@ -1246,6 +1250,8 @@ static void dump_table(FILE *out, const opt_t *table, const char *prefix) {
         }
         if (o->flags & F_REQUIRED)
             snprintf(def, sizeof def, "**required**");
+        else if (o->flags & F_MODELS_OWN)
+            snprintf(def, sizeof def, "the model's");
         else if (o->def)
             snprintf(def, sizeof def, "`%s`", o->def);
         else

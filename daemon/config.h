@@ -59,8 +59,8 @@ typedef struct {
     char head[16];                 /* yolov5 | yolov8 | nanodet | ssd | centernet | classifier */
     int input_w, input_h;          /* input: [w, h] */
     char *labels;                  /* labels file, one per line; NULL = none */
-    double threshold;              /* score threshold, 0..1, default 0.35 */
-    double nms_iou;                /* NMS IoU, 0..1, default 0.45 */
+    double threshold;              /* score threshold, 0..1; -1 = the model's (manifest, else 0.35) */
+    double nms_iou;                /* NMS IoU, 0..1; -1 = the model's (manifest, else 0.45) */
     char precision[8];             /* fp32 | bf16 */
     char color[8];                 /* rgb | bgr | gray, default rgb */
     float mean[3];                 /* subtracted after scale, default 0 */

@@ -117,9 +117,16 @@ int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, con
         snprintf(err, errlen, "model '%s': manifest '%s': %s", m->name, mpath, why);
         goto fail;
     }
-    /* the config's thresholds win over the manifest's defaults */
-    hc.threshold = (float)m->threshold;
-    hc.nms_iou = (float)m->nms_iou;
+    /* the config's thresholds win over the manifest's; a model described by
+     * the config alone gets the usual detector values */
+    if (m->threshold >= 0)
+        hc.threshold = (float)m->threshold;
+    else if (!mf)
+        hc.threshold = VG_DETECT_DEFAULT_THRESHOLD;
+    if (m->nms_iou >= 0)
+        hc.nms_iou = (float)m->nms_iou;
+    else if (!mf)
+        hc.nms_iou = VG_DETECT_DEFAULT_NMS_IOU;
     if (d->labels && hc.num_classes > d->labels->n) {
         snprintf(err, errlen, "model '%s': its head scores %d classes but '%s' has %d labels", m->name,
                  hc.num_classes, labels_path, d->labels->n);

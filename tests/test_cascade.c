@@ -248,6 +248,32 @@ Test(cascade, detector_is_the_face_model, .timeout = 120)
     av_frame_free(&p.f);
 }
 
+/* A model config without threshold / nms_iou (-1, as the config parser
+ * leaves them) takes the model's own from its manifest: BlazeFace's 0.75 and
+ * 0.3. Set lower by the config (0.1), the threshold does apply. */
+Test(cascade, unset_thresholds_are_the_models_own, .timeout = 120)
+{
+    photo_t p;
+    photo_load("facereg.jpg", &p);
+    char onnx[1024], labels[1024], err[1024];
+    snprintf(onnx, sizeof(onnx), "%s/models/blazeface.onnx", cache());
+    snprintf(labels, sizeof(labels), "%s/models/labels/face1.txt", VIGIL_SOURCE_DIR);
+    vg_model_config_t mc = {.threshold = -1, .nms_iou = -1, .name = "blazeface", .precision = "fp32"};
+    vg_detector_t *own = NULL, *low = NULL;
+    cr_assert_eq(vg_detector_new(&mc, onnx, labels, &own, err, sizeof(err)), 0, "%s", err);
+    mc.threshold = 0.1;
+    cr_assert_eq(vg_detector_new(&mc, onnx, labels, &low, err, sizeof(err)), 0, "%s", err);
+    vg_det_t d_own[32], d_low[32];
+    int n_own = vg_detector_run(own, &p.img, d_own, 32), n_low = vg_detector_run(low, &p.img, d_low, 32);
+    cr_assert_eq(n_own, 4, "the manifest's 0.75 finds facereg.jpg's four faces, not %d", n_own);
+    for (int i = 0; i < n_own; i++)
+        cr_expect_geq(d_own[i].score, 0.75f, "a face scored %.2f passed the manifest's 0.75", d_own[i].score);
+    cr_expect_gt(n_low, n_own, "at 0.1 more boxes pass (%d), so the 0.75 above was not a coincidence", n_low);
+    vg_detector_free(&own);
+    vg_detector_free(&low);
+    av_frame_free(&p.f);
+}
+
 Test(cascade, face_on_the_person_box, .timeout = 120)
 {
     photo_t p;

@@ -390,8 +390,8 @@ Test(config, defaults) {
     expect_daemon_defaults(cfg);
     const vg_model_config_t *m = &cfg->models[0];
     cr_expect_null(m->labels);
-    cr_expect_eq(m->threshold, 0.35);
-    cr_expect_eq(m->nms_iou, 0.45);
+    cr_expect_eq(m->threshold, -1, "unset: the model's own (its manifest's)");
+    cr_expect_eq(m->nms_iou, -1, "unset: the model's own (its manifest's)");
     cr_expect_str_eq(m->precision, "fp32");
     cr_expect_str_eq(m->color, "rgb");
     for (int i = 0; i < 3; i++) {
@@ -597,7 +597,7 @@ Test(config, model_equality) {
                       "changing '%s' to '%s' went unnoticed", changes[i][0], changes[i][1]);
         vg_config_free(&v);
     }
-    vg_config_t *same = variant("{ path: m.onnx", "{ threshold: 0.35, path: m.onnx");
+    vg_config_t *same = variant("{ path: m.onnx", "{ precision: fp32, path: m.onnx");
     cr_expect(vg_model_config_equal(&base->models[0], &same->models[0]));
     vg_config_free(&same);
     vg_config_free(&base);
