@@ -24,9 +24,9 @@ struct vg_dehaze {
     float *up[2][2];     /* [slot][a, b]: two small rows of the coefficients,
                           * interpolated to full width (see coefficient_rows) */
     int up_row[2];       /* the small row each slot holds, -1 none */
-    int32_t *xi, *cxi;   /* full-res column -> small column; cxi, xf and cxf
-                          * are also scratch for the reduction */
-    float *xf, *cxf;
+    int32_t *xi;         /* full-res column -> small column, */
+    float *xf;           /* and the weight of the next one */
+    int32_t *colsum[3];  /* the reduction's column sums of Y, U, V rows */
     bool have_a;
     float A[3];          /* smoothed atmospheric light, RGB 0..255 */
 };
@@ -49,7 +49,9 @@ void vg_dehaze_free(vg_dehaze_t **p)
     for (int i = 0; i < 2; i++)
         for (int k = 0; k < 2; k++)
             free(dh->up[i][k]);
-    free(dh->xi); free(dh->cxi); free(dh->xf); free(dh->cxf);
+    free(dh->xi); free(dh->xf);
+    for (int i = 0; i < 3; i++)
+        free(dh->colsum[i]);
     free(dh);
     *p = NULL;
 }
@@ -78,8 +80,9 @@ int vg_dehaze_new(const vg_dehaze_config_t *cfg, vg_dehaze_t **ret)
     for (int i = 0; i < 2; i++)
         for (int k = 0; k < 2; k++)
             ok = ok && (dh->up[i][k] = alloc64(sizeof(float) * mw));
-    ok = ok && (dh->xi = alloc64(sizeof(int32_t) * mw)) && (dh->cxi = alloc64(sizeof(int32_t) * mw)) &&
-         (dh->xf = alloc64(sizeof(float) * mw)) && (dh->cxf = alloc64(sizeof(float) * mw));
+    ok = ok && (dh->xi = alloc64(sizeof(int32_t) * mw)) && (dh->xf = alloc64(sizeof(float) * mw));
+    for (int i = 0; i < 3; i++)
+        ok = ok && (dh->colsum[i] = alloc64(sizeof(int32_t) * mw));
     if (!ok) {
         vg_dehaze_free(&dh);
         return -ENOMEM;
@@ -294,10 +297,9 @@ int vg_dehaze_run(vg_dehaze_t *dh, const vg_image_t *src, vg_image_t *dst, float
 
     /* 1. reduce: f x f luma blocks, f/2 x f/2 chroma blocks -> RGB and grey */
     const float inv_l = 1.0f / (f * f), inv_c = 1.0f / (hf * hf);
-    int32_t *cs = (int32_t *)dh->xi, *cu = (int32_t *)dh->cxi, *cv = (int32_t *)dh->xf;
+    int32_t *cs = dh->colsum[0], *cu = dh->colsum[1], *cv = dh->colsum[2];
     for (int y = 0; y < sh; y++) {
-        /* sums of f rows (f/2 for chroma) per column, then groups of columns;
-         * xi/cxi/xf serve as scratch here, they are rebuilt below */
+        /* sums of f rows (f/2 for chroma) per column, then groups of columns */
         column_sums(cs, src->data[0] + (size_t)y * f * src->linesize[0], src->linesize[0], f,
                     sw * f);
         column_sums(cu, src->data[1] + (size_t)y * hf * src->linesize[1], src->linesize[1],
