@@ -263,11 +263,11 @@ static void derain_check(int nf, double max_ratio)
     vg_image_release(&out);
 }
 
-Test(correct_temporal, derain_removes_streaks_not_people) { derain_check(300, 0.4); }
+Test(correct_temporal, derain_removes_streaks_not_people) { derain_check(300, 0.1); }
 
 /* Heavy rain: a streak in one of the two previous frames must not hide the
  * streak of this one (the history is the derained picture). */
-Test(correct_temporal, derain_in_heavy_rain) { derain_check(2000, 0.35); }
+Test(correct_temporal, derain_in_heavy_rain) { derain_check(2000, 0.2); }
 
 /* A thin bright thing that appears and stays (a lamp post lit, a cable)
  * looks like a streak on its first frame; it must be let through after a

@@ -313,8 +313,10 @@ void vg_derain_reset(vg_derain_t *dr)
 /*
  * A pixel is a streak when it is brighter than both previous (derained)
  * frames by more than tr, the previous frames agree (nothing moved there or
- * beside), and the pixels R columns left and right are not brightened as
- * much (the brightening is thin: rain, not a person walking in). It takes
+ * within 2R beside), and the brightening is thin: the pixels R columns left
+ * and right are not brightened as much, or one of them is (another streak
+ * beside it in heavy rain) but the pixel 2R away on that side is not (as it
+ * would be inside a person walking in). It takes
  * the previous value, unless it was taken for a streak HELD_MAX frames in a
  * row: a streak lasts one frame, so what stays bright is real.
  */
@@ -333,20 +335,28 @@ streak_span(uint8_t *restrict out, uint8_t *restrict held, const uint8_t *restri
     enum { R = 3 };
     int n = 0;
     if (WRITE)
-        for (int x = 0; x < R; x++) {
+        for (int x = 0; x < 2 * R; x++) {
             out[x] = s[x];
             out[w - 1 - x] = s[w - 1 - x];
             held[x] = held[w - 1 - x] = 0;
         }
     /* branch-free so that it vectorizes (int lanes) */
-    for (int x = R; x < w - R; x++) {
+    for (int x = 2 * R; x < w - 2 * R; x++) {
         int bg = imax(p1[x], p2[x]);
         int bl = imax(p1[x - R], p2[x - R]);
         int br = imax(p1[x + R], p2[x + R]);
         int agree = (iabsd(p1[x], p2[x]) <= ts) & (iabsd(p1[x - R], p2[x - R]) <= ts) &
-                    (iabsd(p1[x + R], p2[x + R]) <= ts);
+                    (iabsd(p1[x + R], p2[x + R]) <= ts) & (iabsd(p1[x - 2 * R], p2[x - 2 * R]) <= ts) &
+                    (iabsd(p1[x + 2 * R], p2[x + 2 * R]) <= ts);
         int d = s[x] - bg;
-        int thin = (2 * (s[x - R] - bl) < d) & (2 * (s[x + R] - br) < d);
+        /* not brightened as much R columns left / right, and 2R away */
+        int l = 2 * (s[x - R] - bl) < d, r = 2 * (s[x + R] - br) < d;
+        int ll = 2 * (s[x - 2 * R] - imax(p1[x - 2 * R], p2[x - 2 * R])) < d;
+        int rr = 2 * (s[x + 2 * R] - imax(p1[x + 2 * R], p2[x + 2 * R])) < d;
+        /* thin: dark on both sides; or dark on one side and, on the other,
+         * bright only R away (another streak beside it), not 2R away as
+         * inside a person */
+        int thin = (l & r) | (l & rr) | (r & ll);
         int streak = agree & (d > tr) & thin;
         if (WRITE) {
             /* a streak lasts one frame: what stays bright is kept */
