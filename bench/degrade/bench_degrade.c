@@ -17,8 +17,9 @@
  * state that sees the frames in order, as a camera would). Detections are
  * matched to the clean run's (same label, IoU >= 0.5, greedy by score).
  * Printed per condition: reference count, recall off / auto, share of the
- * lost detections recovered, false positives, corrections chosen, and the
- * correction's CPU per frame against the detector's (thread CPU time).
+ * lost detections recovered, false positives, corrections chosen (share of
+ * frames, and how often auto's choice changed after the first frame), and
+ * the correction's CPU per frame against the detector's (thread CPU time).
  * usage: bench_degrade [CLIP [STRIDE [MANIFEST [PRECISION]]]]
  * env VG_DEGRADE_<COND>=low_light,denoise,... (e.g. VG_DEGRADE_RAIN=derain)
  * replaces auto by that fixed list for one condition, to compare choices;
@@ -235,6 +236,7 @@ typedef struct {
     long ref, hit[2], dets[2];
     double corr_ms;
     long frames, active[4];
+    int last_mask, switches; /* changes of auto's choice after the first frame */
 } result_t;
 
 int main(int argc, char **argv)
@@ -345,6 +347,9 @@ int main(int argc, char **argv)
                 rs->frames++;
                 for (int b = 0; b < 4; b++)
                     rs->active[b] += mask > 0 && (mask & (1 << b));
+                int now = mask > 0 ? mask : 0;
+                rs->switches += rs->frames > 1 && now != rs->last_mask;
+                rs->last_mask = now;
                 if (mask > 0) /* else the "off" detections in got stand */
                     ng = detect(&det, &fixed, got);
                 rs->hit[1] += match(ref, nr, got, ng);
@@ -375,6 +380,9 @@ int main(int argc, char **argv)
             if (rs->active[b])
                 len += snprintf(chose + len, sizeof(chose) - len, "%s%s %.0f%%", len ? ", " : "",
                                 vg_correct_name(1u << b), 100.0 * rs->active[b] / rs->frames);
+        if (rs->switches)
+            len += snprintf(chose + len, sizeof(chose) - len, "; %d switch%s", rs->switches,
+                            rs->switches == 1 ? "" : "es");
         double cm = rs->corr_ms / rs->frames;
         vg_correct_stats_t cs;
         vg_correct_get_stats(st[c], &cs);
