@@ -22,6 +22,7 @@
 #include "pipeline/correct/lowlight.h"
 #include "pipeline/correct/temporal.h"
 #include "pipeline/correct/tensor_prep.h"
+#include "video.h"
 
 static double now_ms(void)
 {
@@ -51,29 +52,15 @@ static int cmpd(const void *a, const void *b)
 
 static AVFrame *decode_frame(const char *path, int index)
 {
-    AVFormatContext *fmt = NULL;
-    if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
+    vg_bench_video_t v;
+    if (vg_bench_video_open(path, &v) < 0)
         return NULL;
-    avformat_find_stream_info(fmt, NULL);
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    AVCodecContext *dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar);
-    avcodec_open2(dec, codec, NULL);
-    AVPacket *pkt = av_packet_alloc();
     AVFrame *f = av_frame_alloc(), *got = NULL;
-    int n = 0;
-    while (!got && av_read_frame(fmt, pkt) >= 0) {
-        if (pkt->stream_index == si && avcodec_send_packet(dec, pkt) >= 0)
-            while (!got && avcodec_receive_frame(dec, f) >= 0)
-                if (n++ == index)
-                    got = av_frame_clone(f);
-        av_packet_unref(pkt);
-    }
+    for (int n = 0; f && !got && vg_bench_video_next(&v, f) == 0; n++)
+        if (n == index)
+            got = av_frame_clone(f);
     av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    vg_bench_video_close(&v);
     return got;
 }
 

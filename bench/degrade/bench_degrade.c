@@ -40,6 +40,7 @@
 #include "models/heads/manifest.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/correct/tensor_prep.h"
+#include "video.h"
 
 enum { MAXD = 256, NCOND = 6 };
 enum { C_CLEAN, C_NIGHT, C_FOG, C_RAIN, C_DOWNPOUR, C_IR };
@@ -260,20 +261,13 @@ int main(int argc, char **argv)
     if (detector_open(&det, manifest, precision) < 0)
         return 1;
 
-    AVFormatContext *fmt = NULL;
-    if (avformat_open_input(&fmt, clip, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0) {
-        fprintf(stderr, "bench_degrade: cannot open '%s'\n", clip);
+    vg_bench_video_t video;
+    int vr = vg_bench_video_open(clip, &video);
+    if (vr < 0) {
+        fprintf(stderr, "bench_degrade: cannot decode '%s': %s\n", clip, av_err2str(vr));
         return 1;
     }
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    AVCodecContext *dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar);
-    dec->thread_count = 1;
-    if (si < 0 || avcodec_open2(dec, codec, NULL) < 0) {
-        fprintf(stderr, "bench_degrade: cannot decode '%s'\n", clip);
-        return 1;
-    }
+    AVCodecContext *dec = video.dec;
     int W = dec->width, H = dec->height;
     vg_correct_state_t *st[NCOND];
     vg_image_t deg;
@@ -300,62 +294,46 @@ int main(int argc, char **argv)
     result_t res[NCOND] = { 0 };
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     static vg_det_t ref[MAXD], got[MAXD];
-    AVPacket *pkt = av_packet_alloc();
     AVFrame *f = av_frame_alloc();
     long index = 0;
-    bool eof = false;
-    while (!eof) {
-        int r = av_read_frame(fmt, pkt);
-        if (r < 0) {
-            eof = true;
-            avcodec_send_packet(dec, NULL);
-        } else {
-            if (pkt->stream_index == si)
-                avcodec_send_packet(dec, pkt);
-            av_packet_unref(pkt);
+    while (vg_bench_video_next(&video, f) == 0) {
+        if (index++ % stride)
+            continue;
+        vg_image_t clean;
+        if (vg_image_from_frame(f, &clean) < 0 || clean.format != VG_PIX_YUV420P) {
+            fprintf(stderr, "bench_degrade: needs YUV420P footage\n");
+            return 1;
         }
-        while (avcodec_receive_frame(dec, f) >= 0) {
-            if (index++ % stride) {
-                av_frame_unref(f);
+        int nr = detect(&det, &clean, ref);
+        for (int c = 0; c < NCOND; c++) {
+            result_t *rs = &res[c];
+            if (only && c != C_CLEAN && !strstr(only, cond_name[c]))
                 continue;
+            const vg_image_t *in = &clean;
+            if (c != C_CLEAN) {
+                degrade(&deg, &clean, c, &rng);
+                in = &deg;
             }
-            vg_image_t clean;
-            if (vg_image_from_frame(f, &clean) < 0 || clean.format != VG_PIX_YUV420P) {
-                fprintf(stderr, "bench_degrade: needs YUV420P footage\n");
-                return 1;
-            }
-            int nr = detect(&det, &clean, ref);
-            for (int c = 0; c < NCOND; c++) {
-                result_t *rs = &res[c];
-                if (only && c != C_CLEAN && !strstr(only, cond_name[c]))
-                    continue;
-                const vg_image_t *in = &clean;
-                if (c != C_CLEAN) {
-                    degrade(&deg, &clean, c, &rng);
-                    in = &deg;
-                }
-                int ng = c == C_CLEAN ? nr : detect(&det, in, got);
-                if (c == C_CLEAN)
-                    memcpy(got, ref, sizeof(vg_det_t) * (nr > 0 ? nr : 0));
-                rs->ref += nr;
-                rs->hit[0] += match(ref, nr, got, ng);
-                rs->dets[0] += ng;
-                vg_image_t fixed;
-                double t0 = now_ms();
-                int mask = vg_correct_apply_image(st[c], in, &fixed);
-                rs->corr_ms += now_ms() - t0;
-                rs->frames++;
-                for (int b = 0; b < 4; b++)
-                    rs->active[b] += mask > 0 && (mask & (1 << b));
-                int now = mask > 0 ? mask : 0;
-                rs->switches += rs->frames > 1 && now != rs->last_mask;
-                rs->last_mask = now;
-                if (mask > 0) /* else the "off" detections in got stand */
-                    ng = detect(&det, &fixed, got);
-                rs->hit[1] += match(ref, nr, got, ng);
-                rs->dets[1] += ng;
-            }
-            av_frame_unref(f);
+            int ng = c == C_CLEAN ? nr : detect(&det, in, got);
+            if (c == C_CLEAN)
+                memcpy(got, ref, sizeof(vg_det_t) * (nr > 0 ? nr : 0));
+            rs->ref += nr;
+            rs->hit[0] += match(ref, nr, got, ng);
+            rs->dets[0] += ng;
+            vg_image_t fixed;
+            double t0 = now_ms();
+            int mask = vg_correct_apply_image(st[c], in, &fixed);
+            rs->corr_ms += now_ms() - t0;
+            rs->frames++;
+            for (int b = 0; b < 4; b++)
+                rs->active[b] += mask > 0 && (mask & (1 << b));
+            int now = mask > 0 ? mask : 0;
+            rs->switches += rs->frames > 1 && now != rs->last_mask;
+            rs->last_mask = now;
+            if (mask > 0) /* else the "off" detections in got stand */
+                ng = detect(&det, &fixed, got);
+            rs->hit[1] += match(ref, nr, got, ng);
+            rs->dets[1] += ng;
         }
     }
     printf("bench_degrade: %s, every %d. frame (%ld analysed), %dx%d, detector %s %s, %.1f ms/frame\n",
@@ -396,9 +374,7 @@ int main(int argc, char **argv)
         vg_correct_free(&st[c]);
     vg_image_release(&deg);
     av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    vg_bench_video_close(&video);
     vg_tensor_prep_free(&det.prep);
     vg_head_free(&det.head);
     vg_engine_free(&det.eng);

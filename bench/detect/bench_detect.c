@@ -21,6 +21,7 @@
 
 #include "models/heads/manifest.h"
 #include "pipeline/detect.h"
+#include "video.h"
 
 static double now_ms(void)
 {
@@ -84,19 +85,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_detect: %s\n", why);
         return 1;
     }
-    AVFormatContext *ic = NULL;
-    if (avformat_open_input(&ic, video, NULL, NULL) < 0 || avformat_find_stream_info(ic, NULL) < 0) {
-        fprintf(stderr, "bench_detect: cannot open '%s'\n", video);
+    vg_bench_video_t clip;
+    int vr = vg_bench_video_open(video, &clip);
+    if (vr < 0) {
+        fprintf(stderr, "bench_detect: cannot decode '%s': %s\n", video, av_err2str(vr));
         return 1;
     }
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    AVCodecContext *dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(dec, ic->streams[si]->codecpar);
-    dec->thread_count = 1;
-    if (avcodec_open2(dec, codec, NULL) < 0)
-        return 1;
-    AVPacket *pkt = av_packet_alloc();
+    const AVCodecContext *dec = clip.dec;
     AVFrame *f = av_frame_alloc();
     double *total = calloc((size_t)max_frames, sizeof(double)), *infer = calloc((size_t)max_frames, sizeof(double));
     static vg_det_t dets[VG_DETECT_MAX_BATCH][VG_DETECT_MAX];
@@ -106,21 +101,8 @@ int main(int argc, char **argv)
     int n = 0, seen = 0;
     long objects = 0;
     double t_start = 0, t0 = now_ms();
-    bool eof = false;
     while (n * batch < max_frames) {
-        int r = avcodec_receive_frame(dec, f);
-        if (r == AVERROR(EAGAIN) && !eof) {
-            if (av_read_frame(ic, pkt) < 0) {
-                eof = true;
-                avcodec_send_packet(dec, NULL);
-            } else {
-                if (pkt->stream_index == si)
-                    avcodec_send_packet(dec, pkt);
-                av_packet_unref(pkt);
-            }
-            continue;
-        }
-        if (r < 0)
+        if (vg_bench_video_next(&clip, f) < 0)
             break;
         held[held_n] = av_frame_clone(f); /* a benchmark: the daemon's pool is not needed here */
         av_frame_unref(f);
@@ -176,9 +158,7 @@ int main(int argc, char **argv)
     free(total);
     free(infer);
     av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&ic);
+    vg_bench_video_close(&clip);
     vg_detector_free(&det);
     return 0;
 }
