@@ -90,23 +90,27 @@ static void photo_load(const char *name, photo_t *p)
     photo_load_path(path, p);
 }
 
-static vg_detector_t *model(const char *name, double threshold)
+/* A converted model with the given thresholds (-1: the manifest's). */
+static vg_detector_t *model_thresholds(const char *name, double threshold, double nms_iou)
 {
     char onnx[1024], labels[1024], err[1024];
     snprintf(onnx, sizeof(onnx), "%s/models/%s.onnx", cache(), name);
     struct stat st;
     cr_assert_eq(stat(onnx, &st), 0, "no %s (run scripts/fetch-models.sh)", onnx);
-    vg_model_config_t mc = {.threshold = threshold, .nms_iou = 0.3};
+    vg_model_config_t mc = {.threshold = threshold, .nms_iou = nms_iou};
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     snprintf(mc.precision, sizeof(mc.precision), "fp32");
     const char *lf = strcmp(name, "emotion") == 0 ? "emotion7.txt" : strcmp(name, "blazeface") == 0 ? "face1.txt"
                                                                                                       : "coco80.txt";
     snprintf(labels, sizeof(labels), "%s/models/labels/%s", VIGIL_SOURCE_DIR, lf);
-    if (strcmp(name, "nanodet") == 0)
-        mc.nms_iou = 0.6;
     vg_detector_t *d = NULL;
     cr_assert_eq(vg_detector_new(&mc, onnx, labels, &d, err, sizeof(err)), 0, "%s", err);
     return d;
+}
+
+static vg_detector_t *model(const char *name, double threshold)
+{
+    return model_thresholds(name, threshold, strcmp(name, "nanodet") == 0 ? 0.6 : 0.3);
 }
 
 static float iou4(const float a[4], const float b[4])
@@ -255,14 +259,7 @@ Test(cascade, unset_thresholds_are_the_models_own, .timeout = 120)
 {
     photo_t p;
     photo_load("facereg.jpg", &p);
-    char onnx[1024], labels[1024], err[1024];
-    snprintf(onnx, sizeof(onnx), "%s/models/blazeface.onnx", cache());
-    snprintf(labels, sizeof(labels), "%s/models/labels/face1.txt", VIGIL_SOURCE_DIR);
-    vg_model_config_t mc = {.threshold = -1, .nms_iou = -1, .name = "blazeface", .precision = "fp32"};
-    vg_detector_t *own = NULL, *low = NULL;
-    cr_assert_eq(vg_detector_new(&mc, onnx, labels, &own, err, sizeof(err)), 0, "%s", err);
-    mc.threshold = 0.1;
-    cr_assert_eq(vg_detector_new(&mc, onnx, labels, &low, err, sizeof(err)), 0, "%s", err);
+    vg_detector_t *own = model_thresholds("blazeface", -1, -1), *low = model_thresholds("blazeface", 0.1, -1);
     vg_det_t d_own[32], d_low[32];
     int n_own = vg_detector_run(own, &p.img, d_own, 32), n_low = vg_detector_run(low, &p.img, d_low, 32);
     cr_assert_eq(n_own, 4, "the manifest's 0.75 finds facereg.jpg's four faces, not %d", n_own);
