@@ -7,13 +7,14 @@
 # buffer pools, decoder frames and the model's arena filling).
 #
 # Usage: scripts/soak.sh [--minutes M] [--cameras N] [--interval S]
-#                        [--clip FILE] [--no-model] [--vigild PATH]
+#                        [--clip FILE] [--no-model] [--correct MODE] [--vigild PATH]
 #   --minutes M   how long (default 120 = the 2 hours of issue 6)
 #   --cameras N   how many cameras replay the clip (default 4)
 #   --interval S  seconds between RSS samples (default 60)
 #   --clip FILE   footage (default $VIGIL_CACHE_DIR/footage/vtest.avi)
 #   --no-model    motion only; by default cameras also run the default
 #                 detector ($VIGIL_CACHE_DIR/models/nanodet.onnx) on motion
+#   --correct M   the cameras' correct: (off | auto | [list]; default off)
 #   --vigild PATH the daemon (default: the newest build*/daemon/vigild
 #                 without sanitizers)
 # Exit status: 0 when it ran to the end, 1 when vigild died or bad usage.
@@ -24,7 +25,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}
-minutes=120 cameras=4 interval=60 clip="$cache/footage/vtest.avi" model=1 vigild=""
+minutes=120 cameras=4 interval=60 clip="$cache/footage/vtest.avi" model=1 vigild="" correct=off
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     --interval) interval=$2; shift 2 ;;
     --clip) clip=$2; shift 2 ;;
     --no-model) model=0; shift ;;
+    --correct) correct=$2; shift 2 ;;
     --vigild) vigild=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "soak: unknown argument '$1' (see --help)" >&2; exit 1 ;;
@@ -68,8 +70,8 @@ trap 'exit 1' INT TERM
   fi
   printf 'cameras:\n'
   for i in $(seq 1 "$cameras"); do
-    printf '  cam%d:\n    url: %s\n    realtime: false\n    loop: true\n    analysis_fps: 5\n%s\n' \
-      "$i" "$clip" "$detect"
+    printf '  cam%d:\n    url: %s\n    realtime: false\n    loop: true\n    analysis_fps: 5\n    correct: %s\n%s\n' \
+      "$i" "$clip" "$correct" "$detect"
   done
 } > "$work/vigil.yaml"
 
