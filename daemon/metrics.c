@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "capture/source.h"
+#include "daemon/procstat.h"
 #include "daemon/runtime.h"
 
 /* ------------------------------------------------------------ histogram */
@@ -75,54 +76,6 @@ double vg_latency_quantile_ms(const uint64_t counts[VG_LATENCY_BUCKETS], double 
 }
 
 /* ------------------------------------------------------------ rendering */
-
-typedef struct {
-    double cpu_s, start_s;
-    long threads;
-    unsigned long long vsize, rss_bytes;
-    int open_fds;
-} proc_self_t;
-
-static bool read_proc_self(proc_self_t *p)
-{
-    char buf[2048];
-    FILE *f = fopen("/proc/self/stat", "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *s = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long utime, stime, start, vsize;
-    long threads, rss;
-    /* fields 3..24 of proc(5): state ppid pgrp session tty_nr tpgid flags
-     * minflt cminflt majflt cmajflt utime stime cutime cstime priority nice
-     * num_threads itrealvalue starttime vsize rss */
-    if (!s || sscanf(s + 1,
-                     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu %llu %ld",
-                     &utime, &stime, &threads, &start, &vsize, &rss) != 6)
-        return false;
-    double tck = (double)sysconf(_SC_CLK_TCK);
-    p->cpu_s = (double)(utime + stime) / tck;
-    p->threads = threads;
-    p->vsize = vsize;
-    p->rss_bytes = (unsigned long long)rss * (unsigned long long)sysconf(_SC_PAGESIZE);
-    /* starttime is in ticks since boot: add the boot time from /proc/stat */
-    p->start_s = 0;
-    f = fopen("/proc/stat", "r");
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof(line), f)) {
-            unsigned long long btime;
-            if (sscanf(line, "btime %llu", &btime) == 1) {
-                p->start_s = (double)btime + (double)start / tck;
-                break;
-            }
-        }
-        fclose(f);
-    }
-    return true;
-}
 
 /* One family: # HELP and # TYPE lines. */
 static void family(FILE *out, const char *name, const char *type, const char *help)
@@ -267,8 +220,8 @@ int vg_metrics_render(const vg_runtime_snapshot_t *s, FILE *out)
     family(out, "vigil_cameras", "gauge", "Cameras configured.");
     fprintf(out, "vigil_cameras %d\n", s->n_cameras);
 
-    proc_self_t p;
-    if (read_proc_self(&p)) {
+    vg_procstat_t p;
+    if (vg_procstat_read(&p) == 0) {
         family(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
         fprintf(out, "process_cpu_seconds_total %.2f\n", p.cpu_s);
         family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");

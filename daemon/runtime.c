@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "capture/source.h"
+#include "daemon/procstat.h"
 #include "daemon/publisher.h"
 #include "daemon/log.h"
 #include "models/heads/manifest.h"
@@ -456,37 +457,6 @@ static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long r
     cam->mark = (rate_mark_t){decoded, analysed, now_mono};
 }
 
-static long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * sysconf(_SC_PAGESIZE);
-}
-
-/* User + system CPU time of the process, from /proc/self/stat. */
-static double cpu_seconds(void)
-{
-    char buf[1024];
-    FILE *f = fopen("/proc/self/stat", "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long utime, stime;
-    /* after ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt
-     * majflt cmajflt utime(14) stime(15) */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
-        return 0;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
 int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
 {
     int running = 0;
@@ -499,10 +469,10 @@ int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
     }
     int64_t now = now_us(CLOCK_MONOTONIC);
     if (force_stats || now - rt->last_stats_us >= rt->cfg->stats_interval_us) {
-        long rss = rss_bytes();
-        double cpu = cpu_seconds();
+        vg_procstat_t p = {0};
+        vg_procstat_read(&p); /* zeros when /proc cannot be read */
         for (int i = 0; i < rt->n_cameras; i++)
-            emit_stats(rt, rt->cameras[i], now, rss, cpu);
+            emit_stats(rt, rt->cameras[i], now, (long)p.rss_bytes, p.cpu_s);
         rt->last_stats_us = now;
     }
     return running;
@@ -841,6 +811,8 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
         if (rt->models[i]->detector)
             models_mb += vg_detector_memory(rt->models[i]->detector) / (double)(1 << 20);
     double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb;
+    vg_procstat_t p = {0};
+    vg_procstat_read(&p);
     char sized[64] = "";
     if (unknown)
         snprintf(sized, sizeof(sized), ", %d not open yet counted at 1080p", unknown);
@@ -848,7 +820,7 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
            "memory budget: %.0f MB = process ~%.0f + frames %.0f (ring + 3 + decoder ~%d per camera) + motion %.1f + "
            "corrections up to %.0f + models %.0f, for %d camera%s%s; resident now %.0f MB",
            total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb,
-           rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, rss_bytes() / (double)(1 << 20));
+           rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, (double)p.rss_bytes / (1 << 20));
 }
 
 void vg_runtime_tune_process(void)
