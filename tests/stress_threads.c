@@ -172,6 +172,15 @@ static bool wait_for(bool (*ready)(cam_t *, vg_frame_t **), cam_t *c, vg_frame_t
 static bool got_frame(cam_t *c, vg_frame_t **f) { return (*f = vg_frame_pool_get(c->pool)) != NULL; }
 static bool pushed(cam_t *c, vg_frame_t **f) { return vg_ring_push(c->ring, *f); }
 
+/* The workers have handled frame *f and every one before it (one camera). */
+static bool handled_it(cam_t *c, vg_frame_t **f)
+{
+    uint64_t progress = 0;
+    for (int k = 0; k < vg_workers_count(c->w); k++)
+        progress += vg_workers_progress(c->w, k);
+    return progress == (*f)->index + 1;
+}
+
 static void *feed(void *arg)
 {
     cam_t *c = arg;
@@ -253,15 +262,11 @@ static int test_workers_ping_pong(int n_workers, uint64_t frames)
     CHECK(queue >= 0, "workers_add");
     uint64_t stranded = 0;
     for (uint64_t i = 0; i < frames && !stranded; i++) {
-        vg_frame_t *f = vg_frame_pool_get(cam.pool);
-        if (!f) { /* the previous frame is back in the ring's pool only after the handler */
-            int64_t deadline = now_ns() + STRANDED_NS;
-            while (!(f = vg_frame_pool_get(cam.pool)) && now_ns() < deadline)
-                sched_yield();
-            if (!f) {
-                stranded = i;
-                break;
-            }
+        vg_frame_t *f = NULL;
+        /* the previous frame is back in the pool only after its handler */
+        if (!wait_for(got_frame, &cam, &f)) {
+            stranded = i + 1;
+            break;
         }
         f->index = i;
         /* a varying pause sweeps the push across the worker's re-scan */
@@ -270,20 +275,8 @@ static int test_workers_ping_pong(int n_workers, uint64_t frames)
             sink += k;
         CHECK(vg_ring_push(cam.ring, f), "a ring of 2 with one frame in flight has room");
         vg_workers_notify(w);
-        /* wait until this frame was handled: the workers' progress says so */
-        int64_t deadline = now_ns() + STRANDED_NS;
-        for (;;) {
-            uint64_t progress = 0;
-            for (int k = 0; k < vg_workers_count(w); k++)
-                progress += vg_workers_progress(w, k);
-            if (progress == i + 1)
-                break;
-            if (now_ns() > deadline) {
-                stranded = i + 1;
-                break;
-            }
-            sched_yield();
-        }
+        if (!wait_for(handled_it, &cam, &f))
+            stranded = i + 1;
     }
     CHECK(stranded == 0, "frame %llu was never handled (lost wake-up)", (unsigned long long)stranded - 1);
     CHECK(vg_workers_drain(w, queue, 30000) == 0, "drain");
