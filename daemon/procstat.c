@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static ssize_t read_small(const char *path, char *buf, size_t len)
 /* Boot time from /proc/stat's btime line, seconds since the epoch; 0 if
  * not found. Read in chunks: the intr line before it grows with the
  * interrupts a machine has. */
-static unsigned long long boot_time(void)
+static unsigned long long read_boot_time(void)
 {
     int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -57,6 +58,20 @@ static unsigned long long boot_time(void)
         memmove(buf, buf + n - keep, keep);
     }
     close(fd);
+    return bt;
+}
+
+/* The boot time does not change: read once, by whichever thread first asks
+ * (two racing threads both read the same value). */
+static unsigned long long boot_time(void)
+{
+    static _Atomic unsigned long long cached;
+    /* relaxed: the value is the same whoever stores it */
+    unsigned long long bt = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (!bt) {
+        bt = read_boot_time();
+        atomic_store_explicit(&cached, bt, memory_order_relaxed);
+    }
     return bt;
 }
 
