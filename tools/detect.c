@@ -76,8 +76,9 @@ static int load_file_model(const char *onnx, const char *precision, double thres
     snprintf(mc.name, sizeof(mc.name), "%.*s", (int)strcspn(base ? base + 1 : onnx, "."), base ? base + 1 : onnx);
     snprintf(mc.head, sizeof(mc.head), "%s", mf->head_name);
     snprintf(mc.precision, sizeof(mc.precision), "%s", precision);
-    mc.threshold = threshold >= 0 ? threshold : mf->head.threshold;
-    mc.nms_iou = mf->head.nms_iou;
+    /* < 0: the detector takes the manifest's, as for a config without them */
+    mc.threshold = threshold >= 0 ? threshold : -1;
+    mc.nms_iou = -1;
     mc.input_w = mf->input_w;
     mc.input_h = mf->input_h;
     vg_manifest_free(&mf);
