@@ -22,30 +22,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pipeline/correct/mode.h" /* vg_correct_mode_t, VG_CORRECT_* (owned by pipeline/correct) */
+#include "pipeline/detect_when.h"  /* vg_detect_when_t (owned by pipeline/analysis) */
+
 #define VG_CONFIG_MAX_CAMERAS 64
 #define VG_CONFIG_MAX_MODELS 16
 #define VG_CONFIG_NAME_MAX 64    /* camera and model names: [A-Za-z0-9_-]+ */
 #define VG_CONFIG_ERROR_MAX 512
-
-/* Image corrections a camera may ask for (bit set). */
-enum {
-    VG_CORRECT_LOW_LIGHT = 1u << 0,
-    VG_CORRECT_DEHAZE = 1u << 1,
-    VG_CORRECT_DENOISE = 1u << 2,
-    VG_CORRECT_DERAIN = 1u << 3,
-};
-
-typedef enum {
-    VG_CORRECT_MODE_OFF = 0, /* correct: off (the default) */
-    VG_CORRECT_MODE_AUTO,    /* correct: auto */
-    VG_CORRECT_MODE_LIST,    /* correct: [low_light, dehaze, ...] -> correct_mask */
-} vg_correct_mode_t;
-
-typedef enum {
-    VG_DETECT_ALWAYS = 0, /* every analysed frame */
-    VG_DETECT_ON_MOTION,  /* only frames where the motion gate fired (default) */
-    VG_DETECT_NEVER,      /* motion only */
-} vg_detect_when_t;
 
 typedef enum {
     VG_FACES_ON_PERSON = 0, /* faces looked for on person boxes of the camera's detector (default) */

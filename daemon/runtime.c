@@ -15,6 +15,7 @@
 #include "daemon/procstat.h"
 #include "daemon/publisher.h"
 #include "daemon/log.h"
+#include "daemon/model_map.h"
 #include "models/heads/manifest.h"
 #include "pipeline/analysis.h"
 #include "pipeline/cascade.h"
@@ -631,10 +632,12 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, 
             return m;
         }
         labels_path = labels;
-    } else if (vg_detector_find_labels(onnx, labels, sizeof(labels))) {
+    } else if (vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels))) {
         labels_path = labels;
     }
-    if (vg_detector_new_batch(mc, onnx, labels_path, batch, 1, &m->detector, m->error, sizeof(m->error)) < 0) {
+    vg_detector_config_t dc;
+    vg_model_detector_config(mc, &dc);
+    if (vg_detector_new_batch(&dc, onnx, labels_path, batch, 1, &m->detector, m->error, sizeof(m->error)) < 0) {
         m->detector = NULL;
         return m;
     }

@@ -24,7 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/config.h"
+#include "pipeline/correct/mode.h"
+#include "pipeline/detect_when.h"
 #include "pipeline/cascade.h"
 #include "pipeline/frame.h"
 #include "pipeline/jsonw.h"

@@ -14,7 +14,7 @@
 #include "pipeline/correct/tensor_prep.h"
 
 struct vg_detector {
-    char name[VG_CONFIG_NAME_MAX];
+    char name[64];
     pthread_mutex_t lock;
     vg_engine_t *engine;
     vg_head_t *head;
@@ -49,13 +49,13 @@ static vg_tensor_color_t color_of(const char *c)
     return VG_TENSOR_RGB;
 }
 
-int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const char *labels_path,
+int vg_detector_new(const vg_detector_config_t *m, const char *onnx_path, const char *labels_path,
                     vg_detector_t **ret, char *err, size_t errlen)
 {
     return vg_detector_new_batch(m, onnx_path, labels_path, 1, 1, ret, err, errlen);
 }
 
-int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, const char *labels_path, int batch,
+int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, const char *labels_path, int batch,
                           int threads, vg_detector_t **ret, char *err, size_t errlen)
 {
     if (batch < 1 || batch > VG_DETECT_MAX_BATCH || threads < 1 || threads > 64)
@@ -290,7 +290,7 @@ const char *vg_detector_name(const vg_detector_t *d) { return d->name; }
 
 size_t vg_detector_memory(const vg_detector_t *d) { return vg_engine_memory_bytes(d->engine); }
 
-bool vg_detector_find_labels(const char *onnx, char *buf, size_t len)
+bool vg_detector_find_labels(const char *onnx, const char *const *dirs, char *buf, size_t len)
 {
     char mpath[4096], why[256];
     manifest_path(onnx, mpath, sizeof(mpath));
@@ -306,8 +306,9 @@ bool vg_detector_find_labels(const char *onnx, char *buf, size_t len)
             *slash = '\0';
         else
             snprintf(dir, sizeof(dir), ".");
-        const char *dirs[] = {dir, VIGIL_LABELS_DIR, VIGIL_SOURCE_DIR "/models/labels"};
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs) && !found; i++) {
+        snprintf(buf, len, "%s/%s", dir, mf->labels);
+        found = access(buf, R_OK) == 0;
+        for (size_t i = 0; dirs && dirs[i] && !found; i++) {
             snprintf(buf, len, "%s/%s", dirs[i], mf->labels);
             found = access(buf, R_OK) == 0;
         }

@@ -21,7 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "daemon/config.h"
 #include "models/heads/heads.h"
 #include "pipeline/correct/image.h"
 
@@ -33,17 +32,33 @@
 
 typedef struct vg_detector vg_detector_t;
 
+/* What a detector is made from, besides its files. A model with a manifest
+ * (<model>.json) takes its head, input, colour, mean/scale and letterbox from
+ * it; these fields describe a model without one. */
+typedef struct {
+    char name[64];      /* for messages: "model 'detector': ..." */
+    char head[16];      /* yolov5 | yolov8 | nanodet | ssd | centernet | classifier */
+    int input_w, input_h;
+    double threshold;   /* score threshold 0..1; < 0 = the manifest's, else VG_DETECT_DEFAULT_THRESHOLD */
+    double nms_iou;     /* NMS IoU 0..1; < 0 = the manifest's, else VG_DETECT_DEFAULT_NMS_IOU */
+    char precision[8];  /* fp32 | bf16; "" = fp32 */
+    char color[8];      /* rgb | bgr | gray; "" = rgb */
+    float mean[3];      /* x = pixel * scale - mean */
+    float scale[3];
+    bool letterbox;     /* letterbox (true) or stretch (false) */
+} vg_detector_config_t;
+
 /* Loads model `m` (paths already resolved: onnx_path, labels_path may be
  * NULL). Returns 0, or a negative errno with one line in err naming the model
  * and the cause ("model 'detector': cannot load '/x.onnx': ..."). */
-int vg_detector_new(const vg_model_config_t *m, const char *onnx_path, const char *labels_path,
+int vg_detector_new(const vg_detector_config_t *m, const char *onnx_path, const char *labels_path,
                     vg_detector_t **ret, char *err, size_t errlen);
 void vg_detector_free(vg_detector_t **d);
 
 /* The same with an engine planned for `batch` images per run (1..16), for
  * the inference thread (pipeline/infer.h), and `threads` oneDNN threads per
  * run (1 in the daemon: DESIGN §9; more for benchmarks). */
-int vg_detector_new_batch(const vg_model_config_t *m, const char *onnx_path, const char *labels_path, int batch,
+int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, const char *labels_path, int batch,
                           int threads, vg_detector_t **ret, char *err, size_t errlen);
 int vg_detector_batch(const vg_detector_t *d);
 
@@ -76,9 +91,10 @@ const char *vg_detector_label(const vg_detector_t *d, int label);
 const char *vg_detector_name(const vg_detector_t *d);
 
 /* The labels file a model's manifest names ("coco80.txt"), looked for beside
- * the model, then in the installed and the source labels folders; true and
- * its path in buf when found. Thread: any; blocks on file reads. */
-bool vg_detector_find_labels(const char *onnx, char *buf, size_t len);
+ * the model, then in each folder of dirs (NULL-terminated; the caller knows
+ * where labels are installed); true and its path in buf when found.
+ * Thread: any; blocks on file reads. */
+bool vg_detector_find_labels(const char *onnx, const char *const *dirs, char *buf, size_t len);
 /* Bytes the engine holds (activation arena + packed weights, approximately). */
 size_t vg_detector_memory(const vg_detector_t *d);
 

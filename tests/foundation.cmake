@@ -23,7 +23,7 @@ vg_add_test(test_motion SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_motion.c
 vg_add_test(test_jsonw SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_jsonw.c
             LIBS vigil_pipeline PkgConfig::JANSSON LABELS unit TIMEOUT 60)
 vg_add_test(test_capture SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_capture.c
-            LIBS vigil_capture vg_test_util LABELS unit TIMEOUT 600)
+            LIBS vigil_capture vigil_pipeline vg_test_util LABELS unit TIMEOUT 600)
 if(TARGET vigild)
   vg_add_test(test_daemon SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_daemon.c
               LIBS vg_test_vigild LABELS e2e TIMEOUT 600)

@@ -97,7 +97,7 @@ static vg_detector_t *model_thresholds(const char *name, double threshold, doubl
     snprintf(onnx, sizeof(onnx), "%s/models/%s.onnx", cache(), name);
     struct stat st;
     cr_assert_eq(stat(onnx, &st), 0, "no %s (run scripts/fetch-models.sh)", onnx);
-    vg_model_config_t mc = {.threshold = threshold, .nms_iou = nms_iou};
+    vg_detector_config_t mc = {.threshold = threshold, .nms_iou = nms_iou};
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     snprintf(mc.precision, sizeof(mc.precision), "fp32");
     const char *lf = strcmp(name, "emotion") == 0 ? "emotion7.txt" : strcmp(name, "blazeface") == 0 ? "face1.txt"

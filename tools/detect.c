@@ -26,6 +26,7 @@
 #include <libswscale/swscale.h>
 
 #include "daemon/config.h"
+#include "daemon/model_map.h"
 #include "models/heads/manifest.h"
 #include "models/engine/npy.h"
 #include "pipeline/analysis.h"
@@ -71,7 +72,7 @@ static int load_file_model(const char *onnx, const char *precision, double thres
                 r == -EINVAL ? why : strerror(-r));
         return r;
     }
-    vg_model_config_t mc = {0};
+    vg_detector_config_t mc = {0};
     const char *base = strrchr(onnx, '/');
     snprintf(mc.name, sizeof(mc.name), "%.*s", (int)strcspn(base ? base + 1 : onnx, "."), base ? base + 1 : onnx);
     snprintf(mc.head, sizeof(mc.head), "%s", mf->head_name);
@@ -83,7 +84,7 @@ static int load_file_model(const char *onnx, const char *precision, double thres
     mc.input_h = mf->input_h;
     vg_manifest_free(&mf);
     char err[1024];
-    r = vg_detector_new(&mc, onnx, vg_detector_find_labels(onnx, labels, sizeof(labels)) ? labels : NULL, ret, err,
+    r = vg_detector_new(&mc, onnx, vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels)) ? labels : NULL, ret, err,
                         sizeof(err));
     if (r < 0)
         fprintf(stderr, "vigil detect: %s\n", err);
@@ -107,10 +108,11 @@ static int load_config_model(const vg_config_t *cfg, const vg_model_config_t *mc
             return r;
         }
         lp = labels;
-    } else if (vg_detector_find_labels(onnx, labels, sizeof(labels))) {
+    } else if (vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels))) {
         lp = labels;
     }
-    vg_model_config_t m = *mc;
+    vg_detector_config_t m;
+    vg_model_detector_config(mc, &m);
     if (threshold >= 0)
         m.threshold = threshold;
     if (precision)

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_detect: manifest '%s': %s\n", mpath, why);
         return 1;
     }
-    vg_model_config_t mc = {.threshold = mf->head.threshold, .nms_iou = mf->head.nms_iou};
+    vg_detector_config_t mc = {.threshold = mf->head.threshold, .nms_iou = mf->head.nms_iou};
     snprintf(mc.name, sizeof(mc.name), "%s", mf->name);
     snprintf(mc.head, sizeof(mc.head), "%s", mf->head_name);
     snprintf(mc.precision, sizeof(mc.precision), "%s", precision);

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/config.h" /* vg_correct_mode_t, VG_CORRECT_* bits */
+#include "pipeline/correct/mode.h"
 #include "pipeline/correct/image.h"
 
 struct AVFrame;

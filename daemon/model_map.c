@@ -1,0 +1,23 @@
+/* model_map.c: see model_map.h. */
+#include "daemon/model_map.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const vg_model_labels_dirs[] = {VIGIL_LABELS_DIR, VIGIL_SOURCE_DIR "/models/labels", NULL};
+
+void vg_model_detector_config(const vg_model_config_t *mc, vg_detector_config_t *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    snprintf(ret->name, sizeof(ret->name), "%s", mc->name);
+    snprintf(ret->head, sizeof(ret->head), "%s", mc->head);
+    ret->input_w = mc->input_w;
+    ret->input_h = mc->input_h;
+    ret->threshold = mc->threshold;
+    ret->nms_iou = mc->nms_iou;
+    snprintf(ret->precision, sizeof(ret->precision), "%s", mc->precision);
+    snprintf(ret->color, sizeof(ret->color), "%s", mc->color);
+    memcpy(ret->mean, mc->mean, sizeof(ret->mean));
+    memcpy(ret->scale, mc->scale, sizeof(ret->scale));
+    ret->letterbox = mc->letterbox;
+}
