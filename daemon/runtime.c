@@ -21,7 +21,7 @@
 #include "pipeline/cascade.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
-#include "pipeline/infer.h"
+#include "pipeline/inference.h"
 #include "pipeline/jsonw.h"
 #include "pipeline/workers.h"
 
@@ -36,16 +36,16 @@ typedef struct {
 typedef struct {
     vg_model_config_t cfg;   /* copy; cfg.path/labels point at the config that loaded it */
     char *path, *labels;     /* our copies of cfg.path and cfg.labels */
-    vg_detector_t *detector; /* NULL when it failed to load */
-    vg_infer_t *infer;       /* its inference thread, when batching across cameras */
+    vg_inference_t *actor;   /* the thread that owns and runs it; NULL when it failed to load */
+    vg_detector_t *detector; /* the actor's (labels, names, memory); NULL when it failed */
     char error[512];         /* why it failed */
 } model_t;
 
 typedef struct camera {
     struct vg_runtime *rt;
     vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
-    vg_detector_t *face, *expression; /* borrowed from model_ts: the cascade's models */
-    vg_infer_t *infer;             /* borrowed: the detector's inference thread, or NULL */
+    vg_inference_t *actor;         /* borrowed: the detector's actor, or NULL */
+    vg_inference_t *face, *expression; /* borrowed: the cascade's models' actors */
     vg_cascade_t *cascade;         /* faces -> expression; NULL = none */
     vg_camera_config_t cfg;        /* copy; url points to our own copy */
     char *url;
@@ -146,14 +146,31 @@ static void debug_stall(void)
     }
 }
 
-static void handle_frame(void *camera, vg_frame_t *frame, void *worker_ctx)
+static int handle_frame(void *camera, vg_frame_t *frame, void *worker_ctx)
 {
     camera_t *cam = camera;
     debug_stall();
-    vg_analysis_frame(cam->analysis, frame, vg_emitter_send, worker_ctx);
+    if (vg_analysis_frame(cam->analysis, frame, vg_emitter_send, worker_ctx) == VG_ANALYSIS_PARKED)
+        return VG_WORKER_PARKED;
     /* capture to publish: from the decode (wall_us) until the analysis has
      * handed its messages to the publisher queue */
     vg_latency_record(&cam->latency, now_us(CLOCK_REALTIME) - frame->wall_us);
+    return VG_WORKER_DONE;
+}
+
+/* A worker: the parked frame's detections are in. */
+static void handle_resume(void *camera, vg_frame_t *frame, void *worker_ctx)
+{
+    camera_t *cam = camera;
+    vg_analysis_resume(cam->analysis, frame, vg_emitter_send, worker_ctx);
+    vg_latency_record(&cam->latency, now_us(CLOCK_REALTIME) - frame->wall_us);
+}
+
+/* The inference thread: hand the camera back to the workers. */
+static void camera_detected(void *arg)
+{
+    camera_t *cam = arg;
+    vg_workers_resume(cam->rt->workers, cam->queue);
 }
 
 static void camera_free(camera_t **pcam)
@@ -181,11 +198,11 @@ static model_t *find_model(model_t *const *models, int n, const char *name)
     return NULL;
 }
 
-/* Its detector, or NULL when absent or failed to load. */
-static vg_detector_t *model_detector(model_t *const *models, int n, const char *name)
+/* Its actor, or NULL when absent or failed to load. */
+static vg_inference_t *model_actor(model_t *const *models, int n, const char *name)
 {
     model_t *m = name[0] ? find_model(models, n, name) : NULL;
-    return m ? m->detector : NULL;
+    return m ? m->actor : NULL;
 }
 
 static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t **ret)
@@ -198,19 +215,22 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
     if (cc->detect_model[0] && cc->detect_when != VG_DETECT_NEVER) {
         model_t *m = find_model(rt->models, rt->n_models, cc->detect_model);
         cam->detector = m ? m->detector : NULL;
-        cam->infer = m ? m->infer : NULL;
+        cam->actor = m ? m->actor : NULL;
         if (!cam->detector)
             vg_log(VG_LOG_WARNING, "camera '%s': model '%s' is not available; the camera runs with motion only",
                    cc->name, cc->detect_model);
     }
     if (cc->faces_model[0]) {
-        cam->face = model_detector(rt->models, rt->n_models, cc->faces_model);
-        cam->expression = model_detector(rt->models, rt->n_models, cc->faces_expression);
-        if (!cam->face || (cc->faces_expression[0] && !cam->expression)) {
+        vg_inference_t *face = cam->face = model_actor(rt->models, rt->n_models, cc->faces_model);
+        vg_inference_t *expression = cam->expression = model_actor(rt->models, rt->n_models, cc->faces_expression);
+        if (!face || (cc->faces_expression[0] && !expression)) {
             vg_log(VG_LOG_WARNING, "camera '%s': face model '%s' or expression model '%s' is not available; "
                    "no faces on this camera", cc->name, cc->faces_model, cc->faces_expression);
         } else {
-            vg_cascade_config_t kc = {.face = cam->face, .expression = cam->expression, .detector = cam->detector,
+            vg_cascade_config_t kc = {.face = vg_inference_detector(face),
+                                      .expression = expression ? vg_inference_detector(expression) : NULL,
+                                      .face_actor = face, .expression_actor = expression,
+                                      .detector = cam->detector,
                                       .on = cc->faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME
                                                                               : VG_CASCADE_ON_PERSON};
             if ((r = vg_cascade_new(&kc, &cam->cascade)) < 0)
@@ -235,7 +255,10 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         .publish_detections = rt->cfg->publish_detections,
         .detector = cam->detector,
         .cascade = cam->cascade,
-        .infer = cam->infer,
+        .inference = cam->actor,
+        .wait_for_inference = rt->opt.lossless,
+        .detected = camera_detected,
+        .detected_arg = cam,
         .detect_when = cc->detect_when,
         .correct_mode = cc->correct_mode,
         .correct_mask = cc->correct_mask,
@@ -244,7 +267,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         goto fail;
     if ((r = vg_emitter_new(rt->pub, &cam->health_emitter)) < 0)
         goto fail;
-    r = vg_workers_add(rt->workers, cam->ring, cam->pool, handle_frame, cam);
+    r = vg_workers_add(rt->workers, cam->ring, cam->pool, handle_frame, handle_resume, cam);
     if (r < 0)
         goto fail;
     cam->queue = r;
@@ -415,10 +438,10 @@ static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long r
     vg_jsonw_uint(&w, load(&a->detect_errors));
     vg_jsonw_key(&w, "dropped");
     vg_jsonw_uint(&w, load(&a->detect_dropped));
-    if (cam->infer) {
+    if (cam->actor) {
         /* the model's inference thread, shared by the cameras using it */
         uint64_t runs = 0, images = 0;
-        vg_infer_counts(cam->infer, &runs, &images);
+        vg_inference_counts(cam->actor, &runs, &images);
         vg_jsonw_key(&w, "inference_runs");
         vg_jsonw_uint(&w, runs);
         vg_jsonw_key(&w, "inference_images");
@@ -596,8 +619,8 @@ static void model_free(model_t **pm)
     model_t *m = *pm;
     if (!m)
         return;
-    vg_infer_free(&m->infer);
-    vg_detector_free(&m->detector);
+    vg_inference_free(&m->actor); /* and its detector */
+    m->detector = NULL;
     free(m->path);
     free(m->labels);
     free(m);
@@ -637,15 +660,18 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, 
     }
     vg_detector_config_t dc;
     vg_model_detector_config(mc, &dc);
-    if (vg_detector_new_batch(&dc, onnx, labels_path, batch, 1, &m->detector, m->error, sizeof(m->error)) < 0) {
-        m->detector = NULL;
+    vg_detector_t *det = NULL;
+    if (vg_detector_new_batch(&dc, onnx, labels_path, batch, 1, &det, m->error, sizeof(m->error)) < 0)
         return m;
-    }
-    if (batch > 1 && (r = vg_infer_new(m->detector, wait_us, &m->infer)) < 0) {
+    /* slots: a batch being filled while another runs, and room for a few
+     * cameras' frames to wait their turn (deeper only adds latency) */
+    int slots = 2 * batch < 4 ? 4 : 2 * batch;
+    if ((r = vg_inference_new(det, slots, wait_us, &m->actor)) < 0) { /* det is the actor's, also on failure */
         snprintf(m->error, sizeof(m->error), "model '%s': cannot start its inference thread: %s", mc->name,
                  strerror(-r));
-        vg_detector_free(&m->detector);
+        return m;
     }
+    m->detector = vg_inference_detector(m->actor);
     return m;
 }
 
@@ -737,16 +763,16 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     for (int i = rt->n_cameras - 1; i >= 0; i--) {
         camera_t *cam = rt->cameras[i];
         const vg_camera_config_t *nc = find_camera(cfg, cam->cfg.name);
-        vg_detector_t *det = NULL, *face = NULL, *expression = NULL;
+        vg_inference_t *det = NULL, *face = NULL, *expression = NULL;
         if (nc) {
-            det = nc->detect_when != VG_DETECT_NEVER ? model_detector(models, n_models, nc->detect_model) : NULL;
-            face = model_detector(models, n_models, nc->faces_model);
-            expression = model_detector(models, n_models, nc->faces_expression);
+            det = nc->detect_when != VG_DETECT_NEVER ? model_actor(models, n_models, nc->detect_model) : NULL;
+            face = model_actor(models, n_models, nc->faces_model);
+            expression = model_actor(models, n_models, nc->faces_expression);
         }
         if (!nc)
             camera_remove(rt, i, "camera removed from the configuration");
         else if (!vg_camera_config_equal(nc, &cam->cfg) || cfg->publish_detections != rt->cfg->publish_detections ||
-                 det != cam->detector || face != cam->face || expression != cam->expression)
+                 det != cam->actor || face != cam->face || expression != cam->expression)
             camera_remove(rt, i, "camera configuration changed");
     }
     /* every camera using an old model has stopped: the models not carried
@@ -811,8 +837,8 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
             correct_mb += (double)w * h * CORRECT_BYTES_PER_PIXEL / (1 << 20);
     }
     for (int i = 0; i < rt->n_models; i++)
-        if (rt->models[i]->detector)
-            models_mb += vg_detector_memory(rt->models[i]->detector) / (double)(1 << 20);
+        if (rt->models[i]->actor)
+            models_mb += vg_inference_memory(rt->models[i]->actor) / (double)(1 << 20);
     double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb;
     vg_procstat_t p = {0};
     vg_procstat_read(&p);

@@ -13,7 +13,7 @@
 #include "pipeline/cascade.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
-#include "pipeline/infer.h"
+#include "pipeline/inference.h"
 #include "pipeline/jsonw.h"
 
 #define MSG_CAP 16384
@@ -59,6 +59,15 @@ struct vg_analysis {
     vg_det_t dets[VG_DETECT_MAX];
     vg_cascade_attr_t attrs[VG_DETECT_MAX]; /* the cascade's findings, per detection */
     vg_analysis_stats_t stats;
+    vg_tensor_prep_t *prep;     /* with an actor: this camera's preparer of the model's input */
+    /* the parked frame's partial results, kept until vg_analysis_resume */
+    struct {
+        vg_motion_result_t motion;
+        vg_image_t img;         /* what the detector saw (the analysis copy when corrected) */
+        uint32_t corrected;
+        int64_t detect_start_ns, parked_ns;
+    } parked;
+    int parked_result;          /* written by the inference thread before cfg.detected */
     char msg[MSG_CAP];
 };
 
@@ -76,13 +85,18 @@ int vg_analysis_new(const vg_analysis_config_t *cfg, vg_analysis_t **ret)
         a->cfg.event_update_every_s = 1.0;
     snprintf(a->topic_det, sizeof(a->topic_det), "det.%s", cfg->camera);
     snprintf(a->topic_event, sizeof(a->topic_event), "event.%s", cfg->camera);
-    int r = vg_motion_new(&cfg->motion, &a->motion);
-    if (r < 0) {
-        free(a);
-        return r;
-    }
+    int r = -EINVAL;
+    if (cfg->inference && (!cfg->detector || !cfg->detected))
+        goto fail;
+    if ((r = vg_motion_new(&cfg->motion, &a->motion)) < 0)
+        goto fail;
+    if (cfg->inference && (r = vg_detector_preparer_new(cfg->detector, &a->prep)) < 0)
+        goto fail;
     *ret = a;
     return 0;
+fail:
+    vg_analysis_free(&a);
+    return r;
 }
 
 void vg_analysis_free(vg_analysis_t **a)
@@ -91,6 +105,7 @@ void vg_analysis_free(vg_analysis_t **a)
         return;
     vg_motion_free(&(*a)->motion);
     vg_correct_free(&(*a)->correct);
+    vg_tensor_prep_free(&(*a)->prep);
     free(*a);
     *a = NULL;
 }
@@ -395,66 +410,70 @@ static bool has_8bit_luma(enum AVPixelFormat fmt)
            d->comp[0].plane == 0 && d->comp[0].step == 1 && d->comp[0].depth == 8;
 }
 
-/* Corrects (if configured) and detects; returns detections (>= 0) or a
- * negative errno. *ret_corrected gets the corrections applied. */
-static int detect(vg_analysis_t *a, const vg_frame_t *f, uint32_t *ret_corrected)
+/* The image the detector sees: the frame, or its analysis copy corrected
+ * as configured. Returns 0 or a negative errno; *ret_corrected gets the
+ * corrections applied. */
+static int analysis_image(vg_analysis_t *a, const vg_frame_t *f, vg_image_t *ret_img, uint32_t *ret_corrected)
 {
-    vg_image_t img;
     int r;
     *ret_corrected = 0;
-    if (a->cfg.correct_mode != VG_CORRECT_MODE_OFF) {
-        if (!a->correct || f->av->width > a->correct_w || f->av->height > a->correct_h) {
-            /* first frame, or a bigger stream after a reconnect: not per frame */
-            vg_correct_free(&a->correct);
-            vg_correct_config_t cc = {.max_width = f->av->width, .max_height = f->av->height,
-                                      .mode = a->cfg.correct_mode, .mask = a->cfg.correct_mask};
-            if ((r = vg_correct_new(&cc, &a->correct)) < 0)
-                return r;
-            a->correct_w = f->av->width;
-            a->correct_h = f->av->height;
-        }
-        r = vg_correct_apply(a->correct, f->av, &img);
-        if (r < 0)
+    if (a->cfg.correct_mode == VG_CORRECT_MODE_OFF)
+        return vg_image_from_frame(f->av, ret_img);
+    if (!a->correct || f->av->width > a->correct_w || f->av->height > a->correct_h) {
+        /* first frame, or a bigger stream after a reconnect: not per frame */
+        vg_correct_free(&a->correct);
+        vg_correct_config_t cc = {.max_width = f->av->width, .max_height = f->av->height,
+                                  .mode = a->cfg.correct_mode, .mask = a->cfg.correct_mask};
+        if ((r = vg_correct_new(&cc, &a->correct)) < 0)
             return r;
-        *ret_corrected = (uint32_t)r;
-    } else if ((r = vg_image_from_frame(f->av, &img)) < 0) {
-        return r;
+        a->correct_w = f->av->width;
+        a->correct_h = f->av->height;
     }
-    int n = 0;
-    if (a->cfg.detector && a->cfg.infer)
-        n = vg_infer_run(a->cfg.infer, &img, a->dets, VG_DETECT_MAX);
-    else if (a->cfg.detector)
-        n = vg_detector_run(a->cfg.detector, &img, a->dets, VG_DETECT_MAX);
-    if (n >= 0 && a->cfg.cascade)
-        n = vg_cascade_run(a->cfg.cascade, &img, a->dets, n, VG_DETECT_MAX, a->attrs);
-    return n;
+    if ((r = vg_correct_apply(a->correct, f->av, ret_img)) < 0)
+        return r;
+    *ret_corrected = (uint32_t)r;
+    return 0;
 }
 
-void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
+/* Inference thread: the parked frame's detections are in a->dets. */
+static void on_detected(void *arg, int result)
 {
-    int64_t t0 = mono_ns();
-    if (!has_8bit_luma((enum AVPixelFormat)f->av->format)) {
-        STAT_ADD(a, errors, 1);
-        return;
-    }
-    vg_motion_result_t m;
-    int r = vg_motion_process(a->motion, f->av->data[0], f->av->linesize[0], f->av->width, f->av->height, &m);
-    if (r < 0) {
-        STAT_ADD(a, errors, 1);
-        return;
-    }
-    STAT_ADD(a, analysed, 1);
-    if (m.n_boxes > 0)
-        STAT_ADD(a, motion_frames, 1);
+    vg_analysis_t *a = arg;
+    a->parked_result = result;
+    a->cfg.detected(a->cfg.detected_arg); /* its release publishes dets and result */
+}
 
-    int n_dets = -1; /* -1: the detector did not run on this frame */
-    uint32_t corrected = 0;
-    bool gate = a->cfg.detect_when == VG_DETECT_ALWAYS ||
-                (a->cfg.detect_when == VG_DETECT_ON_MOTION && m.n_boxes > 0);
-    if ((a->cfg.detector || a->cfg.cascade) && gate) {
-        int64_t d0 = mono_ns();
-        n_dets = detect(a, f, &corrected);
-        STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - d0));
+/* Hands the frame's detection to the actor. Returns 0 when submitted (the
+ * frame is parked), or a negative errno: -EAGAIN when no slot was free. */
+static int submit(vg_analysis_t *a, const vg_image_t *img)
+{
+    vg_inference_slot_t *slot;
+    int r = vg_inference_slot_take(a->cfg.inference, a->cfg.wait_for_inference, &slot);
+    if (r < 0)
+        return r;
+    if ((r = vg_tensor_prep_run(a->prep, img, slot->tensor, &slot->xform)) < 0) {
+        vg_inference_slot_cancel(a->cfg.inference, slot);
+        return r;
+    }
+    slot->src_w = img->width;
+    slot->src_h = img->height;
+    slot->dets = a->dets;
+    slot->max = VG_DETECT_MAX;
+    vg_inference_submit(a->cfg.inference, slot, on_detected, a);
+    return 0;
+}
+
+/* What follows the detector's result: the cascade on its detections,
+ * counters, messages and events. n_dets < 0: the detector did not run
+ * (-1) or failed (-errno); detect_start_ns 0: it was not asked to. */
+static void finish(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m, int n_dets,
+                   uint32_t corrected, const vg_image_t *img, int64_t detect_start_ns, vg_emit_fn emit,
+                   void *emitter)
+{
+    if (detect_start_ns) {
+        if (n_dets >= 0 && a->cfg.cascade)
+            n_dets = vg_cascade_run(a->cfg.cascade, img, a->dets, n_dets, VG_DETECT_MAX, a->attrs);
+        STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - detect_start_ns));
         if (n_dets == -EAGAIN) {
             STAT_ADD(a, detect_dropped, 1); /* inference is behind: this frame goes without */
         } else if (n_dets < 0) {
@@ -467,13 +486,67 @@ void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, v
         }
     }
     if (a->cfg.publish_detections)
-        emit_detections(a, f, &m, n_dets, corrected, emit, emitter);
+        emit_detections(a, f, m, n_dets, corrected, emit, emitter);
     if (!a->cfg.detector && !a->cfg.cascade)
-        motion_events(a, f, &m, emit, emitter);
+        motion_events(a, f, m, emit, emitter);
     else if (n_dets >= 0)
         detection_events(a, f, n_dets, emit, emitter);
     else
         age_events(a, f, emit, emitter);
+}
+
+int vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
+{
+    int64_t t0 = mono_ns();
+    if (!has_8bit_luma((enum AVPixelFormat)f->av->format)) {
+        STAT_ADD(a, errors, 1);
+        return VG_ANALYSIS_DONE;
+    }
+    vg_motion_result_t m;
+    int r = vg_motion_process(a->motion, f->av->data[0], f->av->linesize[0], f->av->width, f->av->height, &m);
+    if (r < 0) {
+        STAT_ADD(a, errors, 1);
+        return VG_ANALYSIS_DONE;
+    }
+    STAT_ADD(a, analysed, 1);
+    if (m.n_boxes > 0)
+        STAT_ADD(a, motion_frames, 1);
+
+    int n_dets = -1; /* -1: the detector did not run on this frame */
+    uint32_t corrected = 0;
+    vg_image_t img;
+    int64_t d0 = 0;
+    bool gate = a->cfg.detect_when == VG_DETECT_ALWAYS ||
+                (a->cfg.detect_when == VG_DETECT_ON_MOTION && m.n_boxes > 0);
+    if ((a->cfg.detector || a->cfg.cascade) && gate) {
+        d0 = mono_ns();
+        n_dets = analysis_image(a, f, &img, &corrected);
+        if (n_dets >= 0 && a->cfg.inference) {
+            n_dets = submit(a, &img);
+            if (n_dets == 0) {
+                a->parked.motion = m;
+                a->parked.img = img;
+                a->parked.corrected = corrected;
+                a->parked.detect_start_ns = d0;
+                a->parked.parked_ns = mono_ns();
+                STAT_ADD(a, analyse_ns, (uint64_t)(a->parked.parked_ns - t0));
+                return VG_ANALYSIS_PARKED;
+            }
+        } else if (n_dets >= 0) {
+            n_dets = a->cfg.detector ? vg_detector_run(a->cfg.detector, &img, a->dets, VG_DETECT_MAX) : 0;
+        }
+    }
+    finish(a, f, &m, n_dets, corrected, &img, d0, emit, emitter);
+    STAT_ADD(a, analyse_ns, (uint64_t)(mono_ns() - t0));
+    return VG_ANALYSIS_DONE;
+}
+
+void vg_analysis_resume(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
+{
+    int64_t t0 = mono_ns();
+    STAT_ADD(a, detect_wait_ns, (uint64_t)(t0 - a->parked.parked_ns));
+    finish(a, f, &a->parked.motion, a->parked_result, a->parked.corrected, &a->parked.img,
+           a->parked.detect_start_ns, emit, emitter);
     STAT_ADD(a, analyse_ns, (uint64_t)(mono_ns() - t0));
 }
 

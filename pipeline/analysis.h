@@ -11,11 +11,22 @@
  * label goes through start / update / end on `event.<camera>`
  * (docs/events.md).
  *
- * Owns: the camera's motion state and event state, and a message buffer.
+ * With an inference actor (cfg.inference), detection is asynchronous: the
+ * frame's tensor is prepared here (the camera's own preparer) and submitted;
+ * vg_analysis_frame returns VG_ANALYSIS_PARKED and the camera's frame waits
+ * until the actor calls back (cfg.detected), after which
+ * vg_analysis_resume finishes it (cascade, events, messages). Without one,
+ * the detector runs on the calling thread (tools, tests).
+ *
+ * Owns: the camera's motion state, event state, correction state, tensor
+ * preparer, the parked frame's partial results, and a message buffer.
  * Thread: the worker that owns the camera (vg_workers claim) for
- * vg_analysis_frame; the main thread for new/flush/free, only while no worker
- * can run the camera. Counters are relaxed atomics readable by anyone.
- * Blocks on: nothing (emit must not block in live mode).
+ * vg_analysis_frame/resume; the main thread for new/flush/free, only while
+ * no worker can run the camera and no frame is parked. Counters are relaxed
+ * atomics readable by anyone.
+ * Blocks on: nothing in live mode (emit must not block); with
+ * wait_for_inference (lossless replay), on a free inference slot; the
+ * cascade's models, while their actor runs a crop.
  */
 #ifndef VG_ANALYSIS_H
 #define VG_ANALYSIS_H
@@ -28,6 +39,7 @@
 #include "pipeline/detect_when.h"
 #include "pipeline/cascade.h"
 #include "pipeline/frame.h"
+#include "pipeline/inference.h"
 #include "pipeline/jsonw.h"
 #include "pipeline/motion.h"
 
@@ -43,9 +55,15 @@ typedef struct {
     bool publish_detections;     /* det.<camera> for every analysed frame */
     double event_end_after_s;    /* stream seconds without motion that end an event (2) */
     double event_update_every_s; /* at most one update per this many stream seconds (1) */
-    vg_detector_t *detector;     /* borrowed; NULL = motion only */
+    vg_detector_t *detector;     /* borrowed; NULL = motion only. With inference, the actor's own
+                                    (labels, names and its preparer settings only) */
     vg_cascade_t *cascade;       /* borrowed; faces and expressions on the detections; NULL = none */
-    struct vg_infer *infer;      /* borrowed; the detector's inference thread; NULL = run it here */
+    vg_inference_t *inference;   /* borrowed; the detector's actor; NULL = run the detector here */
+    bool wait_for_inference;     /* no free slot: wait (lossless replay) instead of dropping */
+    /* called on the inference thread when a parked frame's detections are in
+     * (must not block: vg_workers_resume); required with inference */
+    void (*detected)(void *arg);
+    void *detected_arg;
     vg_detect_when_t detect_when;
     vg_correct_mode_t correct_mode; /* image corrections before detection */
     uint32_t correct_mask;
@@ -63,6 +81,7 @@ typedef struct {
     _Atomic uint64_t detect_ns;     /* time in correction + detection */
     _Atomic uint64_t detect_errors; /* detector runs that failed */
     _Atomic uint64_t detect_dropped;/* frames whose detection the full inference queue refused */
+    _Atomic uint64_t detect_wait_ns;/* time parked frames waited for the actor (queue + run) */
     _Atomic uint32_t correct_active;/* VG_CORRECT_* applied to the last detected frame */
 } vg_analysis_stats_t;
 
@@ -71,9 +90,19 @@ typedef struct vg_analysis vg_analysis_t;
 int vg_analysis_new(const vg_analysis_config_t *cfg, vg_analysis_t **ret);
 void vg_analysis_free(vg_analysis_t **a);
 
+enum {
+    VG_ANALYSIS_DONE = 0,   /* the frame is analysed and its messages emitted */
+    VG_ANALYSIS_PARKED = 1, /* its detection is with the actor: keep the frame, resume later */
+};
+
 /* Analyses one frame and emits its messages through emit(emitter, ...).
- * The frame is borrowed. Thread: the camera's current worker. */
-void vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *frame, vg_emit_fn emit, void *emitter);
+ * The frame is borrowed until VG_ANALYSIS_DONE is returned, or until
+ * vg_analysis_resume returns. Thread: the camera's current worker. */
+int vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *frame, vg_emit_fn emit, void *emitter);
+
+/* Finishes the parked frame (the same frame) once cfg.detected was called.
+ * Thread: the camera's current worker. */
+void vg_analysis_resume(vg_analysis_t *a, const vg_frame_t *frame, vg_emit_fn emit, void *emitter);
 
 /* Ends an open event (stream ended, camera removed, daemon stopping).
  * Thread: main, while no worker runs this camera. */

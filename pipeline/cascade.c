@@ -102,6 +102,13 @@ const char *vg_cascade_expression(const vg_cascade_t *c, int expression)
 }
 
 /* The expression of the face f (source pixels) of img into *a. */
+/* One model run on a crop: on the model's actor when it has one (the worker
+ * waits), else here. */
+static int run_model(vg_inference_t *actor, vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int max)
+{
+    return actor ? vg_inference_run(actor, img, dets, max) : vg_detector_run(d, img, dets, max);
+}
+
 static int classify(vg_cascade_t *c, const vg_image_t *img, const vg_det_t *f, vg_cascade_attr_t *a)
 {
     a->has_face = true;
@@ -125,7 +132,7 @@ static int classify(vg_cascade_t *c, const vg_image_t *img, const vg_det_t *f, v
     if (vg_cascade_crop(img, (int)(cx - side / 2), (int)(cy - side / 2), (int)(side + 0.5f), (int)(side + 0.5f),
                         &crop) < 0)
         return 0;
-    int r = vg_detector_run(c->cfg.expression, &crop, c->expr, 1);
+    int r = run_model(c->cfg.expression_actor, c->cfg.expression, &crop, c->expr, 1);
     if (r < 0)
         return r;
     if (r == 1) {
@@ -149,7 +156,7 @@ static int person_face(vg_cascade_t *c, const vg_image_t *img, const vg_det_t *p
     vg_image_t crop;
     if (vg_cascade_crop(img, x, y, (int)side, (int)side, &crop) < 0)
         return 0;
-    int nf = vg_detector_run(c->cfg.face, &crop, c->faces, FACES_MAX);
+    int nf = run_model(c->cfg.face_actor, c->cfg.face, &crop, c->faces, FACES_MAX);
     if (nf <= 0)
         return nf;
     /* crop pixels -> frame pixels (the crop's origin after clamping and rounding) */
@@ -192,7 +199,7 @@ int vg_cascade_run(vg_cascade_t *c, const vg_image_t *img, vg_det_t *dets, int n
                 return r;
         return n;
     }
-    int nf = vg_detector_run(c->cfg.face, img, c->faces, FACES_MAX);
+    int nf = run_model(c->cfg.face_actor, c->cfg.face, img, c->faces, FACES_MAX);
     if (nf < 0)
         return nf;
     for (int k = 0; k < nf && n < max; k++, n++) {

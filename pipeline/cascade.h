@@ -11,12 +11,14 @@
  * offsets for 4:2:0), so nothing is copied; the tensor preparation of each
  * model scales the crop to its input. A run allocates nothing.
  *
- * Owns: nothing but its config; the detectors are borrowed (they outlive the
- * cascade) and serialize themselves, so cameras may share them.
+ * Owns: nothing but its config; the detectors (or their inference actors)
+ * are borrowed and outlive the cascade. With actors, cameras share the
+ * models: each crop runs on the model's actor thread while the worker waits
+ * (crops of one frame depend on each other: faces, then their expression).
  * Thread: vg_cascade_new/free on the main thread; vg_cascade_run from the
- * camera's worker (one run at a time per cascade; distinct cascades sharing
- * detectors may run at once).
- * Blocks on: the detectors' mutexes, while another worker runs the same model.
+ * camera's worker (one run at a time per cascade).
+ * Blocks on: the actors, while they run this cascade's crops (behind at most
+ * the batch in progress).
  */
 #ifndef VG_CASCADE_H
 #define VG_CASCADE_H
@@ -25,6 +27,7 @@
 
 #include "pipeline/correct/image.h"
 #include "pipeline/detect.h"
+#include "pipeline/inference.h"
 
 typedef enum {
     VG_CASCADE_ON_PERSON = 0, /* faces looked for in the upper part of person boxes */
@@ -34,6 +37,8 @@ typedef enum {
 typedef struct {
     vg_detector_t *face;        /* borrowed: the face detector (required) */
     vg_detector_t *expression;  /* borrowed: classifier run on each face; NULL = faces only */
+    vg_inference_t *face_actor; /* borrowed: the actor owning `face`; NULL = run it on the caller */
+    vg_inference_t *expression_actor; /* idem for `expression` */
     const vg_detector_t *detector; /* borrowed: the camera's detector, whose "person" label
                                       ON_PERSON looks for; NULL forces ON_FRAME */
     vg_cascade_on_t on;

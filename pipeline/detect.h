@@ -9,11 +9,12 @@
  * converted model (<model>.json); thresholds and precision come from the
  * config. A model without a manifest is described by the config alone.
  *
- * Owns: the engine instance, head, labels, tensor preparer, a mutex.
- * Thread: vg_detector_new/free on the main thread; vg_detector_run from any
- * worker: runs are serialized on the detector's mutex (one engine instance
- * is used by one thread at a time), so cameras sharing a model take turns.
- * Blocks on: the mutex, while another worker runs the same model.
+ * Owns: the engine instance, head, labels, its own tensor preparer.
+ * Thread: one owner at a time. In vigild the owner is the model's inference
+ * actor (pipeline/inference.h), the only thread that runs it; tools and
+ * tests that hold a detector run it on their own thread. Labels and names
+ * (const functions) may be read by anyone while it lives.
+ * Blocks on: nothing (a run is CPU work).
  */
 #ifndef VG_DETECT_H
 #define VG_DETECT_H
@@ -23,6 +24,7 @@
 
 #include "models/heads/heads.h"
 #include "pipeline/correct/image.h"
+#include "pipeline/correct/tensor_prep.h"
 
 #define VG_DETECT_MAX 64      /* detections kept per frame */
 #define VG_DETECT_MAX_BATCH 16 /* images per engine run */
@@ -56,7 +58,7 @@ int vg_detector_new(const vg_detector_config_t *m, const char *onnx_path, const 
 void vg_detector_free(vg_detector_t **d);
 
 /* The same with an engine planned for `batch` images per run (1..16), for
- * the inference thread (pipeline/infer.h), and `threads` oneDNN threads per
+ * the inference actor (pipeline/inference.h), and `threads` oneDNN threads per
  * run (1 in the daemon: DESIGN §9; more for benchmarks). */
 int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, const char *labels_path, int batch,
                           int threads, vg_detector_t **ret, char *err, size_t errlen);
@@ -66,27 +68,52 @@ int vg_detector_batch(const vg_detector_t *d);
  * for checking the path against other runtimes: writes the floats into dst
  * (n >= their count, which is returned) and the box mapping into
  * ret_xform[4] = {scale_x, scale_y, pad_x, pad_y} (model pixels per source
- * pixel, border). Negative errno on failure. Thread: any (serialized). */
+ * pixel, border). Negative errno on failure. Thread: the owner. */
 int vg_detector_prepare(vg_detector_t *d, const vg_image_t *img, float *dst, size_t n, float ret_xform[4]);
+
+/* A model input written elsewhere (by a camera's worker, with a preparer
+ * from vg_detector_preparer_new) and what its detections need. */
+typedef struct {
+    float *tensor;            /* vg_detector_input_size() floats, the model's input for one image */
+    vg_tensor_xform_t xform;  /* from vg_tensor_prep_run: maps boxes back to the source */
+    int src_w, src_h;         /* the source image's size */
+    vg_det_t *dets;           /* where the detections go */
+    int max;
+} vg_detect_prepared_t;
+
+/* A preparer of this model's input (the settings of its own), for a thread
+ * that prepares tensors while another runs the model. Free it with
+ * vg_tensor_prep_free. Returns 0 or a negative errno. Thread: any. */
+int vg_detector_preparer_new(const vg_detector_t *d, vg_tensor_prep_t **ret);
+
+/* Floats in one image's input tensor. Thread: any. */
+size_t vg_detector_input_size(const vg_detector_t *d);
+
+/* Runs k (1..batch) prepared inputs in one engine run (copied into the
+ * engine's input); ret_n[i] gets input i's detection count (written into
+ * in[i].dets) or a negative errno. Returns 0 or the engine's error.
+ * Thread: the owner. */
+int vg_detector_run_prepared(vg_detector_t *d, const vg_detect_prepared_t *in, int k, int *ret_n);
 
 /* Runs k (1..batch) images in one engine run; ret_n[i] gets image i's
  * detection count (written into dets[i], at most max[i]) or a negative
- * errno. Returns 0 or the engine's error. Thread: any (serialized inside). */
+ * errno. Returns 0 or the engine's error. Thread: the owner. */
 int vg_detector_run_batch(vg_detector_t *d, const vg_image_t *const *imgs, int k, vg_det_t *const *dets,
                           const int *max, int *ret_n);
 
 /* Runs on img and writes at most max detections (boxes in img's pixels, best
  * first) into dets; returns how many, or a negative errno.
- * Thread: any worker (serialized inside). */
+ * Thread: the owner. */
 int vg_detector_run(vg_detector_t *d, const vg_image_t *img, vg_det_t *dets, int max);
 
 /* Runs on img and copies the model's first output (as the model gives it:
  * for a classifier, its class scores before any threshold) into ret, at most
  * n values. Returns the output's number of values (may exceed n), or a
- * negative errno. Thread: any worker (serialized inside). */
+ * negative errno. Thread: the owner. */
 int vg_detector_scores(vg_detector_t *d, const vg_image_t *img, float *ret, int n);
 
-/* The label's name ("person"), or NULL when out of range. */
+/* The label's name ("person"), or NULL when out of range; the model's name.
+ * Thread: any. */
 const char *vg_detector_label(const vg_detector_t *d, int label);
 const char *vg_detector_name(const vg_detector_t *d);
 
@@ -95,7 +122,8 @@ const char *vg_detector_name(const vg_detector_t *d);
  * where labels are installed); true and its path in buf when found.
  * Thread: any; blocks on file reads. */
 bool vg_detector_find_labels(const char *onnx, const char *const *dirs, char *buf, size_t len);
-/* Bytes the engine holds (activation arena + packed weights, approximately). */
+/* Bytes the engine holds (activation arena + packed weights, approximately).
+ * Thread: any. */
 size_t vg_detector_memory(const vg_detector_t *d);
 
 #endif

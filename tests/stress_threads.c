@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pipeline/frame.h"
 #include "pipeline/ring.h"
@@ -130,7 +131,7 @@ typedef struct {
     uint64_t stranded; /* feeder: frame index + 1 it gave up on, 0 if none */
 } cam_t;
 
-static void handle(void *camera, vg_frame_t *f, void *worker_ctx)
+static int handle(void *camera, vg_frame_t *f, void *worker_ctx)
 {
     (void)worker_ctx;
     cam_t *c = camera;
@@ -142,6 +143,7 @@ static void handle(void *camera, vg_frame_t *f, void *worker_ctx)
     c->last_index = f->index;
     c->handled++;
     atomic_fetch_sub_explicit(&c->inside, 1, memory_order_relaxed);
+    return VG_WORKER_DONE;
 }
 
 /* A frame that waits this long for the workers was stranded: a lost
@@ -211,7 +213,7 @@ static int test_workers_order(int n_workers, int n_cams, uint64_t frames)
         cams[i].frames = frames;
         vg_ring_new(4, &cams[i].ring);
         vg_frame_pool_new(7, &cams[i].pool);
-        queue[i] = vg_workers_add(w, cams[i].ring, cams[i].pool, handle, &cams[i]);
+        queue[i] = vg_workers_add(w, cams[i].ring, cams[i].pool, handle, NULL, &cams[i]);
         CHECK(queue[i] >= 0, "workers_add");
     }
     for (int i = 0; i < n_cams; i++)
@@ -258,7 +260,7 @@ static int test_workers_ping_pong(int n_workers, uint64_t frames)
     CHECK(vg_workers_new(n_workers, NULL, &w) == 0, "workers_new");
     cam_t cam = {.order_ok = 1, .w = w, .frames = frames};
     CHECK(vg_ring_new(2, &cam.ring) == 0 && vg_frame_pool_new(2, &cam.pool) == 0, "ring/pool");
-    int queue = vg_workers_add(w, cam.ring, cam.pool, handle, &cam);
+    int queue = vg_workers_add(w, cam.ring, cam.pool, handle, NULL, &cam);
     CHECK(queue >= 0, "workers_add");
     uint64_t stranded = 0;
     for (uint64_t i = 0; i < frames && !stranded; i++) {
@@ -291,6 +293,143 @@ static int test_workers_ping_pong(int n_workers, uint64_t frames)
     return failures == before;
 }
 
+/* ---- workers with parking: handlers hand two frames in three to an
+ * "inference" thread of the test, which resumes them after a varying pause
+ * (often before the handler has even returned: the race the park/resume
+ * protocol must survive). Frames and resumes stay in order, never on two
+ * workers at once; removal waits for a parked frame. --------------------- */
+
+typedef struct {
+    cam_t base;
+    int queue;
+    uint64_t parked_index, resumed; /* under the claim */
+    int resume_ok;
+} park_cam_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    park_cam_t *pending[64];
+    int n;
+    bool stop;
+    vg_workers_t *w;
+} actor_t;
+
+static actor_t actor;
+
+static int handle_park(void *camera, vg_frame_t *f, void *worker_ctx)
+{
+    park_cam_t *c = camera;
+    handle(&c->base, f, worker_ctx);
+    if (f->index % 3 == 0)
+        return VG_WORKER_DONE;
+    c->parked_index = f->index;
+    pthread_mutex_lock(&actor.lock);
+    actor.pending[actor.n++] = c;
+    pthread_cond_signal(&actor.wake);
+    pthread_mutex_unlock(&actor.lock);
+    return VG_WORKER_PARKED;
+}
+
+static void resume_park(void *camera, vg_frame_t *f, void *worker_ctx)
+{
+    (void)worker_ctx;
+    park_cam_t *c = camera;
+    /* relaxed: as in handle */
+    if (atomic_fetch_add_explicit(&c->base.inside, 1, memory_order_relaxed) != 0)
+        atomic_fetch_add_explicit(&c->base.overlap, 1, memory_order_relaxed);
+    if (f->index != c->parked_index || f->index != c->base.last_index)
+        c->resume_ok = 0;
+    c->resumed++;
+    atomic_fetch_sub_explicit(&c->base.inside, 1, memory_order_relaxed);
+}
+
+static void *actor_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&actor.lock);
+    for (unsigned spin = 1;; spin = spin * 1103515245u + 12345u) {
+        while (!actor.stop && actor.n == 0)
+            pthread_cond_wait(&actor.wake, &actor.lock);
+        if (actor.n == 0)
+            break;
+        park_cam_t *c = actor.pending[0];
+        memmove(actor.pending, actor.pending + 1, sizeof(*actor.pending) * (size_t)--actor.n);
+        pthread_mutex_unlock(&actor.lock);
+        volatile unsigned sink = 0; /* "inference": a varying pause */
+        for (unsigned k = 0, n = (spin >> 8) % 2048; k < n; k++)
+            sink += k;
+        vg_workers_resume(actor.w, c->queue);
+        pthread_mutex_lock(&actor.lock);
+    }
+    pthread_mutex_unlock(&actor.lock);
+    return NULL;
+}
+
+static int test_workers_park(int n_workers, int n_cams, uint64_t frames)
+{
+    int before = failures;
+    vg_workers_t *w;
+    CHECK(vg_workers_new(n_workers, NULL, &w) == 0, "workers_new");
+    pthread_mutex_init(&actor.lock, NULL);
+    pthread_cond_init(&actor.wake, NULL);
+    actor.n = 0;
+    actor.stop = false;
+    actor.w = w;
+    pthread_t at;
+    pthread_create(&at, NULL, actor_main, NULL);
+    park_cam_t *cams = calloc((size_t)n_cams, sizeof(*cams));
+    pthread_t *th = calloc((size_t)n_cams, sizeof(*th));
+    for (int i = 0; i < n_cams; i++) {
+        cams[i].base.order_ok = 1;
+        cams[i].resume_ok = 1;
+        cams[i].base.w = w;
+        cams[i].base.frames = frames;
+        vg_ring_new(4, &cams[i].base.ring);
+        vg_frame_pool_new(7, &cams[i].base.pool);
+        cams[i].queue = vg_workers_add(w, cams[i].base.ring, cams[i].base.pool, handle_park, resume_park, &cams[i]);
+        CHECK(cams[i].queue >= 0, "workers_add");
+    }
+    for (int i = 0; i < n_cams; i++)
+        pthread_create(&th[i], NULL, feed, &cams[i].base);
+    for (int i = 0; i < n_cams; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < n_cams; i++) {
+        /* the last camera is removed without a drain: remove must wait for
+         * its parked frame, not free it under the actor */
+        if (i < n_cams - 1)
+            CHECK(vg_workers_drain(w, cams[i].queue, 30000) == 0, "drain camera %d", i);
+        int left = vg_workers_remove(w, cams[i].queue);
+        CHECK(left >= 0, "remove");
+        cams[i].base.handled += (uint64_t)left; /* dropped at removal: accounted */
+    }
+    pthread_mutex_lock(&actor.lock);
+    actor.stop = true;
+    pthread_cond_signal(&actor.wake);
+    pthread_mutex_unlock(&actor.lock);
+    pthread_join(at, NULL);
+    vg_workers_free(&w);
+    for (int i = 0; i < n_cams; i++) {
+        park_cam_t *c = &cams[i];
+        CHECK(c->base.stranded == 0, "camera %d: frame %llu waited 20 s (lost wake-up)", i,
+              (unsigned long long)c->base.stranded);
+        CHECK(c->base.handled == frames, "camera %d: %llu frames", i, (unsigned long long)c->base.handled);
+        CHECK(c->base.order_ok, "camera %d: frames out of order", i);
+        CHECK(c->resume_ok, "camera %d: a resume ran on the wrong frame or after the next", i);
+        CHECK(atomic_load(&c->base.overlap) == 0, "camera %d ran on two workers at once", i);
+        CHECK(vg_frame_pool_available(c->base.pool) == 7, "camera %d: frames not back in the pool", i);
+        vg_ring_free(&c->base.ring);
+        vg_frame_pool_free(&c->base.pool);
+    }
+    printf("workers with parking: %d workers, %d cameras x %llu frames, 2 in 3 parked and resumed in order\n",
+           n_workers, n_cams, (unsigned long long)frames);
+    pthread_cond_destroy(&actor.wake);
+    pthread_mutex_destroy(&actor.lock);
+    free(cams);
+    free(th);
+    return failures == before;
+}
+
 int main(void)
 {
     int passed = 0, failed = 0;
@@ -305,6 +444,8 @@ int main(void)
     if (test_workers_order(2, 16, (uint64_t)(2000 * scale))) passed++; else failed++;
     if (test_workers_ping_pong(2, (uint64_t)(200000 * scale))) passed++; else failed++;
     if (test_workers_ping_pong(3, (uint64_t)(100000 * scale))) passed++; else failed++;
+    if (test_workers_park(2, 4, (uint64_t)(20000 * scale))) passed++; else failed++;
+    if (test_workers_park(3, 12, (uint64_t)(3000 * scale))) passed++; else failed++;
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -44,7 +44,7 @@ static void on_health(void *opaque, vg_source_state_t st, const char *reason)
 
 static void on_notify(void *opaque) { vg_workers_notify(((probe_t *)opaque)->workers); }
 
-static void on_frame(void *camera, vg_frame_t *f, void *ctx)
+static int on_frame(void *camera, vg_frame_t *f, void *ctx)
 {
     (void)ctx;
     probe_t *p = camera;
@@ -57,6 +57,7 @@ static void on_frame(void *camera, vg_frame_t *f, void *ctx)
         struct timespec ts = {0, p->handler_sleep_ms * 1000000L};
         nanosleep(&ts, NULL);
     }
+    return VG_WORKER_DONE;
 }
 
 /* Index of the first report of state st after index from, or -1. */
@@ -100,7 +101,7 @@ static void rig_start(rig_t *r, const char *url, bool realtime, double fps, int6
     cr_assert_eq(vg_frame_pool_new(7, &r->pool), 0);
     cr_assert_eq(vg_workers_new(1, NULL, &r->workers), 0);
     r->probe.workers = r->workers;
-    r->queue = vg_workers_add(r->workers, r->ring, r->pool, on_frame, &r->probe);
+    r->queue = vg_workers_add(r->workers, r->ring, r->pool, on_frame, NULL, &r->probe);
     vg_source_config_t sc = {
         .name = "test", .url = url, .realtime = realtime, .analysis_fps = fps, .decode_threads = 1,
         .timeout_us = timeout_us, .rtsp_transport = "tcp", .backoff_min_us = 200000,

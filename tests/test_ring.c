@@ -93,11 +93,12 @@ Test(frame_pool, hands_out_each_frame_once)
     cr_assert_null(pool);
 }
 
-static void count_handled(void *camera, vg_frame_t *f, void *worker_ctx)
+static int count_handled(void *camera, vg_frame_t *f, void *worker_ctx)
 {
     (void)f;
     (void)worker_ctx;
     (*(int *)camera)++;
+    return VG_WORKER_DONE;
 }
 
 Test(workers, remove_returns_queued_frames_to_the_pool)
@@ -112,7 +113,7 @@ Test(workers, remove_returns_queued_frames_to_the_pool)
     for (int i = 0; i < 3; i++)
         vg_ring_push(ring, vg_frame_pool_get(pool));
     int handled = 0;
-    int q = vg_workers_add(w, ring, pool, count_handled, &handled);
+    int q = vg_workers_add(w, ring, pool, count_handled, NULL, &handled);
     int left = vg_workers_remove(w, q);
     cr_assert_eq(left + handled, 3, "each frame is either handled or returned");
     cr_assert_eq(vg_frame_pool_available(pool), 4);
