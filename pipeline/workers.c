@@ -266,10 +266,9 @@ int vg_workers_add(vg_workers_t *w, vg_ring_t *ring, vg_frame_pool_t *pool, vg_w
         q->handler = handler;
         q->resume = resume;
         q->camera = camera;
-        q->parked = NULL;
-        /* relaxed: published by the release below */
-        atomic_store_explicit(&q->resumed, 0, memory_order_relaxed);
-        atomic_store_explicit(&q->has_parked, 0, memory_order_relaxed);
+        /* parked, resumed and has_parked are already clear: a slot is free
+         * only after remove found nothing parked (workers may read them on
+         * an inactive slot under the claim, so they are not written here) */
         /* release: the fields above are visible to a worker that sees active */
         atomic_store_explicit(&q->active, 1, memory_order_release);
         return i;

@@ -38,4 +38,12 @@ if(TARGET vigil)
   set_tests_properties(replay_vtest PROPERTIES LABELS "unit;tsan" TIMEOUT 600
     PASS_REGULAR_EXPRESSION "795 frames decoded in [0-9.]+s \\([0-9.]+ fps\\), 398 analysed"
     FAIL_REGULAR_EXPRESSION "ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error")
+  # The same with the default detector on every analysed frame: the
+  # inference actor, parked frames and their resumes, under TSan.
+  configure_file(${CMAKE_CURRENT_LIST_DIR}/replay_detect.yaml.in ${CMAKE_BINARY_DIR}/tests/replay_detect.yaml @ONLY)
+  add_test(NAME replay_detect COMMAND vigil replay ${VIGIL_CACHE_DIR}/footage/vtest.avi
+           --config ${CMAKE_BINARY_DIR}/tests/replay_detect.yaml --quiet)
+  set_tests_properties(replay_detect PROPERTIES LABELS "tsan;e2e" TIMEOUT 900
+    PASS_REGULAR_EXPRESSION "795 frames decoded in [0-9.]+s \\([0-9.]+ fps\\), 159 analysed, 15[0-9] with motion, [1-9][0-9]* events, 0 decode errors, dropped 0"
+    FAIL_REGULAR_EXPRESSION "ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error")
 endif()
