@@ -663,9 +663,11 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, 
     vg_detector_t *det = NULL;
     if (vg_detector_new_batch(&dc, onnx, labels_path, batch, 1, &det, m->error, sizeof(m->error)) < 0)
         return m;
-    /* slots: a batch being filled while another runs, and room for a few
-     * cameras' frames to wait their turn (deeper only adds latency) */
-    int slots = 2 * batch < 4 ? 4 : 2 * batch;
+    /* slots: the batch that runs and the next one filling. Deeper queues
+     * only add latency (each waiting frame ages one run per frame ahead of
+     * it, first in first out); a frame that finds both full goes without
+     * detection (counted), and its camera's next frame is a fresher one. */
+    int slots = 2 * batch;
     if ((r = vg_inference_new(det, slots, wait_us, &m->actor)) < 0) { /* det is the actor's, also on failure */
         snprintf(m->error, sizeof(m->error), "model '%s': cannot start its inference thread: %s", mc->name,
                  strerror(-r));
