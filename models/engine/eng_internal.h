@@ -75,9 +75,12 @@ typedef struct {
 
 #define VG_MAX_POSTOPS 4
 
+typedef struct vg_op vg_op_t; /* a row of the operator table (ops.h) */
+
 typedef struct {
     char *name;
-    char *op;
+    char *op;               /* ONNX op_type, as in the file (messages, summary) */
+    const vg_op_t *opd;     /* its row in the operator table, NULL if unknown */
     int nin, nout;
     int *in, *out;          /* value indices, -1 = absent optional */
     int nattr;
@@ -166,10 +169,12 @@ float vg_attr_f(const vg_node_t *n, const char *name, float def);
 const char *vg_attr_s(const vg_node_t *n, const char *name, const char *def);
 int vg_attr_ints(const vg_node_t *n, const char *name, int64_t *out, int max);
 
-/* infer.c: shapes and constant folding */
+/* shape.c: shapes and constant folding */
 int vg_eng_infer(vg_engine_t *e);
 int64_t vg_numel(int ndim, const int64_t *dims);
 size_t vg_dtsize(int dt);
+/* double -> int64 without undefined behaviour: NaN is 0, out of range saturates. */
+int64_t vg_to_i64(double x);
 
 int vg_conv_geom(const vg_node_t *n, bool transpose, const int64_t *in_hw, const int64_t *k_hw,
                  int64_t *stride, int64_t *dil, int64_t *pads, int64_t *out_hw);
@@ -179,11 +184,8 @@ int vg_pad_params(const vg_node_t *n, const vg_const_t *in, int nin, int nd, int
 int vg_reduce_axes(const vg_node_t *n, const vg_const_t *in, int nin, int nd, bool *red);
 
 /* ops_ref.c: our own kernels on dense tensors (also used for folding);
- * return 0 or negative errno */
+ * return 0 or negative errno. Which op uses which: the table in ops.h. */
 typedef int (*vg_ref_fn)(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout);
-vg_ref_fn vg_ref_lookup(const char *op);
-bool vg_op_is_view(const char *op);
-bool vg_op_is_eltwise(const char *op, const vg_node_t *n, const vg_graph_t *g, int *alg, float *alpha, float *beta);
 
 /* fuse.c */
 int vg_eng_fuse(vg_engine_t *e);
@@ -192,5 +194,10 @@ int vg_eng_toposort(vg_engine_t *e);
 /* plan.c */
 int vg_eng_plan(vg_engine_t *e);
 void vg_eng_plan_free(vg_engine_t *e);
+int vg_root_of(const vg_graph_t *g, int v);
+
+/* arena.c: liveness of the planned steps, placement in one arena (arena.h),
+ * storage pointers bound into the steps */
+int vg_eng_plan_memory(vg_engine_t *e);
 
 #endif

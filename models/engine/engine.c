@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "models/engine/eng_internal.h"
+#include "models/engine/ops.h"
 
 static int read_file(vg_engine_t *e, const char *path, uint8_t **ret, size_t *ret_len)
 {
@@ -330,7 +331,7 @@ int vg_engine_profile(vg_engine_t *e, void (*cb)(void *, const char *, const cha
         double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
         char op[160];
         const vg_node_t *n = s->node >= 0 ? &e->g.n[s->node] : NULL;
-        if (n && s->nw == 1 && s->wr[0] >= 0 && n->nout > 0 && n->out[0] != s->wr[0] && strcmp(n->op, "Conv"))
+        if (n && s->nw == 1 && s->wr[0] >= 0 && n->nout > 0 && n->out[0] != s->wr[0] && !vg_node_is(n, VG_OP_Conv))
             snprintf(op, sizeof(op), "Reorder");
         else
             snprintf(op, sizeof(op), "%s%s", n ? n->op : "Reorder", n ? n->fused : "");

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/engine/eng_internal.h"
+#include "models/engine/ops.h"
 
 static bool avail(const vg_graph_t *g, const char *done, int v)
 {
@@ -181,11 +181,6 @@ static int fold_bn(vg_engine_t *e, int ci, int bi)
     return 0;
 }
 
-static bool is_conv(const vg_node_t *n)
-{
-    return !strcmp(n->op, "Conv") || !strcmp(n->op, "ConvTranspose");
-}
-
 static int other_in(const vg_node_t *n, int v)
 {
     return n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -2;
@@ -211,12 +206,12 @@ int vg_eng_fuse(vg_engine_t *e)
     for (int oi = 0; oi < g->norder; oi++) {
         int ci = g->order[oi];
         vg_node_t *c = &g->n[ci];
-        if (c->dead || !is_conv(c))
+        if (c->dead || !vg_node_has(c, VG_OPF_POSTOPS))
             continue;
         /* Pad(constant 0, spatial only) -> Conv: fold into the conv padding */
         int xin = c->in[0];
         int pp = g->v[xin].producer;
-        if (!strcmp(c->op, "Conv") && pp >= 0 && !g->n[pp].dead && !strcmp(g->n[pp].op, "Pad") &&
+        if (vg_node_is(c, VG_OP_Conv) && pp >= 0 && !g->n[pp].dead && vg_node_is(&g->n[pp], VG_OP_Pad) &&
             sole_consumer(g, xin) == ci && !strcmp(vg_attr_s(&g->n[pp], "mode", "constant"), "constant") &&
             !strcmp(vg_attr_s(c, "auto_pad", "NOTSET"), "NOTSET") && g->v[xin].ndim == 4) {
             vg_node_t *p = &g->n[pp];
@@ -251,7 +246,7 @@ int vg_eng_fuse(vg_engine_t *e)
         int out = c->out[0];
         int ni = sole_consumer(g, out);
         /* Conv -> BatchNormalization */
-        if (!strcmp(c->op, "Conv") && ni >= 0 && !strcmp(g->n[ni].op, "BatchNormalization") && g->n[ni].in[0] == out) {
+        if (vg_node_is(c, VG_OP_Conv) && ni >= 0 && vg_node_is(&g->n[ni], VG_OP_BatchNormalization) && g->n[ni].in[0] == out) {
             if ((r = fold_bn(e, ci, ni)) < 0)
                 return r;
             c = &g->n[ci];
@@ -266,16 +261,15 @@ int vg_eng_fuse(vg_engine_t *e)
             int nc = consumers(g, out, cons, 3);
             if (nc == 1 && g->v[out].nuse == 1) {
                 vg_node_t *d = &g->n[cons[0]];
-                int alg;
-                float al, be;
-                if (d->in[0] == out && d->nout >= 1 && vg_op_is_eltwise(d->op, d, g, &alg, &al, &be)) {
-                    c->post[c->npost++] = (vg_postop_t){0, alg, al, be};
+                vg_eltwise_t el;
+                if (d->in[0] == out && d->nout >= 1 && vg_node_eltwise(d, g, &el)) {
+                    c->post[c->npost++] = (vg_postop_t){0, el.alg, el.alpha, el.beta};
                     note(c, d->op);
                     absorb(g, ci, cons[0]);
                     out = c->out[0];
                     continue;
                 }
-                if (!strcmp(d->op, "Add") && !have_sum && d->nin == 2) {
+                if (vg_node_is(d, VG_OP_Add) && !have_sum && d->nin == 2) {
                     int o = other_in(d, out);
                     if (o >= 0 && o != out && !g->v[o].cdata && same_dims(&g->v[o], &g->v[out])) {
                         c->post[c->npost++] = (vg_postop_t){1, 0, 1.f, 0};
@@ -294,9 +288,9 @@ int vg_eng_fuse(vg_engine_t *e)
                 int s = -1, m = -1;
                 for (int k = 0; k < 2; k++) {
                     const vg_node_t *d = &g->n[cons[k]];
-                    if ((!strcmp(d->op, "Sigmoid") || !strcmp(d->op, "HardSigmoid")) && d->in[0] == out)
+                    if ((vg_node_is(d, VG_OP_Sigmoid) || vg_node_is(d, VG_OP_HardSigmoid)) && d->in[0] == out)
                         s = cons[k];
-                    else if (!strcmp(d->op, "Mul"))
+                    else if (vg_node_is(d, VG_OP_Mul))
                         m = cons[k];
                 }
                 if (s < 0 || m < 0)
@@ -304,7 +298,7 @@ int vg_eng_fuse(vg_engine_t *e)
                 vg_node_t *sn = &g->n[s], *mn = &g->n[m];
                 if (sole_consumer(g, sn->out[0]) != m || other_in(mn, out) != sn->out[0])
                     break;
-                bool hs = !strcmp(sn->op, "HardSigmoid");
+                bool hs = vg_node_is(sn, VG_OP_HardSigmoid);
                 if (hs && (fabsf(vg_attr_f(sn, "alpha", 0.2f) - 1.f / 6) > 1e-6f || fabsf(vg_attr_f(sn, "beta", 0.5f) - 0.5f) > 1e-6f))
                     break;
                 c->post[c->npost++] = (vg_postop_t){0, hs ? dnnl_eltwise_hardswish : dnnl_eltwise_swish, 1.f, 0};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "models/engine/eng_internal.h"
+#include "models/engine/ops.h"
 #include "onnx.pb-c.h"
 
 int vg_eng_err(vg_engine_t *e, int code, const char *fmt, ...)
@@ -431,6 +432,7 @@ static int parse_model(vg_engine_t *e, const Onnx__ModelProto *m, int batch, nam
         n->op = strdup(np->op_type);
         if (!n->name || !n->op)
             return -ENOMEM;
+        n->opd = vg_op_find(n->op); /* NULL: refused when its shape is inferred */
         if (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx"))
             return vg_eng_err(e, -ENOTSUP, "node '%s': operator %s of domain '%s' is not supported", n->name, n->op, np->domain);
         n->nin = (int)np->n_input;

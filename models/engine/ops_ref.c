@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "models/engine/eng_internal.h"
+#include "models/engine/ops.h"
 
 #define IN(k) ((k) < nin && in[(k)].data != NULL)
 
@@ -28,8 +28,7 @@ static double get(const vg_const_t *t, int64_t i)
     return t->dtype == DT_I64 ? (double)((const int64_t *)t->data)[i] : ((const float *)t->data)[i];
 }
 
-/* double -> int64 without undefined behaviour: NaN is 0, out of range saturates. */
-static int64_t to_i64(double x)
+int64_t vg_to_i64(double x)
 {
     if (!(x == x))
         return 0;
@@ -43,13 +42,13 @@ static int64_t to_i64(double x)
 /* Integer parameters exactly (INT64_MAX ends do not survive a double). */
 static int64_t geti(const vg_const_t *t, int64_t i)
 {
-    return t->dtype == DT_I64 ? ((const int64_t *)t->data)[i] : to_i64(((const float *)t->data)[i]);
+    return t->dtype == DT_I64 ? ((const int64_t *)t->data)[i] : vg_to_i64(((const float *)t->data)[i]);
 }
 
 static void put(vg_const_t *t, int64_t i, double x)
 {
     if (t->dtype == DT_I64)
-        ((int64_t *)t->data)[i] = to_i64(x);
+        ((int64_t *)t->data)[i] = vg_to_i64(x);
     else
         ((float *)t->data)[i] = (float)x;
 }
@@ -105,7 +104,7 @@ static void strided_copy(void *dst, const void *src, int nd, const int64_t *dims
 
 /* ---- views and casts: copy with new dims (folding only; aliased at run time) ---- */
 
-static int ref_copy(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_copy(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)n; (void)nin; (void)nout;
     int64_t cnt = vg_numel(out->ndim, out->dims);
@@ -123,13 +122,13 @@ static int ref_copy(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_
 
 static float hswish(float x) { return x * fminf(fmaxf(x + 3.f, 0.f), 6.f) / 6.f; }
 
-static int ref_unary(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_unary(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nout;
-    const char *op = n->op;
+    vg_op_id_t op = n->opd->id;
     int64_t cnt = vg_numel(out->ndim, out->dims);
     float lo = -INFINITY, hi = INFINITY;
-    if (!strcmp(op, "Clip")) {
+    if (op == VG_OP_Clip) {
         lo = vg_attr_f(n, "min", -INFINITY);
         hi = vg_attr_f(n, "max", INFINITY);
         if (IN(1) && vg_numel(in[1].ndim, in[1].dims) >= 1)
@@ -137,31 +136,34 @@ static int ref_unary(const vg_node_t *n, const vg_const_t *in, int nin, vg_const
         if (IN(2) && vg_numel(in[2].ndim, in[2].dims) >= 1)
             hi = (float)get(&in[2], 0);
     }
-    float alpha = vg_attr_f(n, "alpha", !strcmp(op, "LeakyRelu") ? 0.01f : !strcmp(op, "HardSigmoid") ? 0.2f : 1.f);
+    /* LeakyRelu 0.01, HardSigmoid 0.2, Elu 1 (the table's defaults) */
+    float alpha = vg_attr_f(n, "alpha", n->opd->alpha > 0 ? n->opd->alpha : 1.f);
     float beta = vg_attr_f(n, "beta", 0.5f);
     for (int64_t i = 0; i < cnt; i++) {
         double x = get(&in[0], i), y;
-        if (!strcmp(op, "Relu")) y = x > 0 ? x : 0;
-        else if (!strcmp(op, "LeakyRelu")) y = x >= 0 ? x : alpha * x;
-        else if (!strcmp(op, "Sigmoid")) y = 1.0 / (1.0 + exp(-x));
-        else if (!strcmp(op, "Tanh")) y = tanh(x);
-        else if (!strcmp(op, "Clip")) y = x < lo ? lo : x > hi ? hi : x;
-        else if (!strcmp(op, "HardSwish")) y = hswish((float)x);
-        else if (!strcmp(op, "HardSigmoid")) y = fmax(0, fmin(1, alpha * x + beta));
-        else if (!strcmp(op, "Exp")) y = exp(x);
-        else if (!strcmp(op, "Log")) y = log(x);
-        else if (!strcmp(op, "Sqrt")) y = sqrt(x);
-        else if (!strcmp(op, "Abs")) y = fabs(x);
-        else if (!strcmp(op, "Neg")) y = -x;
-        else if (!strcmp(op, "Elu")) y = x >= 0 ? x : alpha * (exp(x) - 1);
-        else if (!strcmp(op, "Softplus")) y = log1p(exp(x));
-        else if (!strcmp(op, "Floor")) y = floor(x);
-        else if (!strcmp(op, "Ceil")) y = ceil(x);
-        else if (!strcmp(op, "Round")) y = nearbyint(x);
-        else if (!strcmp(op, "Reciprocal")) y = 1.0 / x;
-        else if (!strcmp(op, "Erf")) y = erf(x);
-        else if (!strcmp(op, "Not")) y = !x;
-        else return -ENOTSUP;
+        switch (op) {
+        case VG_OP_Relu: y = x > 0 ? x : 0; break;
+        case VG_OP_LeakyRelu: y = x >= 0 ? x : alpha * x; break;
+        case VG_OP_Sigmoid: y = 1.0 / (1.0 + exp(-x)); break;
+        case VG_OP_Tanh: y = tanh(x); break;
+        case VG_OP_Clip: y = x < lo ? lo : x > hi ? hi : x; break;
+        case VG_OP_HardSwish: y = hswish((float)x); break;
+        case VG_OP_HardSigmoid: y = fmax(0, fmin(1, alpha * x + beta)); break;
+        case VG_OP_Exp: y = exp(x); break;
+        case VG_OP_Log: y = log(x); break;
+        case VG_OP_Sqrt: y = sqrt(x); break;
+        case VG_OP_Abs: y = fabs(x); break;
+        case VG_OP_Neg: y = -x; break;
+        case VG_OP_Elu: y = x >= 0 ? x : alpha * (exp(x) - 1); break;
+        case VG_OP_Softplus: y = log1p(exp(x)); break;
+        case VG_OP_Floor: y = floor(x); break;
+        case VG_OP_Ceil: y = ceil(x); break;
+        case VG_OP_Round: y = nearbyint(x); break;
+        case VG_OP_Reciprocal: y = 1.0 / x; break;
+        case VG_OP_Erf: y = erf(x); break;
+        case VG_OP_Not: y = !x; break;
+        default: return -ENOTSUP;
+        }
         put(out, i, y);
     }
     return 0;
@@ -180,22 +182,23 @@ static void bcast_strides(const vg_const_t *t, int ond, const int64_t *odims, in
     (void)odims;
 }
 
-static int ref_binary(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_binary(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin; (void)nout;
-    const char *op = n->op;
     int code;
-    if (!strcmp(op, "Add")) code = 0;
-    else if (!strcmp(op, "Sub")) code = 1;
-    else if (!strcmp(op, "Mul")) code = 2;
-    else if (!strcmp(op, "Div")) code = 3;
-    else if (!strcmp(op, "Pow")) code = 4;
-    else if (!strcmp(op, "Max")) code = 5;
-    else if (!strcmp(op, "Min")) code = 6;
-    else if (!strcmp(op, "Equal")) code = 7;
-    else if (!strcmp(op, "Less")) code = 8;
-    else if (!strcmp(op, "Greater")) code = 9;
-    else return -ENOTSUP;
+    switch (n->opd->id) {
+    case VG_OP_Add: code = 0; break;
+    case VG_OP_Sub: code = 1; break;
+    case VG_OP_Mul: code = 2; break;
+    case VG_OP_Div: code = 3; break;
+    case VG_OP_Pow: code = 4; break;
+    case VG_OP_Max: code = 5; break;
+    case VG_OP_Min: code = 6; break;
+    case VG_OP_Equal: code = 7; break;
+    case VG_OP_Less: code = 8; break;
+    case VG_OP_Greater: code = 9; break;
+    default: return -ENOTSUP;
+    }
     int nd = out->ndim;
     int64_t sa[VG_MAXD], sb[VG_MAXD], idx[VG_MAXD] = {0};
     bcast_strides(&in[0], nd, out->dims, sa);
@@ -236,7 +239,7 @@ static int ref_binary(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
                 case 2: y = a * b; break;
                 case 3:
                     if (i64) {
-                        int64_t ia2 = to_i64(a), ib2 = to_i64(b);
+                        int64_t ia2 = vg_to_i64(a), ib2 = vg_to_i64(b);
                         y = ib2 && !(ia2 == INT64_MIN && ib2 == -1) ? (double)(ia2 / ib2) : 0;
                     } else {
                         y = a / b;
@@ -262,7 +265,7 @@ static int ref_binary(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
     return 0;
 }
 
-static int ref_where(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_where(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)n; (void)nin; (void)nout;
     int nd = out->ndim;
@@ -285,7 +288,7 @@ static int ref_where(const vg_node_t *n, const vg_const_t *in, int nin, vg_const
     return 0;
 }
 
-static int ref_expand(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_expand(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)n; (void)nin; (void)nout;
     int64_t st[VG_MAXD];
@@ -296,7 +299,7 @@ static int ref_expand(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
 
 /* ---- data movement ---- */
 
-static int ref_transpose(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_transpose(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin; (void)nout;
     int nd = in[0].ndim;
@@ -316,7 +319,7 @@ static int axis_norm(int64_t a, int nd)
     return (int)(a < 0 ? a + nd : a);
 }
 
-static int ref_concat(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_concat(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nout;
     int nd = out->ndim, ax = axis_norm(vg_attr_i(n, "axis", 0), nd);
@@ -334,7 +337,7 @@ static int ref_concat(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
     return 0;
 }
 
-static int ref_split(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_split(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin;
     int nd = in[0].ndim, ax = axis_norm(vg_attr_i(n, "axis", 0), nd);
@@ -401,14 +404,17 @@ int vg_slice_params(const vg_node_t *n, const vg_const_t *in, int nin, int nd, c
         int64_t d = dims[a], s = st[i], e = en[i];
         if (s < 0) s += d;
         if (e < 0) e += d;
+        /* ceil(span / |step|) as 1 + (span - 1) / |step|: a model may give
+         * any step up to INT64_MIN, whose negation or sum would overflow */
         if (sp[i] > 0) {
             s = s < 0 ? 0 : s > d ? d : s;
             e = e < 0 ? 0 : e > d ? d : e;
-            count[a] = e > s ? (e - s + sp[i] - 1) / sp[i] : 0;
+            count[a] = e > s ? 1 + (e - s - 1) / sp[i] : 0;
         } else {
             s = s < 0 ? -1 : s > d - 1 ? d - 1 : s;
             e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
-            count[a] = s > e ? (s - e + (-sp[i]) - 1) / (-sp[i]) : 0;
+            uint64_t mag = (uint64_t)0 - (uint64_t)sp[i];
+            count[a] = s > e ? 1 + (int64_t)((uint64_t)(s - e - 1) / mag) : 0;
         }
         start[a] = s;
         step[a] = sp[i];
@@ -416,7 +422,7 @@ int vg_slice_params(const vg_node_t *n, const vg_const_t *in, int nin, int nd, c
     return 0;
 }
 
-static int ref_slice(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_slice(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nout;
     int nd = in[0].ndim;
@@ -430,14 +436,17 @@ static int ref_slice(const vg_node_t *n, const vg_const_t *in, int nin, vg_const
     int64_t off = 0;
     for (int i = 0; i < nd; i++) {
         off += start[i] * st[i];
-        sst[i] = st[i] * step[i];
+        /* a step only matters when it is taken: with one element per axis
+         * it may be as large as the model likes (st * step would overflow);
+         * with two or more, |step| < dims[i] and the product is in range */
+        sst[i] = cnt[i] > 1 ? st[i] * step[i] : 0;
     }
     size_t esz = vg_dtsize(out->dtype);
     strided_copy(out->data, (const char *)in[0].data + off * esz, nd, out->dims, sst, esz);
     return 0;
 }
 
-static int ref_gather(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_gather(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin; (void)nout;
     int nd = in[0].ndim, ax = axis_norm(vg_attr_i(n, "axis", 0), nd);
@@ -475,7 +484,7 @@ int vg_pad_params(const vg_node_t *n, const vg_const_t *in, int nin, int nd, int
     return -EINVAL;
 }
 
-static int ref_pad(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_pad(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nout;
     int nd = in[0].ndim;
@@ -519,7 +528,7 @@ static int ref_pad(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t
 
 /* ---- reductions, softmax, argmax, topk ---- */
 
-static int ref_softmax(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_softmax(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin; (void)nout;
     int nd = in[0].ndim;
@@ -534,7 +543,7 @@ static int ref_softmax(const vg_node_t *n, const vg_const_t *in, int nin, vg_con
         len = in[0].dims[ax];
         inner = vg_numel(nd - ax - 1, in[0].dims + ax + 1);
     }
-    bool lg = !strcmp(n->op, "LogSoftmax");
+    bool lg = vg_node_is(n, VG_OP_LogSoftmax);
     const float *x = in[0].data;
     float *y = out->data;
     for (int64_t o = 0; o < outer; o++)
@@ -577,7 +586,7 @@ int vg_reduce_axes(const vg_node_t *n, const vg_const_t *in, int nin, int nd, bo
     return 0;
 }
 
-static int ref_reduce(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_reduce(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nout;
     int nd = in[0].ndim;
@@ -585,7 +594,8 @@ static int ref_reduce(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
     int r = vg_reduce_axes(n, in, nin, nd, red);
     if (r < 0)
         return r;
-    int mode = !strcmp(n->op, "ReduceMean") ? 0 : !strcmp(n->op, "ReduceSum") ? 1 : !strcmp(n->op, "ReduceMax") ? 2 : 3;
+    vg_op_id_t id = n->opd->id;
+    int mode = id == VG_OP_ReduceMean ? 0 : id == VG_OP_ReduceSum ? 1 : id == VG_OP_ReduceMax ? 2 : 3;
     int64_t ost[VG_MAXD], kd[VG_MAXD], idx[VG_MAXD] = {0};
     for (int d = 0; d < nd; d++)
         kd[d] = red[d] ? 1 : in[0].dims[d];
@@ -612,11 +622,11 @@ static int ref_reduce(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
     return 0;
 }
 
-static int ref_argmax(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_argmax(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin; (void)nout;
     int nd = in[0].ndim, ax = axis_norm(vg_attr_i(n, "axis", 0), nd);
-    bool last = vg_attr_i(n, "select_last_index", 0), mn = !strcmp(n->op, "ArgMin");
+    bool last = vg_attr_i(n, "select_last_index", 0), mn = vg_node_is(n, VG_OP_ArgMin);
     int64_t outer = vg_numel(ax, in[0].dims), len = in[0].dims[ax], inner = vg_numel(nd - ax - 1, in[0].dims + ax + 1);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -635,7 +645,7 @@ static int ref_argmax(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
     return 0;
 }
 
-static int ref_topk(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_topk(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin;
     int nd = in[0].ndim, ax = axis_norm(vg_attr_i(n, "axis", -1), nd);
@@ -676,7 +686,7 @@ static int ref_topk(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_
 
 /* ---- normalization ---- */
 
-static int ref_batchnorm(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_batchnorm(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin; (void)nout;
     float eps = vg_attr_f(n, "epsilon", 1e-5f);
@@ -739,7 +749,7 @@ static int64_t nearest_idx(int nm, double x, int64_t in)
     return f < 0 ? 0 : f >= (double)in ? in - 1 : (int64_t)f;
 }
 
-static int ref_resize(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_resize(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)nin; (void)nout;
     int nd = in[0].ndim;
@@ -749,7 +759,7 @@ static int ref_resize(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
         if (in[0].dims[d] != out->dims[d])
             return -ENOTSUP;
     const char *mode = vg_attr_s(n, "mode", "nearest");
-    bool up = !strcmp(n->op, "Upsample");
+    bool up = vg_node_is(n, VG_OP_Upsample);
     int ctm = up ? CTM_ASYM : ctm_code(vg_attr_s(n, "coordinate_transformation_mode", "half_pixel"));
     int nm = up ? NM_FLOOR : nm_code(vg_attr_s(n, "nearest_mode", "round_prefer_floor"));
     bool lin = !strcmp(mode, "linear") || !strcmp(mode, "bilinear");
@@ -785,7 +795,7 @@ static int ref_resize(const vg_node_t *n, const vg_const_t *in, int nin, vg_cons
 
 /* ---- generators (folding only) ---- */
 
-static int ref_constant_of_shape(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_constant_of_shape(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)in; (void)nin; (void)nout;
     const vg_attr_t *a = vg_attr(n, "value");
@@ -796,7 +806,7 @@ static int ref_constant_of_shape(const vg_node_t *n, const vg_const_t *in, int n
     return 0;
 }
 
-static int ref_range(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_range(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)n; (void)nin; (void)nout;
     double s = get(&in[0], 0), d = get(&in[2], 0);
@@ -806,7 +816,7 @@ static int ref_range(const vg_node_t *n, const vg_const_t *in, int nin, vg_const
     return 0;
 }
 
-static int ref_nonzero(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
+int vg_ref_nonzero(const vg_node_t *n, const vg_const_t *in, int nin, vg_const_t *out, int nout)
 {
     (void)n; (void)nin; (void)nout;
     int nd = in[0].ndim;
@@ -824,74 +834,4 @@ static int ref_nonzero(const vg_node_t *n, const vg_const_t *in, int nin, vg_con
         }
     }
     return 0;
-}
-
-static const struct {
-    const char *op;
-    vg_ref_fn fn;
-} ref_table[] = {
-    {"Reshape", ref_copy}, {"Flatten", ref_copy}, {"Squeeze", ref_copy}, {"Unsqueeze", ref_copy},
-    {"Identity", ref_copy}, {"Dropout", ref_copy}, {"Cast", ref_copy},
-    {"Relu", ref_unary}, {"LeakyRelu", ref_unary}, {"Sigmoid", ref_unary}, {"Tanh", ref_unary},
-    {"Clip", ref_unary}, {"HardSwish", ref_unary}, {"HardSigmoid", ref_unary}, {"Exp", ref_unary},
-    {"Log", ref_unary}, {"Sqrt", ref_unary}, {"Abs", ref_unary}, {"Neg", ref_unary}, {"Elu", ref_unary},
-    {"Softplus", ref_unary}, {"Floor", ref_unary}, {"Ceil", ref_unary}, {"Round", ref_unary},
-    {"Reciprocal", ref_unary}, {"Erf", ref_unary}, {"Not", ref_unary},
-    {"Add", ref_binary}, {"Sub", ref_binary}, {"Mul", ref_binary}, {"Div", ref_binary}, {"Pow", ref_binary},
-    {"Max", ref_binary}, {"Min", ref_binary}, {"Equal", ref_binary}, {"Less", ref_binary}, {"Greater", ref_binary},
-    {"Where", ref_where}, {"Expand", ref_expand},
-    {"Transpose", ref_transpose}, {"Concat", ref_concat}, {"Split", ref_split}, {"Slice", ref_slice},
-    {"Gather", ref_gather}, {"Pad", ref_pad},
-    {"Softmax", ref_softmax}, {"LogSoftmax", ref_softmax},
-    {"ReduceMean", ref_reduce}, {"ReduceSum", ref_reduce}, {"ReduceMax", ref_reduce}, {"ReduceMin", ref_reduce},
-    {"ArgMax", ref_argmax}, {"ArgMin", ref_argmax}, {"TopK", ref_topk},
-    {"BatchNormalization", ref_batchnorm}, {"Resize", ref_resize}, {"Upsample", ref_resize},
-    {"ConstantOfShape", ref_constant_of_shape}, {"Range", ref_range}, {"NonZero", ref_nonzero},
-};
-
-vg_ref_fn vg_ref_lookup(const char *op)
-{
-    for (size_t i = 0; i < sizeof(ref_table) / sizeof(ref_table[0]); i++)
-        if (!strcmp(ref_table[i].op, op))
-            return ref_table[i].fn;
-    return NULL;
-}
-
-bool vg_op_is_view(const char *op)
-{
-    return !strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze") ||
-           !strcmp(op, "Identity") || !strcmp(op, "Dropout") || !strcmp(op, "Cast");
-}
-
-/* Unary operators oneDNN runs as eltwise (and as conv post-ops). */
-bool vg_op_is_eltwise(const char *op, const vg_node_t *n, const vg_graph_t *g, int *alg, float *alpha, float *beta)
-{
-    *alpha = 0;
-    *beta = 0;
-    if (!strcmp(op, "Relu")) *alg = dnnl_eltwise_relu;
-    else if (!strcmp(op, "LeakyRelu")) { *alg = dnnl_eltwise_relu; *alpha = vg_attr_f(n, "alpha", 0.01f); }
-    else if (!strcmp(op, "Sigmoid")) *alg = dnnl_eltwise_logistic;
-    else if (!strcmp(op, "Tanh")) *alg = dnnl_eltwise_tanh;
-    else if (!strcmp(op, "HardSwish")) *alg = dnnl_eltwise_hardswish;
-    else if (!strcmp(op, "Exp")) *alg = dnnl_eltwise_exp;
-    else if (!strcmp(op, "Sqrt")) *alg = dnnl_eltwise_sqrt;
-    else if (!strcmp(op, "Abs")) *alg = dnnl_eltwise_abs;
-    else if (!strcmp(op, "Elu")) { *alg = dnnl_eltwise_elu; *alpha = vg_attr_f(n, "alpha", 1.f); }
-    else if (!strcmp(op, "Neg")) { *alg = dnnl_eltwise_linear; *alpha = -1.f; }
-    else if (!strcmp(op, "Clip")) {
-        float lo = vg_attr_f(n, "min", -INFINITY), hi = vg_attr_f(n, "max", INFINITY);
-        for (int k = 1; k <= 2 && k < n->nin; k++) {
-            int v = n->in[k];
-            if (v < 0)
-                continue;
-            if (!g->v[v].cdata)
-                return false;
-            float x = g->v[v].dtype == DT_I64 ? (float)((int64_t *)g->v[v].cdata)[0] : ((float *)g->v[v].cdata)[0];
-            if (k == 1) lo = x; else hi = x;
-        }
-        *alg = dnnl_eltwise_clip_v2;
-        *alpha = lo < -3.0e38f ? -3.0e38f : lo;
-        *beta = hi > 3.0e38f ? 3.0e38f : hi;
-    } else return false;
-    return true;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "models/engine/eng_internal.h"
+#include "models/engine/ops.h"
 
 #define DNNL_TRY(call, ...)                                                   \
     do {                                                                      \
@@ -259,7 +260,7 @@ static int pack_const(vg_engine_t *e, vg_step_t *s, const void *data, const dnnl
     return 0;
 }
 
-static int root_of(const vg_graph_t *g, int v)
+int vg_root_of(const vg_graph_t *g, int v)
 {
     while (g->v[v].alias >= 0)
         v = g->v[v].alias;
@@ -274,24 +275,24 @@ static bool read_later(const vg_engine_t *e, int rt)
     for (int i = e->plan_pos + 1; i < g->norder; i++) {
         const vg_node_t *n = &g->n[g->order[i]];
         for (int k = 0; k < n->nin; k++)
-            if (n->in[k] >= 0 && !g->v[n->in[k]].cdata && root_of(g, n->in[k]) == rt)
+            if (n->in[k] >= 0 && !g->v[n->in[k]].cdata && vg_root_of(g, n->in[k]) == rt)
                 return true;
-        if (n->sum_in >= 0 && root_of(g, n->sum_in) == rt)
+        if (n->sum_in >= 0 && vg_root_of(g, n->sum_in) == rt)
             return true;
     }
     for (int i = 0; i < g->noutputs; i++)
-        if (root_of(g, g->outputs[i]) == rt)
+        if (vg_root_of(g, g->outputs[i]) == rt)
             return true;
     return false;
 }
 
 /* ---------------- convolution ---------------- */
 
-static int plan_conv(vg_engine_t *e, int ni)
+int vg_plan_conv(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
-    bool tr = !strcmp(n->op, "ConvTranspose");
+    bool tr = vg_node_is(n, VG_OP_ConvTranspose);
     int r;
     dnnl_data_type_t dt = act_dt(e);
     int src = ensure(e, n->in[0], FMT_NHWC, dt);
@@ -369,8 +370,8 @@ static int plan_conv(vg_engine_t *e, int ni)
         const vg_value_t *sv = &g->v[n->sum_in];
         /* the conv may accumulate into the residual's own storage when nothing
          * reads that storage afterwards (saves a copy per residual block) */
-        int rs = root_of(g, sum_src), ri = root_of(g, n->sum_in);
-        bool inplace = !g->v[rs].is_input && !g->v[ri].is_input && !g->v[rs].ptr && rs != root_of(g, src) &&
+        int rs = vg_root_of(g, sum_src), ri = vg_root_of(g, n->sum_in);
+        bool inplace = !g->v[rs].is_input && !g->v[ri].is_input && !g->v[rs].ptr && rs != vg_root_of(g, src) &&
                        !read_later(e, rs) && !read_later(e, ri);
         (void)sv;
         if ((r = set_md(e, y, &dst_md, FMT_NHWC)) < 0)
@@ -445,14 +446,14 @@ static int plan_src_dst(vg_engine_t *e, int ni, const void *op_desc, const dnnl_
     return finish_prim(e, sp, pd);
 }
 
-static int plan_pool(vg_engine_t *e, int ni)
+int vg_plan_pool(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
     int src = n->in[0];
     const vg_value_t *x = &g->v[src];
-    bool glob = !strncmp(n->op, "Global", 6);
-    bool mx = !strcmp(n->op, "MaxPool") || !strcmp(n->op, "GlobalMaxPool");
+    bool glob = vg_node_is(n, VG_OP_GlobalAveragePool) || vg_node_is(n, VG_OP_GlobalMaxPool);
+    bool mx = n->opd->alg == dnnl_pooling_max;
     int64_t ks[2], s[2] = {1, 1}, d[2], p[4] = {0, 0, 0, 0}, o[2] = {1, 1};
     if (glob) {
         ks[0] = x->dims[2];
@@ -475,50 +476,41 @@ static int plan_pool(vg_engine_t *e, int ni)
     return plan_src_dst(e, ni, &pdsc, &dst_md, x->fmt, "pooling");
 }
 
-static int plan_eltwise(vg_engine_t *e, int ni, int alg, float alpha, float beta)
+int vg_plan_eltwise(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
     int src = n->in[0];
+    vg_eltwise_t el;
+    if (!vg_node_eltwise(n, g, &el) || g->v[src].cdata)
+        return vg_plan_own(e, ni);
     dnnl_eltwise_desc_t ed;
-    DNNL_NODE(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &g->v[src].md, alpha, beta), n, "eltwise");
+    DNNL_NODE(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, el.alg, &g->v[src].md, el.alpha, el.beta), n, "eltwise");
     return plan_src_dst(e, ni, &ed, &g->v[src].md, g->v[src].fmt, "eltwise");
 }
 
-static int plan_own(vg_engine_t *e, int ni);
-
-static int binary_alg(const char *op)
-{
-    if (!strcmp(op, "Add")) return dnnl_binary_add;
-    if (!strcmp(op, "Sub")) return dnnl_binary_sub;
-    if (!strcmp(op, "Mul")) return dnnl_binary_mul;
-    if (!strcmp(op, "Div")) return dnnl_binary_div;
-    if (!strcmp(op, "Max")) return dnnl_binary_max;
-    if (!strcmp(op, "Min")) return dnnl_binary_min;
-    return -1;
-}
 
 static bool dims_eq(const vg_value_t *a, const vg_value_t *b)
 {
     return a->ndim == b->ndim && !memcmp(a->dims, b->dims, a->ndim * sizeof(int64_t));
 }
 
-static int plan_binary(vg_engine_t *e, int ni)
+int vg_plan_binary(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
-    int alg = binary_alg(n->op), r;
+    int alg = n->opd->alg ? n->opd->alg : -1, r;
     int a = n->in[0], b = n->in[1], y = n->out[0];
     bool comm = alg == dnnl_binary_add || alg == dnnl_binary_mul || alg == dnnl_binary_max || alg == dnnl_binary_min;
     if (alg < 0 || g->v[a].ndim > 5 || g->v[b].ndim > 5)
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     if (!dims_eq(&g->v[a], &g->v[y]) && comm && dims_eq(&g->v[b], &g->v[y])) {
         int t = a;
         a = b;
         b = t;
     }
     if (!dims_eq(&g->v[a], &g->v[y]) || g->v[a].cdata)
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     const vg_value_t *A = &g->v[a], *B = &g->v[b];
     int nd = A->ndim;
     dnnl_memory_desc_t bmd;
@@ -529,7 +521,7 @@ static int plan_binary(vg_engine_t *e, int ni)
         bd[i] = j >= 0 ? B->dims[j] : 1;
     }
     if (nd == 0)
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     if (B->cdata) {
         dnnl_memory_desc_init_by_tag(&bmd, nd, bd, A->rdt, A->fmt == FMT_NHWC ? dnnl_acdb : (dnnl_format_tag_t)(dnnl_a + nd - 1));
         if (A->fmt != FMT_NHWC)
@@ -540,7 +532,7 @@ static int plan_binary(vg_engine_t *e, int ni)
             return bsrc;
         bmd = g->v[bsrc].md;
     } else {
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     }
     n = &g->n[ni];
     A = &g->v[a];
@@ -553,14 +545,14 @@ static int plan_binary(vg_engine_t *e, int ni)
     dnnl_status_t st = dnnl_primitive_desc_create(&pd, &bdsc, attr, e->eng, NULL);
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     /* oneDNN's reference binary (e.g. 5D broadcasts of YOLO heads) is 50x
      * slower than our loop: measured 10.7 ms vs 0.2 ms on 1x3x80x80x2 */
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     if (impl && !strncmp(impl, "ref", 3) && A->fmt == FMT_PLAIN && A->rdt == dnnl_f32) {
         dnnl_primitive_desc_destroy(pd);
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     }
     if ((r = set_md(e, y, &A->md, A->fmt)) < 0)
         return r;
@@ -586,19 +578,19 @@ static int plan_binary(vg_engine_t *e, int ni)
     return finish_prim(e, sp, pd);
 }
 
-static int plan_concat(vg_engine_t *e, int ni)
+int vg_plan_concat(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
     int y = n->out[0], r;
     if (n->nin > 64)
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     bool nhwc = g->v[y].ndim == 4, same_dt = true;
     int dt0 = -1;
     for (int k = 0; k < n->nin; k++) {
         const vg_value_t *v = &g->v[n->in[k]];
         if (v->cdata)
-            return plan_own(e, ni);
+            return vg_plan_own(e, ni);
         nhwc &= v->fmt == FMT_NHWC;
         if (dt0 < 0)
             dt0 = v->rdt;
@@ -641,7 +633,7 @@ static int plan_concat(vg_engine_t *e, int ni)
     if (n->nin + 2 > 8) {
         /* many inputs: args do not fit the inline array */
         dnnl_primitive_desc_destroy(pd);
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     }
     for (int k = 0; k < n->nin; k++)
         arg(sp, DNNL_ARG_MULTIPLE_SRC + k, g->v[srcs[k]].mem);
@@ -651,14 +643,14 @@ static int plan_concat(vg_engine_t *e, int ni)
     return finish_prim(e, sp, pd);
 }
 
-static int plan_resize(vg_engine_t *e, int ni)
+int vg_plan_resize(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
     int src = n->in[0], y = n->out[0];
     const vg_value_t *x = &g->v[src];
     const char *mode = vg_attr_s(n, "mode", "nearest");
-    bool up = !strcmp(n->op, "Upsample");
+    bool up = vg_node_is(n, VG_OP_Upsample);
     const char *ctm = up ? "asymmetric" : vg_attr_s(n, "coordinate_transformation_mode", "half_pixel");
     const char *nm = up ? "floor" : vg_attr_s(n, "nearest_mode", "round_prefer_floor");
     float sh = vg_attr_f(n, "_scale_h", 0), sw = vg_attr_f(n, "_scale_w", 0);
@@ -672,7 +664,7 @@ static int plan_resize(vg_engine_t *e, int ni)
     /* oneDNN derives the source coordinate from the size ratio */
     ok &= sh == (float)OH / x->dims[2] && sw == (float)OW / x->dims[3];
     if (!ok)
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     dnnl_memory_desc_t dst_md;
     dnnl_dims_t dd = {x->dims[0], x->dims[1], OH, OW};
     dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, x->rdt, x->fmt == FMT_NHWC ? dnnl_acdb : dnnl_abcd);
@@ -684,11 +676,11 @@ static int plan_resize(vg_engine_t *e, int ni)
 
 /* ---------------- Gemm / MatMul ---------------- */
 
-static int plan_matmul(vg_engine_t *e, int ni)
+int vg_plan_matmul(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
-    bool gemm = !strcmp(n->op, "Gemm");
+    bool gemm = vg_node_is(n, VG_OP_Gemm);
     int r, y = n->out[0];
     dnnl_data_type_t dt = act_dt(e);
     int a = n->in[0], b = n->in[1];
@@ -865,14 +857,14 @@ static int view_reorder(vg_engine_t *e, int ni, int x, const dnnl_memory_desc_t 
 
 /* Transpose read straight from the producer's layout and type (e.g. a conv's
  * NHWC bf16 output): one pass instead of a reorder plus our transpose. */
-static int plan_transpose(vg_engine_t *e, int ni)
+int vg_plan_transpose(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
     int x = n->in[0], y = n->out[0], r;
     const dnnl_dim_t *xs;
     if (g->v[x].cdata || !value_strides(&g->v[x], &xs))
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     int nd = g->v[x].ndim;
     int64_t perm[VG_MAXD];
     if (vg_attr_ints(n, "perm", perm, VG_MAXD) != nd)
@@ -885,27 +877,27 @@ static int plan_transpose(vg_engine_t *e, int ni)
     }
     dnnl_memory_desc_t src;
     if (dnnl_memory_desc_init_by_strides(&src, nd, yd, g->v[x].rdt, ys) != dnnl_success)
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     src.offset0 = g->v[x].md.offset0;
     if ((r = set_layout(e, y, FMT_PLAIN, dnnl_f32)) < 0)
         return r;
     r = view_reorder(e, ni, x, &src, y);
-    return r == 1 ? plan_own(e, ni) : r;
+    return r == 1 ? vg_plan_own(e, ni) : r;
 }
 
 /* Split, and Slice with unit steps, as reorders from sub-views of the input
  * in its own layout. */
-static int plan_subviews(vg_engine_t *e, int ni)
+int vg_plan_subviews(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
     int x = n->in[0], r;
     const dnnl_dim_t *xs;
     if (g->v[x].cdata || !value_strides(&g->v[x], &xs))
-        return plan_own(e, ni);
+        return vg_plan_own(e, ni);
     int nd = g->v[x].ndim;
     dnnl_dims_t offs = {0}, dims;
-    bool split = !strcmp(n->op, "Split");
+    bool split = vg_node_is(n, VG_OP_Split);
     if (!split) {
         vg_const_t in[5];
         memset(in, 0, sizeof(in));
@@ -920,10 +912,10 @@ static int plan_subviews(vg_engine_t *e, int ni)
         }
         int64_t st[VG_MAXD], sp[VG_MAXD], cnt[VG_MAXD];
         if (vg_slice_params(n, in, n->nin < 5 ? n->nin : 5, nd, g->v[x].dims, st, sp, cnt) < 0)
-            return plan_own(e, ni);
+            return vg_plan_own(e, ni);
         for (int i = 0; i < nd; i++) {
             if (sp[i] != 1 || cnt[i] < 1)
-                return plan_own(e, ni);
+                return vg_plan_own(e, ni);
             offs[i] = st[i];
         }
     }
@@ -968,7 +960,7 @@ static int plan_subviews(vg_engine_t *e, int ni)
                     g->v[yq].mem = NULL;
                 }
             }
-            return plan_own(e, ni);
+            return vg_plan_own(e, ni);
         }
         if (r < 0)
             return r;
@@ -980,11 +972,11 @@ static int plan_subviews(vg_engine_t *e, int ni)
 
 /* ---------------- our own operators ---------------- */
 
-static int plan_own(vg_engine_t *e, int ni)
+int vg_plan_own(vg_engine_t *e, int ni)
 {
     vg_graph_t *g = &e->g;
     vg_node_t *n = &g->n[ni];
-    vg_ref_fn fn = vg_ref_lookup(n->op);
+    vg_ref_fn fn = n->opd ? n->opd->ref : NULL;
     if (!fn)
         return vg_eng_err(e, -ENOTSUP, "node '%s': operator %s is not supported at run time", n->name, n->op);
     int nin = n->nin, nout = n->nout, r;
@@ -1006,7 +998,7 @@ static int plan_own(vg_engine_t *e, int ni)
             free(ins);
             return r;
         }
-    if (vg_op_is_view(n->op)) {
+    if (vg_node_has(n, VG_OPF_VIEW)) {
         /* same bytes, new dims: share the storage, no step */
         g->v[n->out[0]].alias = ins[0];
         free(ins);
@@ -1042,168 +1034,13 @@ static int plan_own(vg_engine_t *e, int ni)
     return r;
 }
 
-/* ---------------- memory planning ---------------- */
-
-typedef struct {
-    int v;
-    size_t bytes;
-} slot_t;
-
-static int cmp_slot(const void *a, const void *b)
-{
-    const slot_t *x = a, *y = b;
-    return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : x->v - y->v;
-}
-
-static int plan_memory(vg_engine_t *e)
-{
-    vg_graph_t *g = &e->g;
-    for (int i = 0; i < g->nv; i++) {
-        g->v[i].def = g->v[i].last = -1;
-        g->v[i].bytes = 0;
-    }
-    for (int s = 0; s < e->nsteps; s++) {
-        vg_step_t *st = &e->steps[s];
-        for (int k = 0; k < st->nr; k++) {
-            int rt = root_of(g, st->rd[k]);
-            if (g->v[rt].last < s)
-                g->v[rt].last = s;
-            if (g->v[rt].def < 0)
-                g->v[rt].def = s;
-        }
-        for (int k = 0; k < st->nw; k++) {
-            int rt = root_of(g, st->wr[k]);
-            if (g->v[rt].def < 0 || g->v[rt].def > s)
-                g->v[rt].def = s;
-            if (g->v[rt].last < s)
-                g->v[rt].last = s;
-        }
-    }
-    int nslot = 0;
-    slot_t *slots = malloc((g->nv + 1) * sizeof(*slots));
-    if (!slots)
-        return -ENOMEM;
-    for (int i = 0; i < g->nv; i++) {
-        vg_value_t *v = &g->v[i];
-        if (!v->mem || v->cdata)
-            continue;
-        int rt = root_of(g, i);
-        size_t b = dnnl_memory_desc_get_size(&v->md);
-        if (b > g->v[rt].bytes)
-            g->v[rt].bytes = b;
-    }
-    for (int i = 0; i < g->nv; i++) {
-        vg_value_t *v = &g->v[i];
-        if (v->alias >= 0 || !v->mem || v->cdata || v->ptr || v->def < 0)
-            continue; /* external (inputs/outputs) or never touched */
-        slots[nslot++] = (slot_t){i, (v->bytes + 63) & ~(size_t)63};
-    }
-    qsort(slots, nslot, sizeof(*slots), cmp_slot);
-    int64_t total = 0;
-    for (int i = 0; i < nslot; i++) {
-        vg_value_t *v = &g->v[slots[i].v];
-        /* first fit among the already placed slots that overlap in time */
-        int64_t off = 0;
-        bool moved = true;
-        while (moved) {
-            moved = false;
-            for (int j = 0; j < i; j++) {
-                const vg_value_t *u = &g->v[slots[j].v];
-                if (u->last < v->def || v->last < u->def)
-                    continue;
-                if (off < u->off + (int64_t)slots[j].bytes && u->off < off + (int64_t)slots[i].bytes) {
-                    off = u->off + slots[j].bytes;
-                    moved = true;
-                }
-            }
-        }
-        v->off = off;
-        if (off + (int64_t)slots[i].bytes > total)
-            total = off + slots[i].bytes;
-    }
-    free(slots);
-    if (total > VG_MAX_ARENA)
-        return vg_eng_err(e, -EFBIG, "activation memory of %lld bytes is absurd", (long long)total);
-    e->arena_bytes = (size_t)total;
-    e->arena = aligned_alloc(64, total ? (size_t)total : 64);
-    if (!e->arena)
-        return vg_eng_err(e, -ENOMEM, "out of memory for %zu bytes of activations", e->arena_bytes);
-    for (int i = 0; i < g->nv; i++) {
-        vg_value_t *v = &g->v[i];
-        if (!v->mem || v->cdata)
-            continue;
-        int rt = root_of(g, i);
-        const vg_value_t *r = &g->v[rt];
-        void *p = r->ptr ? r->ptr : r->off >= 0 ? (char *)e->arena + r->off : NULL;
-        if (!p)
-            p = e->arena; /* never read nor written (dead branch) */
-        v->ptr = p;
-        dnnl_memory_set_data_handle(v->mem, p);
-    }
-    if (e->scratch_bytes) {
-        e->scratch = aligned_alloc(64, (e->scratch_bytes + 63) & ~(size_t)63);
-        if (!e->scratch)
-            return -ENOMEM;
-    }
-    for (int s = 0; s < e->nsteps; s++) {
-        vg_step_t *st = &e->steps[s];
-        for (int k = 0; k < st->nargs; k++)
-            if (st->args[k].arg == DNNL_ARG_SCRATCHPAD)
-                dnnl_memory_set_data_handle(st->args[k].memory, e->scratch);
-        if (st->view)
-            dnnl_memory_set_data_handle(st->view, g->v[st->view_val].ptr);
-        if (st->kind != STEP_OWN)
-            continue;
-        const vg_node_t *n = &g->n[st->node];
-        /* rd lists the runtime inputs in order, skipping absent ones */
-        int j = 0;
-        for (int k = 0; k < n->nin; k++) {
-            if (n->in[k] < 0)
-                continue;
-            int v = st->rd[j++];
-            if (!g->v[v].cdata)
-                st->tin[k].data = g->v[v].ptr;
-        }
-        for (int k = 0; k < n->nout; k++) {
-            if (n->out[k] < 0)
-                continue;
-            const vg_value_t *v = &g->v[n->out[k]];
-            st->tout[k].dtype = DT_F32;
-            st->tout[k].ndim = v->ndim;
-            memcpy(st->tout[k].dims, v->dims, sizeof(v->dims));
-            st->tout[k].data = v->ptr;
-        }
-    }
-    return 0;
-}
-
 /* ---------------- driver ---------------- */
 
+/* The table's planner of node ni, or our own kernel. */
 static int plan_node(vg_engine_t *e, int ni)
 {
-    vg_node_t *n = &e->g.n[ni];
-    const char *op = n->op;
-    int alg;
-    float al, be;
-    if (!strcmp(op, "Conv") || !strcmp(op, "ConvTranspose"))
-        return plan_conv(e, ni);
-    if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool") || !strcmp(op, "GlobalAveragePool") || !strcmp(op, "GlobalMaxPool"))
-        return plan_pool(e, ni);
-    if (!strcmp(op, "Gemm") || !strcmp(op, "MatMul"))
-        return plan_matmul(e, ni);
-    if (vg_op_is_eltwise(op, n, &e->g, &alg, &al, &be) && !e->g.v[n->in[0]].cdata)
-        return plan_eltwise(e, ni, alg, al, be);
-    if (binary_alg(op) >= 0)
-        return plan_binary(e, ni);
-    if (!strcmp(op, "Concat"))
-        return plan_concat(e, ni);
-    if (!strcmp(op, "Transpose"))
-        return plan_transpose(e, ni);
-    if (!strcmp(op, "Split") || !strcmp(op, "Slice"))
-        return plan_subviews(e, ni);
-    if (!strcmp(op, "Resize") || !strcmp(op, "Upsample"))
-        return plan_resize(e, ni);
-    return plan_own(e, ni);
+    const vg_op_t *op = e->g.n[ni].opd;
+    return op && op->plan ? op->plan(e, ni) : vg_plan_own(e, ni);
 }
 
 int vg_eng_plan(vg_engine_t *e)
@@ -1254,7 +1091,7 @@ int vg_eng_plan(vg_engine_t *e)
     }
     for (int s = 0; s < e->nsteps; s++)
         e->macs += e->steps[s].macs;
-    return plan_memory(e);
+    return vg_eng_plan_memory(e);
 }
 
 void vg_eng_plan_free(vg_engine_t *e)
