@@ -13,6 +13,8 @@ if(TARGET vigil_models AND EXISTS ${CMAKE_SOURCE_DIR}/models/engine/engine.h)
 
   vg_add_test(test_engine SOURCES test_engine.c LIBS vigil_models LABELS unit TIMEOUT 300)
   set_tests_properties(test_engine PROPERTIES FIXTURES_REQUIRED engine_fx_unit)
+  # The arena placement alone (synthetic lifetimes) and on real models' plans.
+  vg_add_test(test_engine_arena SOURCES test_engine_arena.c LIBS vigil_models LABELS unit TIMEOUT 120)
   vg_add_test(test_engine_e2e SOURCES test_engine_e2e.c LIBS vigil_models LABELS e2e TIMEOUT 900)
   set_tests_properties(test_engine_e2e PROPERTIES FIXTURES_REQUIRED engine_fx_e2e)
 

@@ -101,7 +101,7 @@ int vg_conv_geom(const vg_node_t *n, bool transpose, const int64_t *in_hw, const
         memcpy(pads, t, sizeof(t));
     }
     for (int i = 0; i < 2; i++)
-        if (stride[i] < 1 || dil[i] < 1 || stride[i] > 1024 || dil[i] > 1024 || k_hw[i] < 1)
+        if (stride[i] < 1 || dil[i] < 1 || stride[i] > 1024 || dil[i] > 1024 || k_hw[i] < 1 || k_hw[i] > VG_MAX_ELEMS)
             return -EINVAL;
     for (int i = 0; i < 4; i++)
         if (pads[i] < 0 || pads[i] > 1 << 20)
@@ -134,7 +134,13 @@ int vg_conv_geom(const vg_node_t *n, bool transpose, const int64_t *in_hw, const
         } else {
             int64_t op[2] = {0, 0}, os[2];
             vg_attr_ints(n, "output_padding", op, 2);
+            /* attributes a model may set to anything: bound them before
+             * they enter the arithmetic below */
+            if (op[i] < 0 || op[i] > 1 << 20)
+                return -EINVAL;
             if (vg_attr_ints(n, "output_shape", os, 2) == 2) {
+                if (os[i] < 1 || os[i] > VG_MAX_ELEMS)
+                    return -EINVAL;
                 int64_t tot = stride[i] * (in_hw[i] - 1) + op[i] + ke - os[i];
                 if (!strcmp(ap, "SAME_UPPER")) {
                     pads[i] = tot / 2;
@@ -375,7 +381,11 @@ int vg_shape_reshape(vg_shape_ctx_t *ctx)
             return NODE_ERR(-EINVAL, "node '%s' (%s): bad dimension %lld in shape", n->name, op, (long long)dd);
         }
         y->dims[i] = dd;
+        /* saturate: up to 8 dims of 2^28 would overflow; past the largest
+         * tensor the value only has to stay larger than any total */
         known *= dd;
+        if (known > VG_MAX_ELEMS)
+            known = VG_MAX_ELEMS + 1;
     }
     if (neg >= 0) {
         if (known == 0 || total % known)
@@ -516,9 +526,12 @@ int vg_shape_split(vg_shape_ctx_t *ctx)
         }
     }
     int64_t tot = 0;
-    for (int i = 0; i < k; i++)
-        tot += sp[i];
-    if (k != n->nout || tot != x->dims[ax])
+    bool bad = false;
+    for (int i = 0; i < k; i++) {
+        bad |= sp[i] < 0 || sp[i] > x->dims[ax]; /* also keeps the sum from overflowing */
+        tot += bad ? 0 : sp[i];
+    }
+    if (bad || k != n->nout || tot != x->dims[ax])
         return NODE_ERR(-EINVAL, "node '%s' (%s): split sizes do not add up to %lld", n->name, op, (long long)x->dims[ax]);
     for (int i = 0; i < k; i++) {
         if (n->out[i] < 0)
@@ -642,7 +655,11 @@ int vg_shape_gather(vg_shape_ctx_t *ctx)
     y->ndim = o;
     int64_t ni = vg_numel(c[1].ndim, c[1].dims);
     for (int64_t i = 0; i < ni; i++) {
-        int64_t ix = c[1].dtype == DT_I64 ? ((int64_t *)c[1].data)[i] : (int64_t)((float *)c[1].data)[i];
+        /* float indices: NaN is no index, and converting it (or one out of
+         * int64's range) is undefined behaviour */
+        if (c[1].dtype != DT_I64 && isnan(((float *)c[1].data)[i]))
+            return NODE_ERR(-EINVAL, "node '%s' (%s): index NaN out of range", n->name, op);
+        int64_t ix = c[1].dtype == DT_I64 ? ((int64_t *)c[1].data)[i] : vg_to_i64(((float *)c[1].data)[i]);
         if (ix < -x->dims[ax] || ix >= x->dims[ax])
             return NODE_ERR(-EINVAL, "node '%s' (%s): index %lld out of range", n->name, op, (long long)ix);
     }
