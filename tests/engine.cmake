@@ -15,6 +15,11 @@ if(TARGET vigil_models AND EXISTS ${CMAKE_SOURCE_DIR}/models/engine/engine.h)
   set_tests_properties(test_engine PROPERTIES FIXTURES_REQUIRED engine_fx_unit)
   # The arena placement alone (synthetic lifetimes) and on real models' plans.
   vg_add_test(test_engine_arena SOURCES test_engine_arena.c LIBS vigil_models LABELS unit TIMEOUT 120)
+  # Models with sizes chosen to overflow (built in memory with the loader's
+  # protobuf-c bindings): run under ASan+UBSan with the unit label.
+  vg_add_test(test_engine_hostile SOURCES test_engine_hostile.c LIBS vigil_models LABELS unit TIMEOUT 60)
+  add_dependencies(test_engine_hostile vg_onnx_pb)
+  target_include_directories(test_engine_hostile PRIVATE ${VG_ENGINE_PB_DIR})
   vg_add_test(test_engine_e2e SOURCES test_engine_e2e.c LIBS vigil_models LABELS e2e TIMEOUT 900)
   set_tests_properties(test_engine_e2e PROPERTIES FIXTURES_REQUIRED engine_fx_e2e)
 

@@ -2,7 +2,7 @@
  * or our own kernels), decides each value's layout (channels-last between
  * oneDNN operators, dense NCHW for our own), inserts reorders only where a
  * layout or data type must change, packs weights once, and places every
- * activation in one arena by liveness. */
+ * activation in one arena by liveness (arena.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
