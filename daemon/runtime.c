@@ -1,106 +1,18 @@
-/* runtime.c: see runtime.h. */
-#include "daemon/runtime.h"
+/* runtime.c: see runtime.h. Camera lifecycle, apply, tick, watchdog. */
+#include "daemon/runtime_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
-#include "capture/source.h"
-#include "daemon/procstat.h"
-#include "daemon/publisher.h"
 #include "daemon/log.h"
-#include "daemon/model_map.h"
-#include "models/heads/manifest.h"
-#include "pipeline/analysis.h"
-#include "pipeline/cascade.h"
-#include "pipeline/correct/correct.h"
-#include "pipeline/detect.h"
-#include "pipeline/inference.h"
+#include "daemon/procstat.h"
 #include "pipeline/jsonw.h"
-#include "pipeline/workers.h"
-
-#define MSG_CAP 4096
-
-typedef struct {
-    uint64_t decoded, analysed;
-    int64_t at_us;
-} rate_mark_t;
-
-/* A loaded model, shared by the cameras that name it. */
-typedef struct {
-    vg_model_config_t cfg;   /* copy; cfg.path/labels point at the config that loaded it */
-    char *path, *labels;     /* our copies of cfg.path and cfg.labels */
-    vg_inference_t *actor;   /* the thread that owns and runs it; NULL when it failed to load */
-    vg_detector_t *detector; /* the actor's (labels, names, memory); NULL when it failed */
-    char error[512];         /* why it failed */
-} model_t;
-
-typedef struct camera {
-    struct vg_runtime *rt;
-    vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
-    vg_inference_t *actor;         /* borrowed: the detector's actor, or NULL */
-    vg_inference_t *face, *expression; /* borrowed: the cascade's models' actors */
-    vg_cascade_t *cascade;         /* faces -> expression; NULL = none */
-    vg_camera_config_t cfg;        /* copy; url points to our own copy */
-    char *url;
-    char topic_health[96];
-    vg_ring_t *ring;
-    vg_frame_pool_t *pool;
-    vg_analysis_t *analysis;
-    vg_source_t *source;
-    vg_emitter_t *health_emitter;  /* used by the capture thread only */
-    char health_msg[MSG_CAP];      /* capture thread only */
-    int queue;                     /* worker queue id, -1 when not queued */
-    bool retired;                  /* capture ended and the queue was removed */
-    uint64_t dropped_shutdown;     /* frames left in the ring at removal */
-    rate_mark_t mark;              /* for fps over the stats interval */
-    vg_latency_t latency;          /* capture -> publish; workers write, main reads */
-    uint64_t latency_mark[VG_LATENCY_BUCKETS]; /* main: counts at the last stats */
-    double fps_decoded, fps_analysed;          /* main: as in the last stats */
-    double latency_ms[3];                      /* main: p50, p95, p99 in the last stats */
-} camera_t;
-
-struct vg_runtime {
-    const vg_config_t *cfg;
-    vg_runtime_options_t opt;
-    void *zctx;
-    vg_publisher_t *pub;
-    vg_workers_t *workers;
-    int n_workers;
-    vg_emitter_t *worker_emitters[VG_WORKERS_MAX];
-    vg_emitter_t *main_emitter;
-    camera_t *cameras[VG_CONFIG_MAX_CAMERAS];
-    int n_cameras;
-    model_t *models[VG_CONFIG_MAX_MODELS];
-    int n_models;
-    int batch;               /* daemon.inference_batch at start */
-    int64_t batch_wait_us;   /* daemon.inference_wait at start */
-    int64_t started_us, last_stats_us;
-    uint64_t last_progress; /* worker frames handled at the last watchdog check */
-    uint64_t last_publisher_loops; /* publisher turns at the last watchdog check */
-    /* cameras removed by reload: their totals still count */
-    vg_runtime_totals_t retired_totals;
-    char msg[MSG_CAP];
-};
-
-static int64_t now_us(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static uint64_t load(const _Atomic uint64_t *v)
-{
-    /* relaxed: statistics */
-    return atomic_load_explicit(v, memory_order_relaxed);
-}
 
 /* Capture thread: a state change of the camera's source. */
 static void on_health(void *opaque, vg_source_state_t state, const char *reason)
@@ -187,22 +99,6 @@ static void camera_free(camera_t **pcam)
     free(cam->url);
     free(cam);
     *pcam = NULL;
-}
-
-/* The loaded model called name among models[0..n), or NULL. */
-static model_t *find_model(model_t *const *models, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(models[i]->cfg.name, name) == 0)
-            return models[i];
-    return NULL;
-}
-
-/* Its actor, or NULL when absent or failed to load. */
-static vg_inference_t *model_actor(model_t *const *models, int n, const char *name)
-{
-    model_t *m = name[0] ? find_model(models, n, name) : NULL;
-    return m ? m->actor : NULL;
 }
 
 static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t **ret)
@@ -301,25 +197,9 @@ fail:
     return r;
 }
 
-static void add_totals(vg_runtime_totals_t *t, const camera_t *cam)
-{
-    const vg_source_stats_t *s = vg_source_stats(cam->source);
-    const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
-    t->decoded += load(&s->decoded);
-    t->decode_errors += load(&s->decode_errors);
-    t->skipped += load(&s->skipped);
-    t->dropped_ring += load(&s->dropped_ring);
-    t->dropped_pool += load(&s->dropped_pool);
-    t->analysed += load(&a->analysed);
-    t->motion_frames += load(&a->motion_frames);
-    t->events += load(&a->events);
-    t->dropped_publish += load(&a->emit_dropped);
-    t->dropped_shutdown += cam->dropped_shutdown;
-}
-
 /* Stops the camera's capture, lets the workers finish its queued frames (up
  * to drain_ms), removes its queue and ends its open event. */
-static void camera_retire(vg_runtime_t *rt, camera_t *cam, int drain_ms, const char *reason)
+void camera_retire(vg_runtime_t *rt, camera_t *cam, int drain_ms, const char *reason)
 {
     if (cam->retired)
         return;
@@ -336,149 +216,6 @@ static void camera_retire(vg_runtime_t *rt, camera_t *cam, int drain_ms, const c
     cam->queue = -1;
     vg_analysis_flush(cam->analysis, reason, vg_emitter_send, rt->main_emitter);
     cam->retired = true;
-}
-
-static void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, double cpu_s)
-{
-    const vg_source_stats_t *s = vg_source_stats(cam->source);
-    const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
-    uint64_t decoded = load(&s->decoded), analysed = load(&a->analysed);
-    double dt = (now_mono - cam->mark.at_us) / 1e6;
-    uint64_t lat[VG_LATENCY_BUCKETS], lat_sum, lat_n = 0;
-    vg_latency_read(&cam->latency, lat, &lat_sum);
-    for (int i = 0; i < VG_LATENCY_BUCKETS; i++) {
-        uint64_t total = lat[i];
-        lat[i] -= cam->latency_mark[i]; /* this interval only */
-        lat_n += lat[i];
-        cam->latency_mark[i] = total;
-    }
-    cam->fps_decoded = dt > 0 ? (decoded - cam->mark.decoded) / dt : 0;
-    cam->fps_analysed = dt > 0 ? (analysed - cam->mark.analysed) / dt : 0;
-    static const double q[3] = {0.50, 0.95, 0.99};
-    for (int i = 0; i < 3; i++)
-        cam->latency_ms[i] = vg_latency_quantile_ms(lat, q[i]);
-    vg_jsonw_t w;
-    vg_jsonw_init(&w, rt->msg, sizeof(rt->msg));
-    vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "time");
-    vg_jsonw_time(&w, now_us(CLOCK_REALTIME));
-    vg_jsonw_key(&w, "interval_s");
-    vg_jsonw_double(&w, dt, 3);
-    vg_jsonw_key(&w, "state");
-    /* relaxed: a status reading */
-    vg_jsonw_string(&w, vg_source_state_name(
-                            (vg_source_state_t)atomic_load_explicit(&s->state, memory_order_relaxed)));
-    vg_jsonw_key(&w, "width");
-    vg_jsonw_int(&w, atomic_load_explicit(&s->width, memory_order_relaxed));
-    vg_jsonw_key(&w, "height");
-    vg_jsonw_int(&w, atomic_load_explicit(&s->height, memory_order_relaxed));
-    vg_jsonw_key(&w, "frames");
-    vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "packets");
-    vg_jsonw_uint(&w, load(&s->packets));
-    vg_jsonw_key(&w, "decoded");
-    vg_jsonw_uint(&w, decoded);
-    vg_jsonw_key(&w, "skipped");
-    vg_jsonw_uint(&w, load(&s->skipped));
-    vg_jsonw_key(&w, "queued");
-    vg_jsonw_uint(&w, load(&s->queued));
-    vg_jsonw_key(&w, "analysed");
-    vg_jsonw_uint(&w, analysed);
-    vg_jsonw_key(&w, "motion");
-    vg_jsonw_uint(&w, load(&a->motion_frames));
-    vg_jsonw_object_end(&w);
-    vg_jsonw_key(&w, "decode_errors");
-    vg_jsonw_uint(&w, load(&s->decode_errors));
-    vg_jsonw_key(&w, "analysis_errors");
-    vg_jsonw_uint(&w, load(&a->errors));
-    vg_jsonw_key(&w, "dropped");
-    vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "ring");
-    vg_jsonw_uint(&w, load(&s->dropped_ring));
-    vg_jsonw_key(&w, "pool");
-    vg_jsonw_uint(&w, load(&s->dropped_pool));
-    vg_jsonw_key(&w, "publish");
-    vg_jsonw_uint(&w, load(&a->emit_dropped));
-    vg_jsonw_key(&w, "shutdown");
-    vg_jsonw_uint(&w, cam->dropped_shutdown);
-    vg_jsonw_object_end(&w);
-    vg_jsonw_key(&w, "fps");
-    vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "decoded");
-    vg_jsonw_double(&w, cam->fps_decoded, 2);
-    vg_jsonw_key(&w, "analysed");
-    vg_jsonw_double(&w, cam->fps_analysed, 2);
-    vg_jsonw_object_end(&w);
-    vg_jsonw_key(&w, "latency_ms");
-    vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "frames");
-    vg_jsonw_uint(&w, lat_n);
-    vg_jsonw_key(&w, "p50");
-    vg_jsonw_double(&w, cam->latency_ms[0], 3);
-    vg_jsonw_key(&w, "p95");
-    vg_jsonw_double(&w, cam->latency_ms[1], 3);
-    vg_jsonw_key(&w, "p99");
-    vg_jsonw_double(&w, cam->latency_ms[2], 3);
-    vg_jsonw_object_end(&w);
-    vg_jsonw_key(&w, "analysis_ms");
-    vg_jsonw_double(&w, analysed ? load(&a->analyse_ns) / 1e6 / analysed : 0, 3);
-    vg_jsonw_key(&w, "detect");
-    vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "model");
-    if (cam->detector)
-        vg_jsonw_string(&w, vg_detector_name(cam->detector));
-    else
-        vg_jsonw_null(&w);
-    uint64_t dframes = load(&a->detect_frames);
-    vg_jsonw_key(&w, "frames");
-    vg_jsonw_uint(&w, dframes);
-    vg_jsonw_key(&w, "objects");
-    vg_jsonw_uint(&w, load(&a->detections));
-    vg_jsonw_key(&w, "errors");
-    vg_jsonw_uint(&w, load(&a->detect_errors));
-    vg_jsonw_key(&w, "dropped");
-    vg_jsonw_uint(&w, load(&a->detect_dropped));
-    if (cam->actor) {
-        /* the model's inference thread, shared by the cameras using it */
-        uint64_t runs = 0, images = 0;
-        vg_inference_counts(cam->actor, &runs, &images);
-        vg_jsonw_key(&w, "inference_runs");
-        vg_jsonw_uint(&w, runs);
-        vg_jsonw_key(&w, "inference_images");
-        vg_jsonw_uint(&w, images);
-    }
-    vg_jsonw_key(&w, "ms");
-    vg_jsonw_double(&w, dframes ? load(&a->detect_ns) / 1e6 / dframes : 0, 2);
-    char names[64];
-    /* relaxed: a status reading */
-    vg_correct_names(atomic_load_explicit(&a->correct_active, memory_order_relaxed), names, sizeof(names));
-    vg_jsonw_key(&w, "corrections");
-    vg_jsonw_string(&w, names);
-    vg_jsonw_object_end(&w);
-    vg_jsonw_key(&w, "events");
-    vg_jsonw_uint(&w, load(&a->events));
-    vg_jsonw_key(&w, "reconnects");
-    vg_jsonw_uint(&w, load(&s->reconnects));
-    vg_jsonw_key(&w, "ring_fill");
-    vg_jsonw_uint(&w, cam->retired ? 0 : vg_ring_count(cam->ring));
-    vg_jsonw_key(&w, "process");
-    vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "rss_bytes");
-    vg_jsonw_int(&w, rss);
-    vg_jsonw_key(&w, "cpu_seconds");
-    vg_jsonw_double(&w, cpu_s, 2);
-    vg_jsonw_key(&w, "workers");
-    vg_jsonw_int(&w, rt->n_workers);
-    vg_jsonw_key(&w, "published");
-    vg_jsonw_uint(&w, load(&vg_publisher_stats(rt->pub)->published));
-    vg_jsonw_key(&w, "publish_dropped");
-    vg_jsonw_uint(&w, load(&vg_publisher_stats(rt->pub)->dropped));
-    vg_jsonw_object_end(&w);
-    vg_jsonw_object_end(&w);
-    int len = vg_jsonw_finish(&w);
-    if (len > 0)
-        vg_emitter_send(rt->main_emitter, "stats", cam->cfg.name, rt->msg, (size_t)len);
-    cam->mark = (rate_mark_t){decoded, analysed, now_mono};
 }
 
 int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
@@ -526,70 +263,6 @@ int vg_runtime_opening(const vg_runtime_t *rt)
     return opening;
 }
 
-void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret)
-{
-    vg_runtime_totals_t t = rt->retired_totals;
-    for (int i = 0; i < rt->n_cameras; i++)
-        add_totals(&t, rt->cameras[i]);
-    t.published = load(&vg_publisher_stats(rt->pub)->published);
-    t.elapsed_s = (now_us(CLOCK_MONOTONIC) - rt->started_us) / 1e6;
-    *ret = t;
-}
-
-void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret)
-{
-    const vg_publisher_stats_t *ps = vg_publisher_stats(rt->pub);
-    ret->time_us = now_us(CLOCK_REALTIME);
-    ret->workers = rt->n_workers;
-    ret->published = load(&ps->published);
-    ret->publish_dropped = load(&ps->dropped);
-    ret->publish_invalid = load(&ps->invalid);
-    ret->n_cameras = rt->n_cameras;
-    for (int i = 0; i < rt->n_cameras; i++) {
-        const camera_t *cam = rt->cameras[i];
-        const vg_source_stats_t *s = vg_source_stats(cam->source);
-        const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
-        vg_runtime_camera_snapshot_t *c = &ret->cameras[i];
-        snprintf(c->name, sizeof(c->name), "%s", cam->cfg.name);
-        snprintf(c->model, sizeof(c->model), "%s", cam->detector ? vg_detector_name(cam->detector) : "");
-        /* relaxed: status readings, like every counter here */
-        c->state = atomic_load_explicit(&s->state, memory_order_relaxed);
-        c->width = atomic_load_explicit(&s->width, memory_order_relaxed);
-        c->height = atomic_load_explicit(&s->height, memory_order_relaxed);
-        c->packets = load(&s->packets);
-        c->decoded = load(&s->decoded);
-        c->skipped = load(&s->skipped);
-        c->queued = load(&s->queued);
-        c->decode_errors = load(&s->decode_errors);
-        c->reconnects = load(&s->reconnects);
-        c->dropped_ring = load(&s->dropped_ring);
-        c->dropped_pool = load(&s->dropped_pool);
-        c->analysed = load(&a->analysed);
-        c->motion = load(&a->motion_frames);
-        c->analysis_errors = load(&a->errors);
-        c->events = load(&a->events);
-        c->dropped_publish = load(&a->emit_dropped);
-        c->dropped_shutdown = cam->dropped_shutdown;
-        c->detect_frames = load(&a->detect_frames);
-        c->detections = load(&a->detections);
-        c->detect_errors = load(&a->detect_errors);
-        c->detect_ns = load(&a->detect_ns);
-        c->analyse_ns = load(&a->analyse_ns);
-        c->ring_fill = cam->retired ? 0 : vg_ring_count(cam->ring);
-        c->fps_decoded = cam->fps_decoded;
-        c->fps_analysed = cam->fps_analysed;
-        c->latency_p50_ms = cam->latency_ms[0];
-        c->latency_p95_ms = cam->latency_ms[1];
-        c->latency_p99_ms = cam->latency_ms[2];
-        vg_latency_read(&cam->latency, c->latency, &c->latency_sum_us);
-    }
-}
-
-size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap)
-{
-    return offsetof(vg_runtime_snapshot_t, cameras) + (size_t)snap->n_cameras * sizeof(snap->cameras[0]);
-}
-
 bool vg_runtime_alive(vg_runtime_t *rt, const char **ret_why)
 {
     const char *why = NULL;
@@ -612,121 +285,6 @@ bool vg_runtime_alive(vg_runtime_t *rt, const char **ret_why)
     if (why && ret_why)
         *ret_why = why;
     return why == NULL;
-}
-
-static void model_free(model_t **pm)
-{
-    model_t *m = *pm;
-    if (!m)
-        return;
-    vg_inference_free(&m->actor); /* and its detector */
-    m->detector = NULL;
-    free(m->path);
-    free(m->labels);
-    free(m);
-    *pm = NULL;
-}
-
-
-/* Loads a model; a model that fails is kept with its error, so that the
- * cameras naming it can say why they run without it. */
-static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, int batch, int64_t wait_us)
-{
-    model_t *m = calloc(1, sizeof(*m));
-    if (!m)
-        return NULL;
-    m->cfg = *mc;
-    m->path = mc->path ? strdup(mc->path) : NULL;
-    m->labels = mc->labels ? strdup(mc->labels) : NULL;
-    m->cfg.path = m->path;
-    m->cfg.labels = m->labels;
-    char onnx[4096], labels[4096];
-    int r = vg_config_resolve_path(cfg, mc->path, onnx, sizeof(onnx));
-    if (r < 0) {
-        snprintf(m->error, sizeof(m->error), "model '%s': cannot read '%.300s': %s", mc->name, onnx, strerror(-r));
-        return m;
-    }
-    const char *labels_path = NULL;
-    if (mc->labels) {
-        r = vg_config_resolve_path(cfg, mc->labels, labels, sizeof(labels));
-        if (r < 0) {
-            snprintf(m->error, sizeof(m->error), "model '%s': cannot read labels '%.300s': %s", mc->name, labels,
-                     strerror(-r));
-            return m;
-        }
-        labels_path = labels;
-    } else if (vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels))) {
-        labels_path = labels;
-    }
-    vg_detector_config_t dc;
-    vg_model_detector_config(mc, &dc);
-    vg_detector_t *det = NULL;
-    if (vg_detector_new_batch(&dc, onnx, labels_path, batch, 1, &det, m->error, sizeof(m->error)) < 0)
-        return m;
-    /* slots: the batch that runs and the next one filling. Deeper queues
-     * only add latency (each waiting frame ages one run per frame ahead of
-     * it, first in first out); a frame that finds both full goes without
-     * detection (counted), and its camera's next frame is a fresher one. */
-    int slots = 2 * batch;
-    if ((r = vg_inference_new(det, slots, wait_us, &m->actor)) < 0) { /* det is the actor's, also on failure */
-        snprintf(m->error, sizeof(m->error), "model '%s': cannot start its inference thread: %s", mc->name,
-                 strerror(-r));
-        return m;
-    }
-    m->detector = vg_inference_detector(m->actor);
-    return m;
-}
-
-/* A camera's main detector (detect.model, not when: never)? */
-static bool model_is_detector(const vg_config_t *cfg, const char *name)
-{
-    for (int i = 0; i < cfg->n_cameras; i++)
-        if (strcmp(cfg->cameras[i].detect_model, name) == 0 && cfg->cameras[i].detect_when != VG_DETECT_NEVER)
-            return true;
-    return false;
-}
-
-static bool model_in_use(const vg_config_t *cfg, const char *name)
-{
-    if (model_is_detector(cfg, name))
-        return true;
-    for (int i = 0; i < cfg->n_cameras; i++)
-        if (strcmp(cfg->cameras[i].faces_model, name) == 0 || strcmp(cfg->cameras[i].faces_expression, name) == 0)
-            return true;
-    return false;
-}
-
-/* Brings rt->models in line with cfg: unchanged models are kept, changed
- * and new ones loaded (only those a camera uses), removed ones go once no
- * camera uses them (the caller restarts those cameras first). */
-static void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_models, int *ret_n)
-{
-    int n = 0;
-    for (int i = 0; i < cfg->n_models; i++) {
-        const vg_model_config_t *mc = &cfg->models[i];
-        if (!model_in_use(cfg, mc->name))
-            continue;
-        model_t *keep = NULL;
-        for (int k = 0; k < rt->n_models; k++)
-            if (rt->models[k] && strcmp(rt->models[k]->cfg.name, mc->name) == 0 &&
-                vg_model_config_equal(&rt->models[k]->cfg, mc) && rt->models[k]->detector) {
-                keep = rt->models[k];
-                rt->models[k] = NULL; /* moved */
-            }
-        if (!keep) {
-            /* a camera's main detector batches across cameras; the cascade's
-             * models run one crop at a time */
-            keep = model_load(cfg, mc, model_is_detector(cfg, mc->name) ? rt->batch : 1, rt->batch_wait_us);
-            if (!keep)
-                continue;
-            if (keep->detector)
-                vg_log(VG_LOG_INFO, "model '%s' loaded (%s)", mc->name, keep->path);
-            else
-                vg_log(VG_LOG_ERROR, "%s; cameras that use it run with motion only", keep->error);
-        }
-        ret_models[n++] = keep;
-    }
-    *ret_n = n;
 }
 
 static const vg_camera_config_t *find_camera(const vg_config_t *cfg, const char *name)
@@ -803,55 +361,6 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     /* unchanged cameras keep pointing at their own copies (cfg, url), so the
      * old config can be freed by the caller now */
     return restart_needed;
-}
-
-/* What a decoder keeps for itself beside the pictures the pipeline holds,
- * in pictures: 4 for references and reordering (counted for an x264 stream
- * with B-frames; cameras' streams without them keep fewer) and about 2
- * pictures' worth of per-macroblock tables and contexts (H.264). */
-#define DECODER_FRAMES_ESTIMATE 6
-/* Libraries' code and data (oneDNN's generated kernels among them),
- * threads' stacks, the allocator: resident with the default model less
- * its frames and arenas, measured. */
-#define PROCESS_BASE_MB 50.0
-/* A camera's correction state in auto at most (pipeline/correct/correct.h) */
-#define CORRECT_BYTES_PER_PIXEL 13
-
-void vg_runtime_log_memory(const vg_runtime_t *rt)
-{
-    double frames_mb = 0, motion_mb = 0, correct_mb = 0, models_mb = 0;
-    int unknown = 0;
-    for (int i = 0; i < rt->n_cameras; i++) {
-        const camera_t *cam = rt->cameras[i];
-        const vg_camera_config_t *c = &cam->cfg;
-        const vg_source_stats_t *st = cam->source ? vg_source_stats(cam->source) : NULL;
-        /* relaxed: a figure for the log */
-        int w = st ? atomic_load_explicit(&st->width, memory_order_relaxed) : 0;
-        int h = st ? atomic_load_explicit(&st->height, memory_order_relaxed) : 0;
-        if (w <= 0 || h <= 0) {
-            w = 1920, h = 1080; /* not opened yet: sized for 1080p */
-            unknown++;
-        }
-        double frame_mb = (double)w * h * 1.5 / (1 << 20);
-        frames_mb += (c->ring_size + 3 + DECODER_FRAMES_ESTIMATE) * frame_mb;
-        motion_mb += (double)c->motion_width * c->motion_width * 9 / 16 * 16 / (1 << 20);
-        if (c->correct_mode != VG_CORRECT_MODE_OFF)
-            correct_mb += (double)w * h * CORRECT_BYTES_PER_PIXEL / (1 << 20);
-    }
-    for (int i = 0; i < rt->n_models; i++)
-        if (rt->models[i]->actor)
-            models_mb += vg_inference_memory(rt->models[i]->actor) / (double)(1 << 20);
-    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb;
-    vg_procstat_t p = {0};
-    vg_procstat_read(&p);
-    char sized[64] = "";
-    if (unknown)
-        snprintf(sized, sizeof(sized), ", %d not open yet counted at 1080p", unknown);
-    vg_log(VG_LOG_INFO,
-           "memory budget: %.0f MB = process ~%.0f + frames %.0f (ring + 3 + decoder ~%d per camera) + motion %.1f + "
-           "corrections up to %.0f + models %.0f, for %d camera%s%s; resident now %.0f MB",
-           total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb,
-           rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, (double)p.rss_bytes / (1 << 20));
 }
 
 void vg_runtime_tune_process(void)

@@ -1,0 +1,122 @@
+/*
+ * runtime_priv.h: the runtime's own types and the functions its files
+ * (runtime.c: camera lifecycle and apply; runtime_models.c: the model
+ * registry; runtime_stats.c: stats, snapshot, totals, memory log) share.
+ * Not a public header: only daemon/runtime*.c include it.
+ *
+ * Thread: as runtime.h (the main thread), unless a function says otherwise.
+ */
+#ifndef VG_RUNTIME_PRIV_H
+#define VG_RUNTIME_PRIV_H
+
+#include "daemon/runtime.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+#include "capture/source.h"
+#include "daemon/publisher.h"
+#include "pipeline/analysis.h"
+#include "pipeline/cascade.h"
+#include "pipeline/detect.h"
+#include "pipeline/inference.h"
+#include "pipeline/workers.h"
+
+#define MSG_CAP 4096
+
+typedef struct {
+    uint64_t decoded, analysed;
+    int64_t at_us;
+} rate_mark_t;
+
+/* A loaded model, shared by the cameras that name it. */
+typedef struct {
+    vg_model_config_t cfg;   /* copy; cfg.path/labels point at the config that loaded it */
+    char *path, *labels;     /* our copies of cfg.path and cfg.labels */
+    vg_inference_t *actor;   /* the thread that owns and runs it; NULL when it failed to load */
+    vg_detector_t *detector; /* the actor's (labels, names, memory); NULL when it failed */
+    char error[512];         /* why it failed */
+} model_t;
+
+typedef struct camera {
+    struct vg_runtime *rt;
+    vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
+    vg_inference_t *actor;         /* borrowed: the detector's actor, or NULL */
+    vg_inference_t *face, *expression; /* borrowed: the cascade's models' actors */
+    vg_cascade_t *cascade;         /* faces -> expression; NULL = none */
+    vg_camera_config_t cfg;        /* copy; url points to our own copy */
+    char *url;
+    char topic_health[96];
+    vg_ring_t *ring;
+    vg_frame_pool_t *pool;
+    vg_analysis_t *analysis;
+    vg_source_t *source;
+    vg_emitter_t *health_emitter;  /* used by the capture thread only */
+    char health_msg[MSG_CAP];      /* capture thread only */
+    int queue;                     /* worker queue id, -1 when not queued */
+    bool retired;                  /* capture ended and the queue was removed */
+    uint64_t dropped_shutdown;     /* frames left in the ring at removal */
+    rate_mark_t mark;              /* for fps over the stats interval */
+    vg_latency_t latency;          /* capture -> publish; workers write, main reads */
+    uint64_t latency_mark[VG_LATENCY_BUCKETS]; /* main: counts at the last stats */
+    double fps_decoded, fps_analysed;          /* main: as in the last stats */
+    double latency_ms[3];                      /* main: p50, p95, p99 in the last stats */
+} camera_t;
+
+struct vg_runtime {
+    const vg_config_t *cfg;
+    vg_runtime_options_t opt;
+    void *zctx;
+    vg_publisher_t *pub;
+    vg_workers_t *workers;
+    int n_workers;
+    vg_emitter_t *worker_emitters[VG_WORKERS_MAX];
+    vg_emitter_t *main_emitter;
+    camera_t *cameras[VG_CONFIG_MAX_CAMERAS];
+    int n_cameras;
+    model_t *models[VG_CONFIG_MAX_MODELS];
+    int n_models;
+    int batch;               /* daemon.inference_batch at start */
+    int64_t batch_wait_us;   /* daemon.inference_wait at start */
+    int64_t started_us, last_stats_us;
+    uint64_t last_progress; /* worker frames handled at the last watchdog check */
+    uint64_t last_publisher_loops; /* publisher turns at the last watchdog check */
+    /* cameras removed by reload: their totals still count */
+    vg_runtime_totals_t retired_totals;
+    char msg[MSG_CAP];
+};
+
+static inline int64_t now_us(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static inline uint64_t load(const _Atomic uint64_t *v)
+{
+    /* relaxed: statistics */
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* runtime.c */
+/* Stops the camera's capture, lets the workers finish its queued frames (up
+ * to drain_ms), removes its queue and ends its open event. */
+void camera_retire(vg_runtime_t *rt, camera_t *cam, int drain_ms, const char *reason);
+
+/* runtime_models.c */
+/* The loaded model called name among models[0..n), or NULL. */
+model_t *find_model(model_t *const *models, int n, const char *name);
+/* Its actor, or NULL when absent or failed to load. */
+vg_inference_t *model_actor(model_t *const *models, int n, const char *name);
+void model_free(model_t **pm);
+/* Brings rt->models in line with cfg: unchanged models are kept, changed
+ * and new ones loaded (only those a camera uses), removed ones go once no
+ * camera uses them (the caller restarts those cameras first). */
+void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_models, int *ret_n);
+
+/* runtime_stats.c */
+void add_totals(vg_runtime_totals_t *t, const camera_t *cam);
+void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, double cpu_s);
+
+#endif

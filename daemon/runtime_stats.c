@@ -1,0 +1,284 @@
+/* runtime_stats.c: the runtime's stats, snapshot, totals and memory log (see runtime_priv.h). */
+#include "daemon/runtime_priv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "daemon/procstat.h"
+#include "pipeline/correct/correct.h"
+#include "pipeline/jsonw.h"
+
+void add_totals(vg_runtime_totals_t *t, const camera_t *cam)
+{
+    const vg_source_stats_t *s = vg_source_stats(cam->source);
+    const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
+    t->decoded += load(&s->decoded);
+    t->decode_errors += load(&s->decode_errors);
+    t->skipped += load(&s->skipped);
+    t->dropped_ring += load(&s->dropped_ring);
+    t->dropped_pool += load(&s->dropped_pool);
+    t->analysed += load(&a->analysed);
+    t->motion_frames += load(&a->motion_frames);
+    t->events += load(&a->events);
+    t->dropped_publish += load(&a->emit_dropped);
+    t->dropped_shutdown += cam->dropped_shutdown;
+}
+
+void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, double cpu_s)
+{
+    const vg_source_stats_t *s = vg_source_stats(cam->source);
+    const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
+    uint64_t decoded = load(&s->decoded), analysed = load(&a->analysed);
+    double dt = (now_mono - cam->mark.at_us) / 1e6;
+    uint64_t lat[VG_LATENCY_BUCKETS], lat_sum, lat_n = 0;
+    vg_latency_read(&cam->latency, lat, &lat_sum);
+    for (int i = 0; i < VG_LATENCY_BUCKETS; i++) {
+        uint64_t total = lat[i];
+        lat[i] -= cam->latency_mark[i]; /* this interval only */
+        lat_n += lat[i];
+        cam->latency_mark[i] = total;
+    }
+    cam->fps_decoded = dt > 0 ? (decoded - cam->mark.decoded) / dt : 0;
+    cam->fps_analysed = dt > 0 ? (analysed - cam->mark.analysed) / dt : 0;
+    static const double q[3] = {0.50, 0.95, 0.99};
+    for (int i = 0; i < 3; i++)
+        cam->latency_ms[i] = vg_latency_quantile_ms(lat, q[i]);
+    vg_jsonw_t w;
+    vg_jsonw_init(&w, rt->msg, sizeof(rt->msg));
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "time");
+    vg_jsonw_time(&w, now_us(CLOCK_REALTIME));
+    vg_jsonw_key(&w, "interval_s");
+    vg_jsonw_double(&w, dt, 3);
+    vg_jsonw_key(&w, "state");
+    /* relaxed: a status reading */
+    vg_jsonw_string(&w, vg_source_state_name(
+                            (vg_source_state_t)atomic_load_explicit(&s->state, memory_order_relaxed)));
+    vg_jsonw_key(&w, "width");
+    vg_jsonw_int(&w, atomic_load_explicit(&s->width, memory_order_relaxed));
+    vg_jsonw_key(&w, "height");
+    vg_jsonw_int(&w, atomic_load_explicit(&s->height, memory_order_relaxed));
+    vg_jsonw_key(&w, "frames");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "packets");
+    vg_jsonw_uint(&w, load(&s->packets));
+    vg_jsonw_key(&w, "decoded");
+    vg_jsonw_uint(&w, decoded);
+    vg_jsonw_key(&w, "skipped");
+    vg_jsonw_uint(&w, load(&s->skipped));
+    vg_jsonw_key(&w, "queued");
+    vg_jsonw_uint(&w, load(&s->queued));
+    vg_jsonw_key(&w, "analysed");
+    vg_jsonw_uint(&w, analysed);
+    vg_jsonw_key(&w, "motion");
+    vg_jsonw_uint(&w, load(&a->motion_frames));
+    vg_jsonw_object_end(&w);
+    vg_jsonw_key(&w, "decode_errors");
+    vg_jsonw_uint(&w, load(&s->decode_errors));
+    vg_jsonw_key(&w, "analysis_errors");
+    vg_jsonw_uint(&w, load(&a->errors));
+    vg_jsonw_key(&w, "dropped");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "ring");
+    vg_jsonw_uint(&w, load(&s->dropped_ring));
+    vg_jsonw_key(&w, "pool");
+    vg_jsonw_uint(&w, load(&s->dropped_pool));
+    vg_jsonw_key(&w, "publish");
+    vg_jsonw_uint(&w, load(&a->emit_dropped));
+    vg_jsonw_key(&w, "shutdown");
+    vg_jsonw_uint(&w, cam->dropped_shutdown);
+    vg_jsonw_object_end(&w);
+    vg_jsonw_key(&w, "fps");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "decoded");
+    vg_jsonw_double(&w, cam->fps_decoded, 2);
+    vg_jsonw_key(&w, "analysed");
+    vg_jsonw_double(&w, cam->fps_analysed, 2);
+    vg_jsonw_object_end(&w);
+    vg_jsonw_key(&w, "latency_ms");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "frames");
+    vg_jsonw_uint(&w, lat_n);
+    vg_jsonw_key(&w, "p50");
+    vg_jsonw_double(&w, cam->latency_ms[0], 3);
+    vg_jsonw_key(&w, "p95");
+    vg_jsonw_double(&w, cam->latency_ms[1], 3);
+    vg_jsonw_key(&w, "p99");
+    vg_jsonw_double(&w, cam->latency_ms[2], 3);
+    vg_jsonw_object_end(&w);
+    vg_jsonw_key(&w, "analysis_ms");
+    vg_jsonw_double(&w, analysed ? load(&a->analyse_ns) / 1e6 / analysed : 0, 3);
+    vg_jsonw_key(&w, "detect");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "model");
+    if (cam->detector)
+        vg_jsonw_string(&w, vg_detector_name(cam->detector));
+    else
+        vg_jsonw_null(&w);
+    uint64_t dframes = load(&a->detect_frames);
+    vg_jsonw_key(&w, "frames");
+    vg_jsonw_uint(&w, dframes);
+    vg_jsonw_key(&w, "objects");
+    vg_jsonw_uint(&w, load(&a->detections));
+    vg_jsonw_key(&w, "errors");
+    vg_jsonw_uint(&w, load(&a->detect_errors));
+    vg_jsonw_key(&w, "dropped");
+    vg_jsonw_uint(&w, load(&a->detect_dropped));
+    if (cam->actor) {
+        /* the model's inference thread, shared by the cameras using it */
+        uint64_t runs = 0, images = 0;
+        vg_inference_counts(cam->actor, &runs, &images);
+        vg_jsonw_key(&w, "inference_runs");
+        vg_jsonw_uint(&w, runs);
+        vg_jsonw_key(&w, "inference_images");
+        vg_jsonw_uint(&w, images);
+    }
+    vg_jsonw_key(&w, "ms");
+    vg_jsonw_double(&w, dframes ? load(&a->detect_ns) / 1e6 / dframes : 0, 2);
+    char names[64];
+    /* relaxed: a status reading */
+    vg_correct_names(atomic_load_explicit(&a->correct_active, memory_order_relaxed), names, sizeof(names));
+    vg_jsonw_key(&w, "corrections");
+    vg_jsonw_string(&w, names);
+    vg_jsonw_object_end(&w);
+    vg_jsonw_key(&w, "events");
+    vg_jsonw_uint(&w, load(&a->events));
+    vg_jsonw_key(&w, "reconnects");
+    vg_jsonw_uint(&w, load(&s->reconnects));
+    vg_jsonw_key(&w, "ring_fill");
+    vg_jsonw_uint(&w, cam->retired ? 0 : vg_ring_count(cam->ring));
+    vg_jsonw_key(&w, "process");
+    vg_jsonw_object_begin(&w);
+    vg_jsonw_key(&w, "rss_bytes");
+    vg_jsonw_int(&w, rss);
+    vg_jsonw_key(&w, "cpu_seconds");
+    vg_jsonw_double(&w, cpu_s, 2);
+    vg_jsonw_key(&w, "workers");
+    vg_jsonw_int(&w, rt->n_workers);
+    vg_jsonw_key(&w, "published");
+    vg_jsonw_uint(&w, load(&vg_publisher_stats(rt->pub)->published));
+    vg_jsonw_key(&w, "publish_dropped");
+    vg_jsonw_uint(&w, load(&vg_publisher_stats(rt->pub)->dropped));
+    vg_jsonw_object_end(&w);
+    vg_jsonw_object_end(&w);
+    int len = vg_jsonw_finish(&w);
+    if (len > 0)
+        vg_emitter_send(rt->main_emitter, "stats", cam->cfg.name, rt->msg, (size_t)len);
+    cam->mark = (rate_mark_t){decoded, analysed, now_mono};
+}
+
+void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret)
+{
+    vg_runtime_totals_t t = rt->retired_totals;
+    for (int i = 0; i < rt->n_cameras; i++)
+        add_totals(&t, rt->cameras[i]);
+    t.published = load(&vg_publisher_stats(rt->pub)->published);
+    t.elapsed_s = (now_us(CLOCK_MONOTONIC) - rt->started_us) / 1e6;
+    *ret = t;
+}
+
+void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret)
+{
+    const vg_publisher_stats_t *ps = vg_publisher_stats(rt->pub);
+    ret->time_us = now_us(CLOCK_REALTIME);
+    ret->workers = rt->n_workers;
+    ret->published = load(&ps->published);
+    ret->publish_dropped = load(&ps->dropped);
+    ret->publish_invalid = load(&ps->invalid);
+    ret->n_cameras = rt->n_cameras;
+    for (int i = 0; i < rt->n_cameras; i++) {
+        const camera_t *cam = rt->cameras[i];
+        const vg_source_stats_t *s = vg_source_stats(cam->source);
+        const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
+        vg_runtime_camera_snapshot_t *c = &ret->cameras[i];
+        snprintf(c->name, sizeof(c->name), "%s", cam->cfg.name);
+        snprintf(c->model, sizeof(c->model), "%s", cam->detector ? vg_detector_name(cam->detector) : "");
+        /* relaxed: status readings, like every counter here */
+        c->state = atomic_load_explicit(&s->state, memory_order_relaxed);
+        c->width = atomic_load_explicit(&s->width, memory_order_relaxed);
+        c->height = atomic_load_explicit(&s->height, memory_order_relaxed);
+        c->packets = load(&s->packets);
+        c->decoded = load(&s->decoded);
+        c->skipped = load(&s->skipped);
+        c->queued = load(&s->queued);
+        c->decode_errors = load(&s->decode_errors);
+        c->reconnects = load(&s->reconnects);
+        c->dropped_ring = load(&s->dropped_ring);
+        c->dropped_pool = load(&s->dropped_pool);
+        c->analysed = load(&a->analysed);
+        c->motion = load(&a->motion_frames);
+        c->analysis_errors = load(&a->errors);
+        c->events = load(&a->events);
+        c->dropped_publish = load(&a->emit_dropped);
+        c->dropped_shutdown = cam->dropped_shutdown;
+        c->detect_frames = load(&a->detect_frames);
+        c->detections = load(&a->detections);
+        c->detect_errors = load(&a->detect_errors);
+        c->detect_ns = load(&a->detect_ns);
+        c->analyse_ns = load(&a->analyse_ns);
+        c->ring_fill = cam->retired ? 0 : vg_ring_count(cam->ring);
+        c->fps_decoded = cam->fps_decoded;
+        c->fps_analysed = cam->fps_analysed;
+        c->latency_p50_ms = cam->latency_ms[0];
+        c->latency_p95_ms = cam->latency_ms[1];
+        c->latency_p99_ms = cam->latency_ms[2];
+        vg_latency_read(&cam->latency, c->latency, &c->latency_sum_us);
+    }
+}
+
+size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap)
+{
+    return offsetof(vg_runtime_snapshot_t, cameras) + (size_t)snap->n_cameras * sizeof(snap->cameras[0]);
+}
+
+/* What a decoder keeps for itself beside the pictures the pipeline holds,
+ * in pictures: 4 for references and reordering (counted for an x264 stream
+ * with B-frames; cameras' streams without them keep fewer) and about 2
+ * pictures' worth of per-macroblock tables and contexts (H.264). */
+#define DECODER_FRAMES_ESTIMATE 6
+/* Libraries' code and data (oneDNN's generated kernels among them),
+ * threads' stacks, the allocator: resident with the default model less
+ * its frames and arenas, measured. */
+#define PROCESS_BASE_MB 50.0
+/* A camera's correction state in auto at most (pipeline/correct/correct.h) */
+#define CORRECT_BYTES_PER_PIXEL 13
+
+void vg_runtime_log_memory(const vg_runtime_t *rt)
+{
+    double frames_mb = 0, motion_mb = 0, correct_mb = 0, models_mb = 0;
+    int unknown = 0;
+    for (int i = 0; i < rt->n_cameras; i++) {
+        const camera_t *cam = rt->cameras[i];
+        const vg_camera_config_t *c = &cam->cfg;
+        const vg_source_stats_t *st = cam->source ? vg_source_stats(cam->source) : NULL;
+        /* relaxed: a figure for the log */
+        int w = st ? atomic_load_explicit(&st->width, memory_order_relaxed) : 0;
+        int h = st ? atomic_load_explicit(&st->height, memory_order_relaxed) : 0;
+        if (w <= 0 || h <= 0) {
+            w = 1920, h = 1080; /* not opened yet: sized for 1080p */
+            unknown++;
+        }
+        double frame_mb = (double)w * h * 1.5 / (1 << 20);
+        frames_mb += (c->ring_size + 3 + DECODER_FRAMES_ESTIMATE) * frame_mb;
+        motion_mb += (double)c->motion_width * c->motion_width * 9 / 16 * 16 / (1 << 20);
+        if (c->correct_mode != VG_CORRECT_MODE_OFF)
+            correct_mb += (double)w * h * CORRECT_BYTES_PER_PIXEL / (1 << 20);
+    }
+    for (int i = 0; i < rt->n_models; i++)
+        if (rt->models[i]->actor)
+            models_mb += vg_inference_memory(rt->models[i]->actor) / (double)(1 << 20);
+    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb;
+    vg_procstat_t p = {0};
+    vg_procstat_read(&p);
+    char sized[64] = "";
+    if (unknown)
+        snprintf(sized, sizeof(sized), ", %d not open yet counted at 1080p", unknown);
+    vg_log(VG_LOG_INFO,
+           "memory budget: %.0f MB = process ~%.0f + frames %.0f (ring + 3 + decoder ~%d per camera) + motion %.1f + "
+           "corrections up to %.0f + models %.0f, for %d camera%s%s; resident now %.0f MB",
+           total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb,
+           rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, (double)p.rss_bytes / (1 << 20));
+}
