@@ -9,7 +9,7 @@
  * read it has let go (the daemon's reload path guarantees this).
  * Blocks on: reading the file.
  *
- * The schema is a table (config.c) of { key, type, offset, default, min, max }
+ * The schema is a table (config_schema.c) of { key, type, offset, default, min, max }
  * in the nginx manner. Errors name "file:line: key: what is wrong", e.g.
  *   etc/vigil.yaml:14: cameras.entrance.analysis_fps: 0 is out of range 0.1..120
  * docs/config.md lists every key; it is printed by vg_config_dump_schema().

@@ -1,7 +1,7 @@
 /* libFuzzer target for vg_config_parse: any input must give either a config or
  * one error line, never a crash, a leak or undefined behaviour.
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
- *     tests/fuzz/fuzz_config.c daemon/config.c -lyaml -o fuzz_config
+ *     tests/fuzz/fuzz_config.c daemon/config*.c -lyaml -o fuzz_config
  *   ./fuzz_config -dict=tests/fuzz/config.dict CORPUS etc/  (seeds: etc/vigil.yaml)
  * Built by tests/config.cmake when the compiler is clang (target fuzz_config). */
 #include <stdint.h>

@@ -1,0 +1,126 @@
+/* config_doc.c: docs/config.md, printed from the schema (config_schema.c). */
+#include "daemon/config_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+static const char *type_name(const opt_t *o) {
+    switch (o->type) {
+    case T_BOOL: return "bool";
+    case T_INT: return "integer";
+    case T_DOUBLE: return "number";
+    case T_DURATION: return "duration";
+    case T_STRING: return "string";
+    case T_ENUM:
+    case T_CHOICE: return "enum";
+    case T_NAME: return "name";
+    case T_PAIR: return "[w, h]";
+    case T_FLOAT3: return "number or [a, b, c]";
+    case T_CORRECT: return "auto, off or list";
+    case T_SECTION: return "mapping";
+    }
+    return "?";
+}
+
+static void dump_table(FILE *out, const opt_t *table, const char *prefix) {
+    for (const opt_t *o = table; o->key; o++) {
+        char key[KEY_MAX], allowed[256] = "", def[128];
+        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", o->key);
+        if (o->type == T_SECTION) {
+            dump_table(out, o->sub, key);
+            continue;
+        }
+        switch (o->type) {
+        case T_INT:
+        case T_DOUBLE:
+        case T_PAIR:
+            snprintf(allowed, sizeof allowed, "%.10g..%.10g%s", o->min, o->max,
+                     (o->flags & F_POW2) ? ", a power of two" : "");
+            break;
+        case T_DURATION: {
+            char lo[32], hi[32];
+            vg_cfg_fmt_duration((int64_t)o->min, lo, sizeof lo);
+            vg_cfg_fmt_duration((int64_t)o->max, hi, sizeof hi);
+            snprintf(allowed, sizeof allowed, "%s..%s", lo, hi);
+            break;
+        }
+        case T_ENUM:
+        case T_CHOICE:
+            vg_cfg_join_values(o->values, " \\| ", allowed, sizeof allowed);
+            break;
+        case T_CORRECT: {
+            char list[200];
+            vg_cfg_join_values(o->values, ", ", list, sizeof list);
+            snprintf(allowed, sizeof allowed, "auto \\| off \\| [%s]", list);
+            break;
+        }
+        case T_NAME:
+            snprintf(allowed, sizeof allowed, "a name under models:");
+            break;
+        case T_STRING:
+            if (o->flags & F_ENDPOINT)
+                snprintf(allowed, sizeof allowed, "ZeroMQ endpoint");
+            else if (o->flags & F_LISTEN)
+                snprintf(allowed, sizeof allowed, "HOST:PORT");
+            break;
+        default:
+            break;
+        }
+        if (o->flags & F_REQUIRED)
+            snprintf(def, sizeof def, "**required**");
+        else if (o->flags & F_MODELS_OWN)
+            snprintf(def, sizeof def, "the model's");
+        else if (o->def)
+            snprintf(def, sizeof def, "`%s`", o->def);
+        else
+            snprintf(def, sizeof def, "none");
+        fprintf(out, "| `%s` | %s | %s | %s | %s |\n", key, type_name(o), def, allowed, o->doc);
+    }
+}
+
+int vg_config_dump_schema(FILE *out) {
+    static const char head[] = "| key | type | default | allowed | what it does |\n"
+                               "|---|---|---|---|---|\n";
+    fprintf(out,
+            "# vigil configuration reference\n"
+            "\n"
+            "<!-- Generated from the schema table in daemon/config_schema.c by vg_config_dump_schema();\n"
+            "     tests/test_config.c fails when this file and the table differ. -->\n"
+            "\n"
+            "One YAML file, `/etc/vigil/vigil.yaml` by default (`vigild --config FILE`);\n"
+            "`etc/vigil.yaml` is the commented example. Check a file with\n"
+            "`vigild --check-config FILE`.\n"
+            "\n"
+            "- A key that is not in this schema is an error, as is a key written twice.\n"
+            "- Errors are one line, `file:line: key: what is wrong`, with the dotted key,\n"
+            "  e.g. `vigil.yaml:14: cameras.entrance.analysis_fps: 0 is out of range 0.1..120`.\n"
+            "- Durations take a unit: `250us`, `500ms`, `5s`, `2m`, `1h` (a bare number is\n"
+            "  refused).\n"
+            "- Booleans are `true` or `false`.\n"
+            "- Settings can be shared with YAML anchors and merge keys: write `&cam` after\n"
+            "  a camera's name and `<<: *cam` in another; keys written in the camera win,\n"
+            "  and a nested mapping (`detect`, `faces`, `motion`) is taken whole, not key by key.\n"
+            "- Camera and model names are map keys of 1 to %d characters from\n"
+            "  `A-Z a-z 0-9 _ -`; a camera's name is the suffix of its topics\n"
+            "  (`event.<camera>`). At most %d cameras and %d models.\n"
+            "- SIGHUP re-reads the file; a broken file is refused and the running\n"
+            "  config stays. A model reloads only when one of its keys changed, and a\n"
+            "  camera restarts only when one of its keys or its model changed (comments\n"
+            "  and moved lines change nothing).\n"
+            "\n"
+            "## daemon\n\n%s",
+            VG_CONFIG_NAME_MAX - 1, VG_CONFIG_MAX_CAMERAS, VG_CONFIG_MAX_MODELS, head);
+    dump_table(out, vg_cfg_daemon_opts, "daemon");
+    fprintf(out,
+            "\n## models\n\n"
+            "A map from model name to settings; cameras refer to a model by its name.\n\n%s",
+            head);
+    dump_table(out, vg_cfg_model_opts, "models.NAME");
+    fprintf(out,
+            "\n## cameras\n\n"
+            "A map from camera name to settings. `detect`, `faces` and `motion` are nested\n"
+            "mappings, e.g. `detect: { model: detector, when: on_motion }`.\n\n%s",
+            head);
+    dump_table(out, vg_cfg_camera_opts, "cameras.NAME");
+    return ferror(out) ? -EIO : 0;
+}

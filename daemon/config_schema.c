@@ -1,0 +1,192 @@
+/*
+ * config_schema.c: the configuration schema, one row per key (see
+ * config_priv.h for the row type and config.h for the structs it fills).
+ * The walker (config_yaml.c) sets values through it, and docs/config.md
+ * (config_doc.c) is printed from the same rows.
+ */
+#include "daemon/config_priv.h"
+
+#include <stdio.h>
+#include <ctype.h>
+#include <string.h>
+
+#define FSIZE(type, field) sizeof(((type *)0)->field)
+#define US(x) ((double)(x))
+#define SEC 1000000.0
+
+_Static_assert(sizeof(vg_detect_when_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(sizeof(vg_faces_on_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(sizeof(vg_correct_mode_t) == sizeof(int), "T_CORRECT stores an int");
+
+static const char *const v_log_level[] = {"error", "warning", "info", "debug", NULL};
+static const char *const v_head[] = {"yolov5", "yolov8", "nanodet", "ssd", "centernet", "classifier",
+                                     NULL};
+static const char *const v_precision[] = {"fp32", "bf16", NULL};
+static const char *const v_color[] = {"rgb", "bgr", "gray", NULL};
+static const char *const v_transport[] = {"tcp", "udp", NULL};
+/* index == vg_detect_when_t */
+static const char *const v_when[] = {"always", "on_motion", "never", NULL};
+/* index == vg_faces_on_t */
+static const char *const v_faces_on[] = {"person", "frame", NULL};
+/* index == bit in VG_CORRECT_* */
+static const char *const v_correct[] = {"low_light", "dehaze", "denoise", "derain", NULL};
+
+#define D(field) offsetof(vg_config_t, field)
+const opt_t vg_cfg_daemon_opts[] = {
+    {"publish", T_STRING, D(publish), 0, 0, "tcp://127.0.0.1:5555", 0, 0, NULL, F_NONEMPTY | F_ENDPOINT,
+     NULL, "ZeroMQ PUB endpoint for every topic (event., det., snap., health., stats)"},
+    {"control", T_STRING, D(control), 0, 0, "tcp://127.0.0.1:5556", 0, 0, NULL, F_ENDPOINT, NULL,
+     "ZeroMQ ROUTER endpoint for status and catch-up (\"since\"); \"\" = none"},
+    {"workers", T_INT, D(workers), 0, 0, "0", 0, 64, NULL, 0, NULL,
+     "analysis worker threads; 0 = one per core"},
+    {"state_dir", T_STRING, D(state_dir), 0, 0, "/var/lib/vigil", 0, 0, NULL, F_NONEMPTY, NULL,
+     "models, recordings and snapshots live here; relative model paths resolve against it"},
+    {"stats_interval", T_DURATION, D(stats_interval_us), 0, 0, "5s", US(100000), US(3600 * SEC), NULL,
+     0, NULL, "how often the stats topic is published"},
+    {"publish_hwm", T_INT, D(publish_hwm), 0, 0, "1000", 1, 1000000, NULL, 0, NULL,
+     "ZeroMQ send high-water mark (messages queued per subscriber before dropping)"},
+    {"publish_detections", T_BOOL, D(publish_detections), 0, 0, "true", 0, 0, NULL, 0, NULL,
+     "publish `det.<camera>` with every analysed frame's detections"},
+    {"inference_batch", T_INT, D(inference_batch), 0, 0, "1", 1, 16, NULL, 0, NULL,
+     "frames of different cameras run through a detector together by one inference thread; "
+     "1 = each worker runs the detector itself"},
+    {"inference_wait", T_DURATION, D(inference_wait_us), 0, 0, "10ms", US(0), US(SEC), NULL, 0, NULL,
+     "how long a frame waits for others to fill its batch (inference_batch > 1)"},
+    {"metrics", T_STRING, D(metrics), 0, 0, "\"\"", 0, 0, NULL, F_LISTEN, NULL,
+     "HTTP listener for Prometheus (`GET /metrics`), e.g. 127.0.0.1:9108; \"\" = off"},
+    {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
+     0, NULL, "messages below this level are not written"},
+    {.key = NULL}, /* end */
+};
+#undef D
+
+#define M(field) offsetof(vg_model_config_t, field)
+const opt_t vg_cfg_model_opts[] = {
+    {"path", T_STRING, M(path), 0, 0, NULL, 0, 0, NULL, F_REQUIRED | F_NONEMPTY, NULL,
+     "ONNX file; a relative path is resolved against daemon.state_dir, then the config's folder"},
+    {"head", T_CHOICE, M(head), 0, FSIZE(vg_model_config_t, head), NULL, 0, 0, v_head, F_REQUIRED,
+     NULL, "how the outputs are decoded"},
+    {"input", T_PAIR, M(input_w), M(input_h), 0, NULL, 1, 4096, NULL, F_REQUIRED, NULL,
+     "input size [width, height] in pixels"},
+    {"labels", T_STRING, M(labels), 0, 0, NULL, 0, 0, NULL, F_EMPTY_NULL, NULL,
+     "labels file, one label per line; none = numeric labels"},
+    {"threshold", T_DOUBLE, M(threshold), 0, 0, NULL, 0, 1, NULL, F_MODELS_OWN, NULL,
+     "lowest score reported; default: the model's manifest (NanoDet 0.35, BlazeFace 0.75), 0.35 without one"},
+    {"nms_iou", T_DOUBLE, M(nms_iou), 0, 0, NULL, 0, 1, NULL, F_MODELS_OWN, NULL,
+     "boxes overlapping more than this (IoU) are merged by non-maximum suppression; default: the "
+     "model's manifest (NanoDet 0.6), 0.45 without one"},
+    {"precision", T_CHOICE, M(precision), 0, FSIZE(vg_model_config_t, precision), "fp32", 0, 0,
+     v_precision, 0, NULL, "arithmetic; bf16 uses AMX/AVX-512 BF16 where the CPU has them"},
+    {"color", T_CHOICE, M(color), 0, FSIZE(vg_model_config_t, color), "rgb", 0, 0, v_color, 0, NULL,
+     "channel order (or one gray channel) the model expects"},
+    {"mean", T_FLOAT3, M(mean), 0, 0, "[0, 0, 0]", -1e6, 1e6, NULL, 0, NULL,
+     "per channel, subtracted after scale: x = pixel * scale - mean; one number = all channels"},
+    {"scale", T_FLOAT3, M(scale), 0, 0, "[0.003921569, 0.003921569, 0.003921569]", -1e6, 1e6, NULL, 0,
+     NULL, "per channel, multiplied first (1/255 maps 0..255 to 0..1); one number = all channels"},
+    {"letterbox", T_BOOL, M(letterbox), 0, 0, "true", 0, 0, NULL, 0, NULL,
+     "keep the aspect ratio and pad (true) or stretch to the input size (false)"},
+    {.key = NULL}, /* end */
+};
+#undef M
+
+#define C(field) offsetof(vg_camera_config_t, field)
+const opt_t vg_cfg_detect_opts[] = {
+    {"model", T_NAME, C(detect_model), 0, FSIZE(vg_camera_config_t, detect_model), "\"\"", 0, 0, NULL,
+     0, NULL, "name of a model under models:; \"\" = no CNN detection"},
+    {"when", T_ENUM, C(detect_when), 0, 0, "on_motion", 0, 0, v_when, 0, NULL,
+     "which analysed frames the detector runs on"},
+    {.key = NULL}, /* end */
+};
+
+const opt_t vg_cfg_faces_opts[] = {
+    {"model", T_NAME, C(faces_model), 0, FSIZE(vg_camera_config_t, faces_model), "\"\"", 0, 0, NULL, 0,
+     NULL, "face detector (a model under models:, e.g. BlazeFace); \"\" = no faces"},
+    {"expression", T_NAME, C(faces_expression), 0, FSIZE(vg_camera_config_t, faces_expression), "\"\"", 0,
+     0, NULL, 0, NULL, "classifier run on each face (e.g. emotion); \"\" = faces only"},
+    {"on", T_ENUM, C(faces_on), 0, 0, "person", 0, 0, v_faces_on, 0, NULL,
+     "where faces are looked for: the top of person boxes (whole frame without a person detector) or the whole frame"},
+    {.key = NULL}, /* end */
+};
+
+const opt_t vg_cfg_motion_opts[] = {
+    {"threshold", T_INT, C(motion_threshold), 0, 0, "25", 1, 255, NULL, 0, NULL,
+     "luma difference counted as change"},
+    {"min_area", T_DOUBLE, C(motion_min_area), 0, 0, "0.002", 0, 1, NULL, 0, NULL,
+     "smallest changed blob that counts as motion, as a fraction of the frame"},
+    {"width", T_INT, C(motion_width), 0, 0, "320", 64, 1920, NULL, 0, NULL,
+     "width of the downscaled luma the motion gate compares"},
+    {.key = NULL}, /* end */
+};
+
+static const opt_t vg_cfg_v4l2_opts[] = {
+    {"size", T_PAIR, C(v4l2_width), C(v4l2_height), 0, "[1280, 720]", 16, 8192, NULL, 0, NULL,
+     "capture size [width, height] asked of the camera; the closest it offers is taken"},
+    {"fps", T_DOUBLE, C(v4l2_fps), 0, 0, "30", 0, 1000, NULL, 0, NULL,
+     "capture rate asked of the camera (the closest offered; 0 = the fastest); analysis samples it down"},
+    {.key = NULL}, /* end */
+};
+
+const opt_t vg_cfg_camera_opts[] = {
+    {"url", T_STRING, C(url), 0, 0, NULL, 0, 0, NULL, F_REQUIRED | F_NONEMPTY, NULL,
+     "a file path, rtsp://, http(s):// or /dev/videoN"},
+    {"realtime", T_BOOL, C(realtime), 0, 0, "true", 0, 0, NULL, 0, NULL,
+     "files: pace at the stream's own rate (false = as fast as the machine allows)"},
+    {"loop", T_BOOL, C(loop), 0, 0, "false", 0, 0, NULL, 0, NULL, "files: start again at the end"},
+    {"analysis_fps", T_DOUBLE, C(analysis_fps), 0, 0, "5", 0.1, 120, NULL, 0, NULL,
+     "frames per second sampled for analysis (recording keeps every frame)"},
+    {"decode_threads", T_INT, C(decode_threads), 0, 0, "1", 0, 16, NULL, 0, NULL,
+     "libavcodec decoding threads; 0 = auto"},
+    {"timeout", T_DURATION, C(timeout_us), 0, 0, "10s", US(100000), US(600 * SEC), NULL, 0, NULL,
+     "open and read timeout; a stalled source is reconnected after it"},
+    {"rtsp_transport", T_CHOICE, C(rtsp_transport), 0, FSIZE(vg_camera_config_t, rtsp_transport),
+     "tcp", 0, 0, v_transport, 0, NULL, "RTSP sources: transport of the media"},
+    {"ring_size", T_INT, C(ring_size), 0, 0, "2", 2, 64, NULL, F_POW2, NULL,
+     "decoded frames queued between capture and the workers (the newest wins, drops are counted)"},
+    {"detect", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_detect_opts, "CNN detection"},
+    {"faces", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_faces_opts, "face -> expression cascade"},
+    {"correct", T_CORRECT, C(correct_mode), C(correct_mask), 0, "off", 0, 0, v_correct, 0, NULL,
+     "image correction on the analysis copy: auto (per scene), off, or a list"},
+    {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_motion_opts, "motion gate"},
+    {"v4l2", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_v4l2_opts,
+     "V4L2 cameras (/dev/videoN, /dev/v4l/by-id/...): the mode negotiated, MJPEG preferred, then YUYV"},
+    {.key = NULL}, /* end */
+};
+#undef C
+
+const vg_cfg_table_t vg_cfg_tables[] = {
+    {vg_cfg_daemon_opts, "daemon"},          {vg_cfg_model_opts, "models.NAME"},
+    {vg_cfg_camera_opts, "cameras.NAME"},    {vg_cfg_detect_opts, "cameras.NAME.detect"},
+    {vg_cfg_faces_opts, "cameras.NAME.faces"}, {vg_cfg_motion_opts, "cameras.NAME.motion"},
+};
+const size_t vg_cfg_n_tables = sizeof vg_cfg_tables / sizeof vg_cfg_tables[0];
+
+bool vg_cfg_valid_name(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n >= VG_CONFIG_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+            return false;
+    return true;
+}
+
+/* "5s", "100ms", "1h": the largest unit that divides exactly. */
+void vg_cfg_fmt_duration(int64_t us, char *buf, size_t len) {
+    if (us != 0 && us % 3600000000LL == 0)
+        snprintf(buf, len, "%lldh", (long long)(us / 3600000000LL));
+    else if (us != 0 && us % 60000000LL == 0)
+        snprintf(buf, len, "%lldm", (long long)(us / 60000000LL));
+    else if (us % 1000000LL == 0)
+        snprintf(buf, len, "%llds", (long long)(us / 1000000LL));
+    else if (us % 1000LL == 0)
+        snprintf(buf, len, "%lldms", (long long)(us / 1000LL));
+    else
+        snprintf(buf, len, "%lldus", (long long)us);
+}
+
+void vg_cfg_join_values(const char *const *v, const char *sep, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; v[i] && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? sep : "", v[i]);
+}

@@ -1,0 +1,778 @@
+/*
+ * config_yaml: YAML -> vg_config_t through the schema table (config_schema.c).
+ *
+ * libyaml's document API loads the whole file into a node tree in which every
+ * node has its start line; we walk that tree against the tables below. Each
+ * table row is { key, type, offset, default, min, max, ... } and one generic
+ * setter per type does the parsing and range checks (nginx's ngx_command_t
+ * with ngx_conf_set_*_slot). Defaults are written in the table as YAML text
+ * and go through the same setters as user values, so a default can never
+ * escape the checks, and docs/config.md is printed from the same rows.
+ *
+ * The first error stops the parse; the message is one line
+ * "file:line: dotted.key: what is wrong".
+ */
+#include "daemon/config_priv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* ----------------------------------------------------------------- parsing */
+
+typedef struct {
+    const char *name; /* file name for messages */
+    yaml_document_t *doc;
+    char *err;
+    size_t errlen;
+    int name_line[3];                          /* line of the last detect.model, faces.model,
+                                                  faces.expression set (REF_*) */
+    int ref_line[VG_CONFIG_MAX_CAMERAS][3];    /* the same per camera, 0 = unset */
+    int merges;                             /* "<<" merges applied so far */
+} pctx_t;
+
+#define C_OFF(field) offsetof(vg_camera_config_t, field)
+enum { REF_DETECT, REF_FACES, REF_EXPRESSION }; /* model references of a camera */
+
+__attribute__((format(printf, 4, 5))) static int fail(pctx_t *c, int line, const char *key,
+                                                      const char *fmt, ...) {
+    if (!c->err || c->errlen == 0)
+        return -EINVAL;
+    int n = snprintf(c->err, c->errlen, "%s:%d: %s: ", c->name, line, key);
+    if (n >= 0 && (size_t)n < c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    /* One line, whatever the file holds: keys and values quoted in the message
+     * may contain newlines (multi-line scalars) or other control characters. */
+    for (char *p = c->err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return -EINVAL;
+}
+
+static int fail_nomem(pctx_t *c) {
+    if (c->err && c->errlen)
+        snprintf(c->err, c->errlen, "%s: %s", c->name, strerror(ENOMEM));
+    return -ENOMEM;
+}
+
+static int line_of(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
+
+static bool is_scalar(const yaml_node_t *n) { return n->type == YAML_SCALAR_NODE; }
+
+static const char *sval(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+/* An empty plain scalar: "key:" with nothing after it (YAML null). */
+static bool is_null(const yaml_node_t *n) {
+    if (!is_scalar(n) || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *s = sval(n);
+    return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0;
+}
+
+/* Numbers in the file are written with a '.', whatever locale a tool that
+ * links us has set (strtod would read "0,5" in de_DE): parse in "C". */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void c_locale_init(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+static double strtod_c(const char *s, char **end) {
+    pthread_once(&c_locale_once, c_locale_init);
+    return c_locale ? strtod_l(s, end, c_locale) : strtod(s, end);
+}
+
+static bool parse_double(const char *s, double *ret) {
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    double v = strtod_c(s, &end);
+    if (end == s || *end || errno == ERANGE || !isfinite(v))
+        return false;
+    *ret = v;
+    return true;
+}
+
+static bool parse_ll(const char *s, long long *ret) {
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno == ERANGE)
+        return false;
+    *ret = v;
+    return true;
+}
+
+
+int vg_config_parse_duration(const char *text, int64_t *ret_us) {
+    static const struct {
+        const char *unit;
+        double us;
+    } units[] = {{"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}};
+    if (!text || !isdigit((unsigned char)text[0]))
+        return -EINVAL; /* no sign, no blank, no ".5s" */
+    char *end;
+    errno = 0;
+    double v = strtod_c(text, &end);
+    if (end == text || errno == ERANGE || !isfinite(v))
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            double us = v * units[i].us;
+            if (us > 9.2e18)
+                return -EINVAL;
+            *ret_us = (int64_t)(us + 0.5); /* us >= 0; no libm needed */
+            return 0;
+        }
+    }
+    return -EINVAL; /* bare number or unknown unit */
+}
+
+static int find_value(const char *const *v, const char *s) {
+    for (int i = 0; v[i]; i++)
+        if (strcmp(v[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static int fail_values(pctx_t *c, int line, const char *key, const char *const *v) {
+    char list[256];
+    vg_cfg_join_values(v, ", ", list, sizeof list);
+    return fail(c, line, key, "expected one of: %s", list);
+}
+
+/* Number in min..max; the message quotes the text as written. */
+static int check_range(pctx_t *c, const opt_t *o, int line, const char *key, const char *text,
+                       double v) {
+    if (v < o->min || v > o->max)
+        return fail(c, line, key, "%s is out of range %.10g..%.10g", text, o->min, o->max);
+    return 0;
+}
+
+static int get_int(pctx_t *c, const opt_t *o, yaml_node_t *n, const char *key, int *ret) {
+    long long v;
+    double d;
+    if (!is_scalar(n))
+        return fail(c, line_of(n), key, "expected a number");
+    if (!parse_ll(sval(n), &v)) {
+        if (!parse_double(sval(n), &d))
+            return fail(c, line_of(n), key, "expected a number");
+        /* 1e3 is whole; 1e30 overflows long long but is simply out of range */
+        if (d > -9e18 && d < 9e18 && d != (double)(long long)d)
+            return fail(c, line_of(n), key, "expected a whole number");
+        v = d <= -9e18 ? LLONG_MIN : d >= 9e18 ? LLONG_MAX : (long long)d;
+    }
+    if (check_range(c, o, line_of(n), key, sval(n), (double)v) < 0)
+        return -EINVAL;
+    *ret = (int)v;
+    return 0;
+}
+
+static yaml_node_t *seq_item(pctx_t *c, yaml_node_t *seq, int i) {
+    return yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]);
+}
+
+static int seq_len(yaml_node_t *seq) {
+    return (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+}
+
+static int set_string(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, const char *key) {
+    char **p = (char **)((char *)base + o->off);
+    if (!is_scalar(n))
+        return fail(c, line_of(n), key, "expected a string");
+    const char *s = is_null(n) ? "" : sval(n);
+    if (strlen(s) != n->data.scalar.length)
+        return fail(c, line_of(n), key, "contains a NUL character");
+    if (!*s && (o->flags & F_NONEMPTY))
+        return fail(c, line_of(n), key, "must not be empty");
+    if (*s && (o->flags & F_ENDPOINT) && !strstr(s, "://"))
+        return fail(c, line_of(n), key,
+                    "expected a ZeroMQ endpoint like tcp://127.0.0.1:5555 or ipc:///run/vigil/events");
+    if (*s && (o->flags & F_LISTEN)) {
+        const char *hp = !strncmp(s, "tcp://", 6) ? s + 6 : !strncmp(s, "http://", 7) ? s + 7 : s;
+        const char *colon = strrchr(hp, ':');
+        if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+            strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
+            return fail(c, line_of(n), key, "expected HOST:PORT like 127.0.0.1:9108 (port 0..65535)");
+    }
+    char *copy = NULL;
+    if (*s || !(o->flags & F_EMPTY_NULL)) {
+        copy = strdup(s);
+        if (!copy)
+            return fail_nomem(c);
+    }
+    free(*p);
+    *p = copy;
+    return 0;
+}
+
+static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, const char *key);
+static int apply_map(pctx_t *c, const opt_t *table, yaml_node_t *map, int owner_line, void *base,
+                     const char *prefix);
+
+static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, const char *key) {
+    char *field = (char *)base + o->off;
+    int line = line_of(n);
+    switch (o->type) {
+    case T_BOOL:
+        if (is_scalar(n) && strcmp(sval(n), "true") == 0)
+            *(bool *)field = true;
+        else if (is_scalar(n) && strcmp(sval(n), "false") == 0)
+            *(bool *)field = false;
+        else
+            return fail(c, line, key, "expected true or false");
+        return 0;
+    case T_INT: {
+        int v, r = get_int(c, o, n, key, &v);
+        if (r < 0)
+            return r;
+        if ((o->flags & F_POW2) && (v & (v - 1)) != 0)
+            return fail(c, line, key, "%d is not a power of two (%g, %g, ... %g)", v, o->min,
+                        o->min * 2, o->max);
+        *(int *)field = v;
+        return 0;
+    }
+    case T_DOUBLE: {
+        double v;
+        if (!is_scalar(n) || !parse_double(sval(n), &v))
+            return fail(c, line, key, "expected a number");
+        int r = check_range(c, o, line, key, sval(n), v);
+        if (r < 0)
+            return r;
+        *(double *)field = v;
+        return 0;
+    }
+    case T_DURATION: {
+        int64_t us;
+        if (!is_scalar(n) || vg_config_parse_duration(sval(n), &us) < 0)
+            return fail(c, line, key, "expected a duration like 500ms, 5s, 2m");
+        if ((double)us < o->min || (double)us > o->max) {
+            char lo[32], hi[32];
+            vg_cfg_fmt_duration((int64_t)o->min, lo, sizeof lo);
+            vg_cfg_fmt_duration((int64_t)o->max, hi, sizeof hi);
+            return fail(c, line, key, "%s is out of range %s..%s", sval(n), lo, hi);
+        }
+        *(int64_t *)field = us;
+        return 0;
+    }
+    case T_STRING:
+        return set_string(c, o, n, base, key);
+    case T_ENUM: {
+        int i = is_scalar(n) ? find_value(o->values, sval(n)) : -1;
+        if (i < 0)
+            return fail_values(c, line, key, o->values);
+        *(int *)field = i;
+        return 0;
+    }
+    case T_CHOICE: {
+        int i = is_scalar(n) ? find_value(o->values, sval(n)) : -1;
+        if (i < 0)
+            return fail_values(c, line, key, o->values);
+        snprintf(field, o->size, "%s", o->values[i]);
+        return 0;
+    }
+    case T_NAME: {
+        if (!is_scalar(n))
+            return fail(c, line, key, "expected a name");
+        const char *s = is_null(n) ? "" : sval(n);
+        if (*s && !vg_cfg_valid_name(s))
+            return fail(c, line, key, "'%s' is not a valid name (1 to %d of A-Z a-z 0-9 _ -)", s,
+                        VG_CONFIG_NAME_MAX - 1);
+        snprintf(field, o->size, "%s", s);
+        /* where the reference was written, checked after the parse */
+        c->name_line[o->off == C_OFF(faces_model) ? REF_FACES : o->off == C_OFF(faces_expression) ? REF_EXPRESSION
+                                                                                                 : REF_DETECT] = line;
+        return 0;
+    }
+    case T_PAIR: {
+        if (n->type != YAML_SEQUENCE_NODE || seq_len(n) != 2)
+            return fail(c, line, key, "expected [width, height] like [416, 416]");
+        int v[2];
+        for (int i = 0; i < 2; i++) {
+            int r = get_int(c, o, seq_item(c, n, i), key, &v[i]);
+            if (r < 0)
+                return r;
+        }
+        *(int *)field = v[0];
+        *(int *)((char *)base + o->off2) = v[1];
+        return 0;
+    }
+    case T_FLOAT3: {
+        double v[3];
+        if (is_scalar(n)) {
+            if (!parse_double(sval(n), &v[0]))
+                return fail(c, line, key, "expected a number or a list of 3 numbers");
+            v[1] = v[2] = v[0];
+        } else if (n->type == YAML_SEQUENCE_NODE && seq_len(n) == 3) {
+            for (int i = 0; i < 3; i++) {
+                yaml_node_t *it = seq_item(c, n, i);
+                if (!is_scalar(it) || !parse_double(sval(it), &v[i]))
+                    return fail(c, line_of(it), key, "expected a number");
+            }
+        } else {
+            return fail(c, line, key, "expected a number or a list of 3 numbers");
+        }
+        for (int i = 0; i < 3; i++) {
+            char text[32];
+            snprintf(text, sizeof text, "%g", v[i]);
+            int r = check_range(c, o, line, key, text, v[i]);
+            if (r < 0)
+                return r;
+        }
+        float *f = (float *)field;
+        for (int i = 0; i < 3; i++)
+            f[i] = (float)v[i];
+        return 0;
+    }
+    case T_CORRECT: {
+        int *mode = (int *)field;
+        uint32_t *mask = (uint32_t *)((char *)base + o->off2);
+        char list[128];
+        vg_cfg_join_values(o->values, ", ", list, sizeof list);
+        if (is_scalar(n)) {
+            if (strcmp(sval(n), "auto") == 0)
+                *mode = VG_CORRECT_MODE_AUTO;
+            else if (strcmp(sval(n), "off") == 0)
+                *mode = VG_CORRECT_MODE_OFF;
+            else
+                return fail(c, line, key, "expected auto, off or a list of: %s", list);
+            *mask = 0;
+            return 0;
+        }
+        if (n->type != YAML_SEQUENCE_NODE)
+            return fail(c, line, key, "expected auto, off or a list of: %s", list);
+        uint32_t m = 0;
+        for (int i = 0; i < seq_len(n); i++) {
+            yaml_node_t *it = seq_item(c, n, i);
+            int b = is_scalar(it) ? find_value(o->values, sval(it)) : -1;
+            if (b < 0)
+                return fail(c, line_of(it), key, "expected one of: %s", list);
+            if (m & (1u << b))
+                return fail(c, line_of(it), key, "%s is listed twice", o->values[b]);
+            m |= 1u << b;
+        }
+        *mode = m ? VG_CORRECT_MODE_LIST : VG_CORRECT_MODE_OFF;
+        *mask = m;
+        return 0;
+    }
+    case T_SECTION:
+        return apply_map(c, o->sub, n, line, base, key);
+    }
+    return -EINVAL;
+}
+
+/* Levenshtein distance, for "did you mean". O(|a|*|b|) on short keys. */
+static int edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(int) * (lb + 1));
+    }
+    return prev[lb];
+}
+
+static int fail_unknown(pctx_t *c, int line, const char *key, const char *word,
+                        const char *const *candidates, size_t stride) {
+    const char *best = NULL;
+    int best_d = 3;
+    for (const char *const *k = candidates; *k; k = (const char *const *)((const char *)k + stride)) {
+        int d = edit_distance(word, *k);
+        if (d < best_d) {
+            best_d = d;
+            best = *k;
+        }
+    }
+    if (best)
+        return fail(c, line, key, "unknown key (did you mean '%s'?)", best);
+    /* Not a typo: maybe a key of another section, e.g. analysis_fps under daemon. */
+    char where[256];
+    size_t n = 0;
+    where[0] = '\0';
+    for (size_t t = 0; t < vg_cfg_n_tables; t++)
+        for (const opt_t *o = vg_cfg_tables[t].table; o->key; o++)
+            if (o->type != T_SECTION && strcmp(o->key, word) == 0 && n < sizeof where)
+                n += (size_t)snprintf(where + n, sizeof where - n, "%s%s.%s", n ? " or " : "",
+                                      vg_cfg_tables[t].where, word);
+    if (n)
+        return fail(c, line, key, "unknown key here (did you mean %s?)", where);
+    return fail(c, line, key, "unknown key");
+}
+
+/* Checks the key of pair p of map: a plain scalar, not seen earlier in the
+ * mapping (libyaml keeps both). Called as the loop reaches p, so that the
+ * work stays O(keys accepted so far), bounded by the schema. */
+static int check_key(pctx_t *c, yaml_node_t *map, yaml_node_pair_t *p, const char *prefix) {
+    yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+    if (!is_scalar(k))
+        return fail(c, line_of(k), *prefix ? prefix : "(top level)", "expected a plain key");
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+        yaml_node_t *k0 = yaml_document_get_node(c->doc, q->key);
+        if (strcmp(sval(k0), sval(k)) == 0) {
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", sval(k));
+            return fail(c, line_of(k), key, "duplicate key (first on line %d)", line_of(k0));
+        }
+    }
+    return 0;
+}
+
+#define MERGES_MAX 256 /* "<<" visits per file; aliases could make them exponential */
+#define MERGE_DEPTH_MAX 8
+
+/* Applies the pairs of map to base through table, skipping keys already in
+ * *seen. Then YAML merge keys ("<<: *anchor" or "<<: [*a, *b]") fill the keys
+ * still unset, the first source winning, as in YAML 1.1's merge: explicit keys
+ * override, and a merged nested mapping (detect:) is taken whole or not at all. */
+static int apply_pairs(pctx_t *c, const opt_t *table, yaml_node_t *map, void *base,
+                       const char *prefix, uint64_t *seen, int depth) {
+    int r;
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(map), prefix, depth ? "expected a mapping to merge"
+                                                   : "expected a mapping of keys to values");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        if ((r = check_key(c, map, p, prefix)) < 0)
+            return r;
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (strcmp(sval(k), "<<") == 0)
+            continue; /* below, once the explicit keys are in */
+        char key[KEY_MAX];
+        snprintf(key, sizeof key, "%s.%s", prefix, sval(k));
+        const opt_t *o = table;
+        while (o->key && strcmp(o->key, sval(k)) != 0)
+            o++;
+        if (!o->key)
+            return fail_unknown(c, line_of(k), key, sval(k), &table->key, sizeof(opt_t));
+        if (*seen & (1ull << (o - table)))
+            continue; /* set by a mapping that merges this one */
+        *seen |= 1ull << (o - table);
+        if ((r = set_value(c, o, v, base, key)) < 0)
+            return r;
+    }
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (strcmp(sval(k), "<<") != 0)
+            continue;
+        char key[KEY_MAX];
+        snprintf(key, sizeof key, "%s.<<", prefix);
+        if (depth >= MERGE_DEPTH_MAX || ++c->merges > MERGES_MAX)
+            return fail(c, line_of(k), key, "merges nested too deep or too many");
+        if (v->type == YAML_SEQUENCE_NODE) {
+            for (int i = 0; i < seq_len(v); i++)
+                if ((r = apply_pairs(c, table, seq_item(c, v, i), base, prefix, seen, depth + 1)) < 0)
+                    return r;
+        } else if ((r = apply_pairs(c, table, v, base, prefix, seen, depth + 1)) < 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* Applies a mapping of user values to base through table. owner_line is the
+ * line of the key that owns the mapping (for "missing required key"). */
+static int apply_map(pctx_t *c, const opt_t *table, yaml_node_t *map, int owner_line, void *base,
+                     const char *prefix) {
+    uint64_t seen = 0;
+    int r;
+    if (!is_null(map) && (r = apply_pairs(c, table, map, base, prefix, &seen, 0)) < 0)
+        return r;
+    for (const opt_t *o = table; o->key; o++)
+        if ((o->flags & F_REQUIRED) && !(seen & (1ull << (o - table))))
+            return fail(c, owner_line, prefix, "missing required key '%s'", o->key);
+    return 0;
+}
+
+/* Sets every default of table on base. Defaults are YAML text in the table,
+ * so they go through the same setters and checks as user values. */
+int vg_cfg_apply_defaults(const opt_t *table, void *base) {
+    for (const opt_t *o = table; o->key; o++) {
+        int r = 0;
+        if (o->type == T_SECTION) {
+            r = vg_cfg_apply_defaults(o->sub, base);
+        } else if (o->flags & F_MODELS_OWN) {
+            *(double *)((char *)base + o->off) = -1.0;
+        } else if (o->def) {
+            yaml_parser_t parser;
+            yaml_document_t doc;
+            char err[VG_CONFIG_ERROR_MAX];
+            if (!yaml_parser_initialize(&parser))
+                return -ENOMEM;
+            yaml_parser_set_input_string(&parser, (const unsigned char *)o->def, strlen(o->def));
+            if (!yaml_parser_load(&parser, &doc)) {
+                r = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+                yaml_parser_delete(&parser);
+                return r;
+            }
+            yaml_node_t *root = yaml_document_get_root_node(&doc);
+            pctx_t c = {.name = "(default)", .doc = &doc, .err = err, .errlen = sizeof err};
+            r = root ? set_value(&c, o, root, base, o->key) : -EINVAL;
+            yaml_document_delete(&doc);
+            yaml_parser_delete(&parser);
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+typedef enum { MAP_MODELS, MAP_CAMERAS } named_kind_t;
+
+/* models: and cameras:, maps of name -> settings. */
+static int parse_named(pctx_t *c, vg_config_t *cfg, yaml_node_t *map, named_kind_t kind) {
+    const char *what = kind == MAP_MODELS ? "models" : "cameras";
+    int r;
+    if (is_null(map))
+        return 0;
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(map), what, "expected a mapping of %s names to settings",
+                    kind == MAP_MODELS ? "model" : "camera");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        if ((r = check_key(c, map, p, what)) < 0)
+            return r;
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *name = sval(k);
+        if (!vg_cfg_valid_name(name))
+            return fail(c, line_of(k), what,
+                        "'%s' is not a valid %s name (1 to %d of A-Z a-z 0-9 _ -)", name,
+                        kind == MAP_MODELS ? "model" : "camera", VG_CONFIG_NAME_MAX - 1);
+        char prefix[KEY_MAX];
+        snprintf(prefix, sizeof prefix, "%s.%s", what, name);
+        if (kind == MAP_MODELS) {
+            if (cfg->n_models == VG_CONFIG_MAX_MODELS)
+                return fail(c, line_of(k), what, "more than %d models", VG_CONFIG_MAX_MODELS);
+            vg_model_config_t *m = &cfg->models[cfg->n_models++];
+            snprintf(m->name, sizeof m->name, "%s", name);
+            m->line = line_of(k);
+            if ((r = vg_cfg_apply_defaults(vg_cfg_model_opts, m)) < 0)
+                return r == -ENOMEM ? fail_nomem(c) : r;
+            if ((r = apply_map(c, vg_cfg_model_opts, v, m->line, m, prefix)) < 0)
+                return r;
+        } else {
+            if (cfg->n_cameras == VG_CONFIG_MAX_CAMERAS)
+                return fail(c, line_of(k), what, "more than %d cameras", VG_CONFIG_MAX_CAMERAS);
+            int idx = cfg->n_cameras++;
+            vg_camera_config_t *cam = &cfg->cameras[idx];
+            snprintf(cam->name, sizeof cam->name, "%s", name);
+            cam->line = line_of(k);
+            if ((r = vg_cfg_apply_defaults(vg_cfg_camera_opts, cam)) < 0)
+                return r == -ENOMEM ? fail_nomem(c) : r;
+            memset(c->name_line, 0, sizeof c->name_line);
+            if ((r = apply_map(c, vg_cfg_camera_opts, v, cam->line, cam, prefix)) < 0)
+                return r;
+            memcpy(c->ref_line[idx], c->name_line, sizeof c->name_line); /* for the check below */
+        }
+    }
+    return 0;
+}
+
+static const char *const top_keys[] = {"daemon", "models", "cameras", NULL};
+
+/* A camera's reference to a model (what, e.g. "detect.model") names a model. */
+static int check_ref(pctx_t *c, const vg_config_t *cfg, const vg_camera_config_t *cam, const char *what,
+                     const char *model, int line) {
+    if (!model[0] || vg_config_find_model(cfg, model))
+        return 0;
+    char key[KEY_MAX], names[256];
+    size_t n = 0;
+    snprintf(key, sizeof key, "cameras.%s.%s", cam->name, what);
+    names[0] = '\0';
+    for (int j = 0; j < cfg->n_models && n < sizeof names; j++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", j ? ", " : "", cfg->models[j].name);
+    if (cfg->n_models == 0)
+        return fail(c, line, key, "no model named '%s' (no models are defined)", model);
+    return fail(c, line, key, "no model named '%s' (defined: %s)", model, names);
+}
+
+static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
+    int r;
+    if (root->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(root), "(top level)",
+                    "expected a mapping with daemon:, models: and cameras:");
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        if ((r = check_key(c, root, p, "")) < 0)
+            return r;
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *key = sval(k);
+        if (strcmp(key, "daemon") == 0)
+            r = apply_map(c, vg_cfg_daemon_opts, v, line_of(k), cfg, "daemon");
+        else if (strcmp(key, "models") == 0)
+            r = parse_named(c, cfg, v, MAP_MODELS);
+        else if (strcmp(key, "cameras") == 0)
+            r = parse_named(c, cfg, v, MAP_CAMERAS);
+        else
+            r = fail_unknown(c, line_of(k), key, key, top_keys, sizeof(top_keys[0]));
+        if (r < 0)
+            return r;
+    }
+    /* Cross references, once every model is known (models may come after cameras). */
+    for (int i = 0; i < cfg->n_cameras; i++) {
+        const vg_camera_config_t *cam = &cfg->cameras[i];
+        if ((r = check_ref(c, cfg, cam, "detect.model", cam->detect_model, c->ref_line[i][REF_DETECT])) < 0 ||
+            (r = check_ref(c, cfg, cam, "faces.model", cam->faces_model, c->ref_line[i][REF_FACES])) < 0 ||
+            (r = check_ref(c, cfg, cam, "faces.expression", cam->faces_expression,
+                           c->ref_line[i][REF_EXPRESSION])) < 0)
+            return r;
+        if (cam->faces_expression[0] && !cam->faces_model[0]) {
+            char key[KEY_MAX];
+            snprintf(key, sizeof key, "cameras.%s.faces.expression", cam->name);
+            return fail(c, c->ref_line[i][REF_EXPRESSION], key,
+                        "needs faces.model (the face detector whose faces it classifies)");
+        }
+    }
+    return 0;
+}
+
+/* Line of a byte offset, for libyaml reader errors that carry no mark. */
+static int line_at(const char *text, size_t len, size_t offset) {
+    int line = 1;
+    for (size_t i = 0; i < offset && i < len; i++)
+        line += text[i] == '\n';
+    return line;
+}
+
+static int fail_syntax(pctx_t *c, yaml_parser_t *p, const char *text, size_t len) {
+    if (p->error == YAML_MEMORY_ERROR)
+        return fail_nomem(c);
+    int line = p->error == YAML_READER_ERROR ? line_at(text, len, p->problem_offset)
+                                               : (int)p->problem_mark.line + 1;
+    if (c->err && c->errlen) {
+        if (p->context)
+            snprintf(c->err, c->errlen, "%s:%d: YAML syntax: %s %s started on line %d", c->name,
+                     line, p->problem ? p->problem : "error", p->context,
+                     (int)p->context_mark.line + 1);
+        else
+            snprintf(c->err, c->errlen, "%s:%d: YAML syntax: %s", c->name, line,
+                     p->problem ? p->problem : "error");
+    }
+    return -EINVAL;
+}
+
+#define NESTING_MAX 32 /* the schema needs 4 levels */
+
+/* A first pass over libyaml's events, before building the node tree: reports
+ * syntax errors, and refuses deep nesting early. libyaml's scanner costs
+ * O(depth) per token inside flow collections, so 100 KB of "[" takes ~30 s;
+ * stopping at depth 32 keeps any input linear. */
+static int check_events(pctx_t *c, const char *text, size_t len) {
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, r = 0;
+    if (!yaml_parser_initialize(&parser))
+        return fail_nomem(c);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            r = fail_syntax(c, &parser, text, len);
+            break;
+        }
+        yaml_event_type_t type = ev.type;
+        int line = (int)ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (type == YAML_STREAM_END_EVENT)
+            break;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > NESTING_MAX) {
+                if (c->err && c->errlen)
+                    snprintf(c->err, c->errlen, "%s:%d: YAML syntax: nested deeper than %d levels",
+                             c->name, line, NESTING_MAX);
+                r = -EINVAL;
+                break;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+    }
+    yaml_parser_delete(&parser);
+    return r;
+}
+
+int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t **ret_config,
+                    char *err, size_t errlen) {
+    pctx_t c = {.name = name ? name : "(config)", .err = err, .errlen = errlen};
+    yaml_parser_t parser;
+    yaml_document_t doc, extra;
+    vg_config_t *cfg = NULL;
+    bool have_doc = false;
+    int r;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text)
+        text = "", len = 0;
+    if ((r = check_events(&c, text, len)) < 0)
+        return r;
+    if (!yaml_parser_initialize(&parser))
+        return fail_nomem(&c);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        r = fail_syntax(&c, &parser, text, len);
+        goto out;
+    }
+    have_doc = true;
+    c.doc = &doc;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        r = fail(&c, 1, "(top level)", "the configuration is empty");
+        goto out;
+    }
+    /* A second document would be silently ignored: refuse it. */
+    if (!yaml_parser_load(&parser, &extra)) {
+        r = fail_syntax(&c, &parser, text, len);
+        goto out;
+    }
+    yaml_node_t *extra_root = yaml_document_get_root_node(&extra);
+    int extra_line = extra_root ? (int)extra.start_mark.line + 1 : 0;
+    yaml_document_delete(&extra);
+    if (extra_root) {
+        r = fail(&c, extra_line, "(top level)", "only one YAML document is allowed");
+        goto out;
+    }
+
+    if ((r = vg_config_new_default(&cfg)) < 0) {
+        r = fail_nomem(&c);
+        goto out;
+    }
+    if (!(cfg->path = strdup(c.name))) {
+        r = fail_nomem(&c);
+        goto out;
+    }
+    if ((r = parse_root(&c, cfg, root)) < 0)
+        goto out;
+    *ret_config = cfg;
+    cfg = NULL;
+    r = 0;
+out:
+    vg_config_free(&cfg);
+    if (have_doc)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return r;
+}
+
