@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "capture/source.h"
+#include "daemon/counters.h"
 #include "daemon/procstat.h"
 #include "daemon/runtime.h"
 
@@ -83,73 +84,33 @@ static void family(FILE *out, const char *name, const char *type, const char *he
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Label values are camera names: [A-Za-z0-9_-], nothing to escape. */
-typedef uint64_t (*cam_u64_fn)(const vg_runtime_camera_snapshot_t *c);
-
-#define CAM_COUNTER(field)                                                                                   \
-    static uint64_t get_##field(const vg_runtime_camera_snapshot_t *c) { return c->field; }
-CAM_COUNTER(packets)
-CAM_COUNTER(decoded)
-CAM_COUNTER(skipped)
-CAM_COUNTER(queued)
-CAM_COUNTER(analysed)
-CAM_COUNTER(motion)
-CAM_COUNTER(decode_errors)
-CAM_COUNTER(analysis_errors)
-CAM_COUNTER(reconnects)
-CAM_COUNTER(events)
-CAM_COUNTER(detect_frames)
-CAM_COUNTER(detections)
-CAM_COUNTER(detect_errors)
-#undef CAM_COUNTER
-
-static void per_camera(FILE *out, const vg_runtime_snapshot_t *s, const char *name, const char *type,
-                       const char *help, cam_u64_fn get)
+/* The per-camera counters (daemon/counters.h), one family per run of rows
+ * with the same name. Label values are camera names: [A-Za-z0-9_-], nothing
+ * to escape. */
+static void per_camera_counters(FILE *out, const vg_runtime_snapshot_t *s)
 {
-    family(out, name, type, help);
-    for (int i = 0; i < s->n_cameras; i++)
-        fprintf(out, "%s{camera=\"%s\"} %llu\n", name, s->cameras[i].name,
-                (unsigned long long)get(&s->cameras[i]));
+    static const char *const types[] = {
+        [VG_COUNTER_KIND_counter] = "counter", [VG_COUNTER_KIND_gauge] = "gauge", [VG_COUNTER_KIND_ns] = "counter"};
+    for (int k = 0; k < vg_camera_counter_count; k++) {
+        const vg_counter_info_t *info = &vg_camera_counter_info[k];
+        if (k == 0 || strcmp(vg_camera_counter_info[k - 1].prom_family, info->prom_family) != 0)
+            family(out, info->prom_family, types[info->kind], info->help);
+        for (int i = 0; i < s->n_cameras; i++) {
+            const vg_runtime_camera_snapshot_t *c = &s->cameras[i];
+            uint64_t v = vg_camera_counter_get(&c->counters, k);
+            fprintf(out, "%s{camera=\"%s\"%s%s} ", info->prom_family, c->name, info->prom_labels ? "," : "",
+                    info->prom_labels ? info->prom_labels : "");
+            if (info->kind == VG_COUNTER_KIND_ns)
+                fprintf(out, "%.6f\n", v / 1e9);
+            else
+                fprintf(out, "%llu\n", (unsigned long long)v);
+        }
+    }
 }
 
 int vg_metrics_render(const vg_runtime_snapshot_t *s, FILE *out)
 {
-    static const struct {
-        const char *name, *type, *help;
-        cam_u64_fn get;
-    } counters[] = {
-        {"vigil_packets_total", "counter", "Video packets read.", get_packets},
-        {"vigil_frames_decoded_total", "counter", "Frames out of the decoder.", get_decoded},
-        {"vigil_frames_skipped_total", "counter", "Decoded frames not sampled (above analysis_fps; by design).",
-         get_skipped},
-        {"vigil_frames_queued_total", "counter", "Frames handed to the workers.", get_queued},
-        {"vigil_frames_analysed_total", "counter", "Frames the workers analysed.", get_analysed},
-        {"vigil_frames_motion_total", "counter", "Analysed frames with motion.", get_motion},
-        {"vigil_frames_detected_total", "counter", "Frames the detector ran on.", get_detect_frames},
-        {"vigil_detections_total", "counter", "Objects the detector found.", get_detections},
-        {"vigil_decode_errors_total", "counter", "Packets the decoder refused plus frames flagged corrupt.",
-         get_decode_errors},
-        {"vigil_analysis_errors_total", "counter", "Frames the analysis could not handle.", get_analysis_errors},
-        {"vigil_detect_errors_total", "counter", "Detector runs that failed.", get_detect_errors},
-        {"vigil_reconnects_total", "counter", "Reopen attempts after a failure or stall.", get_reconnects},
-        {"vigil_events_total", "counter", "Events started.", get_events},
-    };
-    for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++)
-        per_camera(out, s, counters[k].name, counters[k].type, counters[k].help, counters[k].get);
-
-    family(out, "vigil_dropped_total", "counter",
-           "Losses by stage and reason: frames (ring, pool, shutdown) or messages (publish).");
-    for (int i = 0; i < s->n_cameras; i++) {
-        const vg_runtime_camera_snapshot_t *c = &s->cameras[i];
-        fprintf(out, "vigil_dropped_total{camera=\"%s\",stage=\"ring\",reason=\"workers_behind\"} %llu\n", c->name,
-                (unsigned long long)c->dropped_ring);
-        fprintf(out, "vigil_dropped_total{camera=\"%s\",stage=\"pool\",reason=\"no_free_frame\"} %llu\n", c->name,
-                (unsigned long long)c->dropped_pool);
-        fprintf(out, "vigil_dropped_total{camera=\"%s\",stage=\"publish\",reason=\"queue_full\"} %llu\n", c->name,
-                (unsigned long long)c->dropped_publish);
-        fprintf(out, "vigil_dropped_total{camera=\"%s\",stage=\"shutdown\",reason=\"stopped\"} %llu\n", c->name,
-                (unsigned long long)c->dropped_shutdown);
-    }
+    per_camera_counters(out, s);
 
     family(out, "vigil_fps", "gauge", "Frames per second over the last stats interval, in (decoded) and out (analysed).");
     for (int i = 0; i < s->n_cameras; i++) {
@@ -158,24 +119,12 @@ int vg_metrics_render(const vg_runtime_snapshot_t *s, FILE *out)
         fprintf(out, "vigil_fps{camera=\"%s\",stage=\"analysed\"} %.2f\n", c->name, c->fps_analysed);
     }
 
-    family(out, "vigil_analysis_seconds_total", "counter", "Time spent analysing frames (motion, corrections, detection).");
-    for (int i = 0; i < s->n_cameras; i++)
-        fprintf(out, "vigil_analysis_seconds_total{camera=\"%s\"} %.6f\n", s->cameras[i].name,
-                s->cameras[i].analyse_ns / 1e9);
-    family(out, "vigil_detect_seconds_total", "counter", "Time spent in correction + detection.");
-    for (int i = 0; i < s->n_cameras; i++)
-        fprintf(out, "vigil_detect_seconds_total{camera=\"%s\"} %.6f\n", s->cameras[i].name,
-                s->cameras[i].detect_ns / 1e9);
     family(out, "vigil_detect_ms", "gauge", "Mean correction + detection time per run since start, milliseconds.");
     for (int i = 0; i < s->n_cameras; i++) {
         const vg_runtime_camera_snapshot_t *c = &s->cameras[i];
         fprintf(out, "vigil_detect_ms{camera=\"%s\"} %.3f\n", c->name,
                 c->detect_frames ? c->detect_ns / 1e6 / (double)c->detect_frames : 0.0);
     }
-
-    family(out, "vigil_ring_fill", "gauge", "Frames waiting in the camera's ring.");
-    for (int i = 0; i < s->n_cameras; i++)
-        fprintf(out, "vigil_ring_fill{camera=\"%s\"} %u\n", s->cameras[i].name, s->cameras[i].ring_fill);
 
     family(out, "vigil_camera_state", "gauge", "1 for the camera's current source state, 0 for the others.");
     for (int i = 0; i < s->n_cameras; i++)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "daemon/config.h"
+#include "daemon/counters.h"
 #include "daemon/metrics.h"
 
 typedef struct {
@@ -26,9 +27,9 @@ typedef struct {
     bool lossless;    /* replay: block instead of dropping between stages */
 } vg_runtime_options_t;
 
+/* Every camera's counters summed (daemon/counters.h; gauges stay 0). */
 typedef struct {
-    uint64_t decoded, decode_errors, skipped, analysed, motion_frames, events;
-    uint64_t dropped_ring, dropped_pool, dropped_publish, dropped_shutdown;
+    VG_CAMERA_COUNTER_FIELDS;
     uint64_t published;
     double elapsed_s;
 } vg_runtime_totals_t;
@@ -88,11 +89,7 @@ typedef struct {
     char model[64];                 /* detector name, "" when none */
     int state;                      /* vg_source_state_t */
     int width, height;
-    uint64_t packets, decoded, skipped, queued, analysed, motion;
-    uint64_t decode_errors, analysis_errors, reconnects, events;
-    uint64_t dropped_ring, dropped_pool, dropped_publish, dropped_shutdown;
-    uint64_t detect_frames, detections, detect_errors, detect_ns, analyse_ns;
-    uint32_t ring_fill;
+    VG_CAMERA_COUNTER_FIELDS;       /* daemon/counters.h: packets, decoded, ... */
     double fps_decoded, fps_analysed;  /* over the last stats interval */
     double latency_p50_ms, latency_p95_ms, latency_p99_ms; /* idem */
     uint64_t latency[VG_LATENCY_BUCKETS]; /* histogram since start (not cumulative) */

@@ -11,27 +11,49 @@
 #include "pipeline/correct/correct.h"
 #include "pipeline/jsonw.h"
 
-void add_totals(vg_runtime_totals_t *t, const camera_t *cam)
+/* Reads the camera's counters (daemon/counters.h), each relaxed: statistics,
+ * not a consistent cut. */
+static void read_counters(const camera_t *cam, vg_camera_counters_t *ret)
 {
     const vg_source_stats_t *s = vg_source_stats(cam->source);
     const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
-    t->decoded += load(&s->decoded);
-    t->decode_errors += load(&s->decode_errors);
-    t->skipped += load(&s->skipped);
-    t->dropped_ring += load(&s->dropped_ring);
-    t->dropped_pool += load(&s->dropped_pool);
-    t->analysed += load(&a->analysed);
-    t->motion_frames += load(&a->motion_frames);
-    t->events += load(&a->events);
-    t->dropped_publish += load(&a->emit_dropped);
-    t->dropped_shutdown += cam->dropped_shutdown;
+    uint64_t dropped_shutdown = cam->dropped_shutdown;
+    uint64_t ring_fill = cam->retired ? 0 : vg_ring_count(cam->ring);
+#define VG_FROM_SOURCE(member) load(&s->member)
+#define VG_FROM_ANALYSIS(member) load(&a->member)
+#define VG_FROM_CAMERA(local) local
+#define READ_(name, from, ...) ret->name = from;
+    VG_CAMERA_COUNTERS(READ_)
+#undef READ_
+#undef VG_FROM_CAMERA
+#undef VG_FROM_ANALYSIS
+#undef VG_FROM_SOURCE
+}
+
+void add_totals(vg_runtime_totals_t *t, const camera_t *cam)
+{
+    vg_camera_counters_t c;
+    read_counters(cam, &c);
+    vg_camera_counters_add(&t->counters, &c);
+}
+
+/* The counters that sit in one place of the `stats` message, in list order. */
+static void json_counters(vg_jsonw_t *w, const vg_camera_counters_t *c, vg_counter_json_t where)
+{
+    for (int i = 0; i < vg_camera_counter_count; i++) {
+        if (vg_camera_counter_info[i].json != where)
+            continue;
+        vg_jsonw_key(w, vg_camera_counter_info[i].json_key);
+        vg_jsonw_uint(w, vg_camera_counter_get(c, i));
+    }
 }
 
 void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, double cpu_s)
 {
     const vg_source_stats_t *s = vg_source_stats(cam->source);
     const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
-    uint64_t decoded = load(&s->decoded), analysed = load(&a->analysed);
+    vg_camera_counters_t c;
+    read_counters(cam, &c);
     double dt = (now_mono - cam->mark.at_us) / 1e6;
     uint64_t lat[VG_LATENCY_BUCKETS], lat_sum, lat_n = 0;
     vg_latency_read(&cam->latency, lat, &lat_sum);
@@ -41,8 +63,8 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
         lat_n += lat[i];
         cam->latency_mark[i] = total;
     }
-    cam->fps_decoded = dt > 0 ? (decoded - cam->mark.decoded) / dt : 0;
-    cam->fps_analysed = dt > 0 ? (analysed - cam->mark.analysed) / dt : 0;
+    cam->fps_decoded = dt > 0 ? (c.decoded - cam->mark.decoded) / dt : 0;
+    cam->fps_analysed = dt > 0 ? (c.analysed - cam->mark.analysed) / dt : 0;
     static const double q[3] = {0.50, 0.95, 0.99};
     for (int i = 0; i < 3; i++)
         cam->latency_ms[i] = vg_latency_quantile_ms(lat, q[i]);
@@ -63,33 +85,12 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     vg_jsonw_int(&w, atomic_load_explicit(&s->height, memory_order_relaxed));
     vg_jsonw_key(&w, "frames");
     vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "packets");
-    vg_jsonw_uint(&w, load(&s->packets));
-    vg_jsonw_key(&w, "decoded");
-    vg_jsonw_uint(&w, decoded);
-    vg_jsonw_key(&w, "skipped");
-    vg_jsonw_uint(&w, load(&s->skipped));
-    vg_jsonw_key(&w, "queued");
-    vg_jsonw_uint(&w, load(&s->queued));
-    vg_jsonw_key(&w, "analysed");
-    vg_jsonw_uint(&w, analysed);
-    vg_jsonw_key(&w, "motion");
-    vg_jsonw_uint(&w, load(&a->motion_frames));
+    json_counters(&w, &c, VG_COUNTER_JSON_FRAMES);
     vg_jsonw_object_end(&w);
-    vg_jsonw_key(&w, "decode_errors");
-    vg_jsonw_uint(&w, load(&s->decode_errors));
-    vg_jsonw_key(&w, "analysis_errors");
-    vg_jsonw_uint(&w, load(&a->errors));
+    json_counters(&w, &c, VG_COUNTER_JSON_TOP);
     vg_jsonw_key(&w, "dropped");
     vg_jsonw_object_begin(&w);
-    vg_jsonw_key(&w, "ring");
-    vg_jsonw_uint(&w, load(&s->dropped_ring));
-    vg_jsonw_key(&w, "pool");
-    vg_jsonw_uint(&w, load(&s->dropped_pool));
-    vg_jsonw_key(&w, "publish");
-    vg_jsonw_uint(&w, load(&a->emit_dropped));
-    vg_jsonw_key(&w, "shutdown");
-    vg_jsonw_uint(&w, cam->dropped_shutdown);
+    json_counters(&w, &c, VG_COUNTER_JSON_DROPPED);
     vg_jsonw_object_end(&w);
     vg_jsonw_key(&w, "fps");
     vg_jsonw_object_begin(&w);
@@ -110,7 +111,7 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     vg_jsonw_double(&w, cam->latency_ms[2], 3);
     vg_jsonw_object_end(&w);
     vg_jsonw_key(&w, "analysis_ms");
-    vg_jsonw_double(&w, analysed ? load(&a->analyse_ns) / 1e6 / analysed : 0, 3);
+    vg_jsonw_double(&w, c.analysed ? c.analyse_ns / 1e6 / c.analysed : 0, 3);
     vg_jsonw_key(&w, "detect");
     vg_jsonw_object_begin(&w);
     vg_jsonw_key(&w, "model");
@@ -118,15 +119,7 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
         vg_jsonw_string(&w, vg_detector_name(cam->detector));
     else
         vg_jsonw_null(&w);
-    uint64_t dframes = load(&a->detect_frames);
-    vg_jsonw_key(&w, "frames");
-    vg_jsonw_uint(&w, dframes);
-    vg_jsonw_key(&w, "objects");
-    vg_jsonw_uint(&w, load(&a->detections));
-    vg_jsonw_key(&w, "errors");
-    vg_jsonw_uint(&w, load(&a->detect_errors));
-    vg_jsonw_key(&w, "dropped");
-    vg_jsonw_uint(&w, load(&a->detect_dropped));
+    json_counters(&w, &c, VG_COUNTER_JSON_DETECT);
     if (cam->actor) {
         /* the model's inference thread, shared by the cameras using it */
         uint64_t runs = 0, images = 0;
@@ -137,19 +130,14 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
         vg_jsonw_uint(&w, images);
     }
     vg_jsonw_key(&w, "ms");
-    vg_jsonw_double(&w, dframes ? load(&a->detect_ns) / 1e6 / dframes : 0, 2);
+    vg_jsonw_double(&w, c.detect_frames ? c.detect_ns / 1e6 / c.detect_frames : 0, 2);
     char names[64];
     /* relaxed: a status reading */
     vg_correct_names(atomic_load_explicit(&a->correct_active, memory_order_relaxed), names, sizeof(names));
     vg_jsonw_key(&w, "corrections");
     vg_jsonw_string(&w, names);
     vg_jsonw_object_end(&w);
-    vg_jsonw_key(&w, "events");
-    vg_jsonw_uint(&w, load(&a->events));
-    vg_jsonw_key(&w, "reconnects");
-    vg_jsonw_uint(&w, load(&s->reconnects));
-    vg_jsonw_key(&w, "ring_fill");
-    vg_jsonw_uint(&w, cam->retired ? 0 : vg_ring_count(cam->ring));
+    json_counters(&w, &c, VG_COUNTER_JSON_TAIL);
     vg_jsonw_key(&w, "process");
     vg_jsonw_object_begin(&w);
     vg_jsonw_key(&w, "rss_bytes");
@@ -167,7 +155,7 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     int len = vg_jsonw_finish(&w);
     if (len > 0)
         vg_emitter_send(rt->main_emitter, "stats", cam->cfg.name, rt->msg, (size_t)len);
-    cam->mark = (rate_mark_t){decoded, analysed, now_mono};
+    cam->mark = (rate_mark_t){c.decoded, c.analysed, now_mono};
 }
 
 void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret)
@@ -192,7 +180,6 @@ void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret)
     for (int i = 0; i < rt->n_cameras; i++) {
         const camera_t *cam = rt->cameras[i];
         const vg_source_stats_t *s = vg_source_stats(cam->source);
-        const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
         vg_runtime_camera_snapshot_t *c = &ret->cameras[i];
         snprintf(c->name, sizeof(c->name), "%s", cam->cfg.name);
         snprintf(c->model, sizeof(c->model), "%s", cam->detector ? vg_detector_name(cam->detector) : "");
@@ -200,26 +187,7 @@ void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret)
         c->state = atomic_load_explicit(&s->state, memory_order_relaxed);
         c->width = atomic_load_explicit(&s->width, memory_order_relaxed);
         c->height = atomic_load_explicit(&s->height, memory_order_relaxed);
-        c->packets = load(&s->packets);
-        c->decoded = load(&s->decoded);
-        c->skipped = load(&s->skipped);
-        c->queued = load(&s->queued);
-        c->decode_errors = load(&s->decode_errors);
-        c->reconnects = load(&s->reconnects);
-        c->dropped_ring = load(&s->dropped_ring);
-        c->dropped_pool = load(&s->dropped_pool);
-        c->analysed = load(&a->analysed);
-        c->motion = load(&a->motion_frames);
-        c->analysis_errors = load(&a->errors);
-        c->events = load(&a->events);
-        c->dropped_publish = load(&a->emit_dropped);
-        c->dropped_shutdown = cam->dropped_shutdown;
-        c->detect_frames = load(&a->detect_frames);
-        c->detections = load(&a->detections);
-        c->detect_errors = load(&a->detect_errors);
-        c->detect_ns = load(&a->detect_ns);
-        c->analyse_ns = load(&a->analyse_ns);
-        c->ring_fill = cam->retired ? 0 : vg_ring_count(cam->ring);
+        read_counters(cam, &c->counters);
         c->fps_decoded = cam->fps_decoded;
         c->fps_analysed = cam->fps_analysed;
         c->latency_p50_ms = cam->latency_ms[0];

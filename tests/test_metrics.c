@@ -144,3 +144,78 @@ Test(metrics, render_a_snapshot_as_prometheus_text)
     cr_assert_gt(samples, 40);
     free(text);
 }
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
+/* The counter list (daemon/counters.h) is the one source: each counter,
+ * given its own value in a snapshot, comes out on its Prometheus line with
+ * that value for every camera, is summed by vg_camera_counters_add unless a
+ * gauge, and docs/events.md names its Prometheus family and stats key. */
+Test(metrics, every_counter_of_the_list_reaches_prometheus_totals_and_the_docs)
+{
+    static vg_runtime_snapshot_t s;
+    memset(&s, 0, sizeof(s));
+    s.n_cameras = 2;
+    snprintf(s.cameras[0].name, sizeof(s.cameras[0].name), "door");
+    snprintf(s.cameras[1].name, sizeof(s.cameras[1].name), "yard");
+    vg_camera_counters_t sum = {0};
+    for (int c = 0; c < 2; c++) {
+        for (int k = 0; k < vg_camera_counter_count; k++)
+            *(uint64_t *)((char *)&s.cameras[c].counters + vg_camera_counter_info[k].offset) =
+                (uint64_t)(1000 * (c + 1) + k) * 1000000000ull;
+        vg_camera_counters_add(&sum, &s.cameras[c].counters);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_eq(vg_metrics_render(&s, f), 0);
+    fclose(f);
+    char *doc = read_text(VIGIL_SOURCE_DIR "/docs/events.md");
+    cr_assert_not_null(doc);
+    for (int k = 0; k < vg_camera_counter_count; k++) {
+        const vg_counter_info_t *info = &vg_camera_counter_info[k];
+        for (int c = 0; c < 2; c++) {
+            uint64_t v = (uint64_t)(1000 * (c + 1) + k) * 1000000000ull;
+            char want[256], value[64];
+            if (info->kind == VG_COUNTER_KIND_ns)
+                snprintf(value, sizeof(value), "%.6f", v / 1e9);
+            else
+                snprintf(value, sizeof(value), "%llu", (unsigned long long)v);
+            snprintf(want, sizeof(want), "\n%s{camera=\"%s\"%s%s} %s\n", info->prom_family, s.cameras[c].name,
+                     info->prom_labels ? "," : "", info->prom_labels ? info->prom_labels : "", value);
+            cr_expect_not_null(strstr(text, want), "missing %s", want + 1);
+        }
+        uint64_t want_sum = info->kind == VG_COUNTER_KIND_gauge
+                                ? 0
+                                : (uint64_t)(1000 + k) * 1000000000ull + (uint64_t)(2000 + k) * 1000000000ull;
+        cr_expect_eq(vg_camera_counter_get(&sum, k), want_sum, "%s summed", info->name);
+        char name[128];
+        snprintf(name, sizeof(name), "`%s", info->prom_family);
+        cr_expect_not_null(strstr(doc, name), "docs/events.md does not name %s", info->prom_family);
+        if (info->json_key) {
+            snprintf(name, sizeof(name), "%s%s", info->json == VG_COUNTER_JSON_FRAMES    ? "`frames."
+                                                  : info->json == VG_COUNTER_JSON_DROPPED ? "`dropped."
+                                                  : info->json == VG_COUNTER_JSON_DETECT  ? "detect."
+                                                                                          : "`",
+                     info->json_key);
+            cr_expect_not_null(strstr(doc, name), "docs/events.md's stats table does not name %s", name);
+        }
+    }
+    free(doc);
+    free(text);
+}

@@ -367,7 +367,7 @@ static int cmd_replay(int argc, char **argv)
             "%llu events, %llu decode errors, dropped %llu (ring %llu, publish %llu, shutdown %llu), "
             "%llu messages%s\n",
             file, (unsigned long long)t.decoded, t.elapsed_s, t.elapsed_s > 0 ? t.decoded / t.elapsed_s : 0,
-            (unsigned long long)t.analysed, (unsigned long long)t.motion_frames, (unsigned long long)t.events,
+            (unsigned long long)t.analysed, (unsigned long long)t.motion, (unsigned long long)t.events,
             (unsigned long long)t.decode_errors,
             (unsigned long long)(t.dropped_ring + t.dropped_pool + t.dropped_publish + t.dropped_shutdown),
             (unsigned long long)t.dropped_ring, (unsigned long long)t.dropped_publish,
