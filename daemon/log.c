@@ -1,5 +1,6 @@
 #include "daemon/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -25,7 +26,7 @@ int vg_log_level_from_name(const char *name)
     for (size_t i = 0; i < sizeof(levels) / sizeof(*levels); i++)
         if (strcmp(name, levels[i].name) == 0)
             return levels[i].level;
-    return -1;
+    return -EINVAL;
 }
 
 void vg_log(int level, const char *fmt, ...)
@@ -42,4 +43,32 @@ void vg_log(int level, const char *fmt, ...)
         fprintf(stderr, "<%d>%s\n", level, line);
     else
         fprintf(stderr, "%s: %s%s%s\n", log_program, names[level & 7], names[level & 7][0] ? ": " : "", line);
+}
+
+const char *vg_log_redact_urls(const char *text, char *buf, size_t len)
+{
+    if (!len)
+        return buf;
+    size_t o = 0;
+    const char *p = text ? text : "";
+    while (*p && o + 1 < len) {
+        const char *sep = strstr(p, "://");
+        const char *end = sep ? sep + 3 : p + strlen(p);
+        while (p < end && o + 1 < len) /* up to and including "://" */
+            buf[o++] = *p++;
+        if (!sep || p < end)
+            break;
+        /* The userinfo ends at the last '@' before the query, the fragment
+         * or the end of the word: a password may hold an unescaped '/', and
+         * dropping a path's '@' part errs on the safe side. */
+        size_t word = strcspn(p, "?# \t\n'\"");
+        const char *at = NULL;
+        for (size_t i = 0; i < word; i++)
+            if (p[i] == '@')
+                at = p + i;
+        if (at)
+            p = at + 1;
+    }
+    buf[o] = '\0';
+    return buf;
 }

@@ -142,10 +142,14 @@ int main(int argc, char **argv)
         vg_log(VG_LOG_ERROR, "%s", err);
         return 1;
     }
-    vg_log_setup("vigild", vg_log_level_from_name(cfg->log_level));
+    int level = vg_log_level_from_name(cfg->log_level);
+    if (level < 0)
+        level = VG_LOG_INFO; /* the schema only lets known names through */
+    vg_log_setup("vigild", level);
     /* libav* would print every damaged packet; we count them (stats) and
-     * report stream failures once, so its own messages are for debugging */
-    av_log_set_level(vg_log_level_from_name(cfg->log_level) >= VG_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_FATAL);
+     * log each camera's failures and recoveries once (runtime.c), so its
+     * own messages are for debugging */
+    av_log_set_level(level >= VG_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_FATAL);
 
     /* Block the signals before any thread starts, so every thread inherits
      * the mask and only the signalfd sees them. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -14,10 +15,54 @@
 #include "daemon/procstat.h"
 #include "pipeline/jsonw.h"
 
+/* The same camera, state and reason are logged at most this often. */
+#define HEALTH_LOG_EVERY_US (60 * 1000000LL)
+
+/* Capture thread: tells the journal when the camera starts reconnecting
+ * (warning) or fails (error), with the reason, and when it streams again
+ * after that (info). Backoff retries repeat the same reason every few
+ * seconds: those are counted and only logged once a minute. URLs in
+ * reasons lose their user:password. */
+static void log_health(camera_t *cam, vg_source_state_t state, const char *reason)
+{
+    health_log_t *h = &cam->health_log;
+    char why[512];
+    vg_log_redact_urls(reason && reason[0] ? reason : "no reason given", why, sizeof(why));
+    int64_t now = now_us(CLOCK_MONOTONIC);
+    char more[96] = "";
+    if (h->repeats)
+        snprintf(more, sizeof(more), " (the last report came %u more time%s in %.0fs, not logged)", h->repeats,
+                 h->repeats == 1 ? "" : "s", (now - h->at_us) / 1e6);
+    if (state == VG_SOURCE_STREAMING) {
+        if (h->bad)
+            vg_log(VG_LOG_INFO, "camera '%s' is streaming again: %s; it was %s: %s%s", cam->cfg.name, why,
+                   vg_source_state_name((vg_source_state_t)h->state), h->reason, more);
+        h->bad = false;
+        h->repeats = 0;
+        return;
+    }
+    if (state != VG_SOURCE_RECONNECTING && state != VG_SOURCE_FAILED)
+        return;
+    if (h->bad && h->state == (int)state && strcmp(h->reason, why) == 0 && now - h->at_us < HEALTH_LOG_EVERY_US) {
+        h->repeats++;
+        return;
+    }
+    if (state == VG_SOURCE_FAILED)
+        vg_log(VG_LOG_ERROR, "camera '%s' failed: %s%s", cam->cfg.name, why, more);
+    else
+        vg_log(VG_LOG_WARNING, "camera '%s' is reconnecting: %s%s", cam->cfg.name, why, more);
+    h->bad = true;
+    h->state = (int)state;
+    snprintf(h->reason, sizeof(h->reason), "%s", why);
+    h->at_us = now;
+    h->repeats = 0;
+}
+
 /* Capture thread: a state change of the camera's source. */
 static void on_health(void *opaque, vg_source_state_t state, const char *reason)
 {
     camera_t *cam = opaque;
+    log_health(cam, state, reason);
     vg_jsonw_t w;
     vg_jsonw_init(&w, cam->health_msg, sizeof(cam->health_msg));
     vg_jsonw_object_begin(&w);
@@ -204,10 +249,11 @@ void camera_retire(vg_runtime_t *rt, camera_t *cam, int drain_ms, const char *re
     if (cam->retired)
         return;
     vg_source_stop(cam->source);
-    /* wait for the capture thread to end so nothing pushes any more */
+    /* wait for the capture thread to end so nothing pushes any more: its
+     * done eventfd wakes us (the timeout only re-checks, it never gives up) */
     while (!vg_source_done(cam->source)) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+        struct pollfd p = {.fd = vg_source_done_fd(cam->source), .events = POLLIN};
+        poll(&p, 1, 1000);
     }
     if (drain_ms > 0)
         vg_workers_drain(rt->workers, cam->queue, drain_ms);

@@ -38,6 +38,15 @@ typedef struct {
     char error[512];         /* why it failed */
 } model_t;
 
+/* What the log last said of a camera's health (runtime.c, log_health). */
+typedef struct {
+    bool bad;         /* reconnecting or failed was logged, no recovery since */
+    int state;        /* that state (vg_source_state_t) */
+    char reason[512]; /* its reason, URLs redacted */
+    int64_t at_us;    /* when (CLOCK_MONOTONIC) */
+    unsigned repeats; /* the same state and reason again since, not logged */
+} health_log_t;
+
 typedef struct camera {
     struct vg_runtime *rt;
     vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
@@ -53,6 +62,7 @@ typedef struct camera {
     vg_source_t *source;
     vg_emitter_t *health_emitter;  /* used by the capture thread only */
     char health_msg[MSG_CAP];      /* capture thread only */
+    health_log_t health_log;       /* capture thread only */
     int queue;                     /* worker queue id, -1 when not queued */
     bool retired;                  /* capture ended and the queue was removed */
     uint64_t dropped_shutdown;     /* frames left in the ring at removal */
