@@ -119,37 +119,41 @@ int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t
 
 /* Same as vg_config_load on an in-memory document of len bytes (need not be
  * NUL-terminated); `name` stands in for the file name in messages and in
- * cfg->path (relative model paths resolve against its folder). */
+ * cfg->path (relative model paths resolve against its folder). Thread: any. */
 int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t **ret_config,
                     char *err, size_t errlen);
 
-/* Frees a config; accepts NULL and *config == NULL; sets *config = NULL. */
+/* Frees a config; accepts NULL and *config == NULL; sets *config = NULL.
+ * Thread: the one that owns it, once no thread reads it. */
 void vg_config_free(vg_config_t **config);
 
 /* A config with every default and no cameras (for tools that build one in code,
- * e.g. `vigil replay FILE` without --config). Caller frees. Returns -ENOMEM. */
+ * e.g. `vigil replay FILE` without --config). Caller frees. Returns -ENOMEM.
+ * Thread: any. */
 int vg_config_new_default(vg_config_t **ret_config);
 
 /* Adds a camera with defaults to cfg (tools). Returns the new camera or NULL
- * when the table is full, name is invalid or already used. url is copied. */
+ * when the table is full, name is invalid or already used. url is copied.
+ * Thread: the one building cfg, before any other thread reads it. */
 vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, const char *url);
 
 /* True when two camera configs would run identically (reload keeps the camera
  * running when this is true). Compares every field but `line`; the model named
- * by detect_model is compared by name only (see vg_model_config_equal). */
+ * by detect_model is compared by name only (see vg_model_config_equal).
+ * Thread: any. */
 bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_t *b);
 
 /* True when two model configs would load and decode identically (reload
  * reloads a model, and restarts the cameras using it, when this is false).
  * Paths compare as written: a changed daemon.state_dir, which moves relative
- * paths, is for the caller to compare. */
+ * paths, is for the caller to compare. Thread: any. */
 bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *b);
 
-/* Looks up a model by name; NULL when absent. */
+/* Looks up a model by name; NULL when absent. Thread: any. */
 const vg_model_config_t *vg_config_find_model(const vg_config_t *cfg, const char *name);
 
 /* Looks up a camera by name; NULL when absent (reload matches old and new
- * cameras by name). */
+ * cameras by name). Thread: any. */
 const vg_camera_config_t *vg_config_find_camera(const vg_config_t *cfg, const char *name);
 
 /* Resolves a path from the config (model path, labels) the documented way: an
@@ -162,7 +166,7 @@ const vg_camera_config_t *vg_config_find_camera(const vg_config_t *cfg, const ch
 int vg_config_resolve_path(const vg_config_t *cfg, const char *path, char *buf, size_t len);
 
 /* Parses a duration with a unit ("500ms", "5s", "2m", "1h", "250us"); a bare
- * number is refused. Returns 0 and *ret_us, or -EINVAL. */
+ * number is refused. Returns 0 and *ret_us, or -EINVAL. Thread: any. */
 int vg_config_parse_duration(const char *text, int64_t *ret_us);
 
 /* Writes the configuration reference (docs/config.md, Markdown) generated from

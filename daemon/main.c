@@ -74,7 +74,7 @@ static vg_metrics_t *metrics_start(const vg_config_t *cfg, bool *ret_failed)
     *ret_failed = false;
     if (!cfg->metrics || !cfg->metrics[0])
         return NULL;
-    if (vg_metrics_new(cfg->metrics, &m, err, sizeof(err)) < 0) {
+    if (vg_metrics_new(cfg->metrics, err, sizeof(err), &m) < 0) {
         vg_log(VG_LOG_ERROR, "%s", err);
         *ret_failed = true;
         return NULL;
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 
     vg_runtime_t *rt = NULL;
     char rerr[512];
-    int r = vg_runtime_new(cfg, NULL, &rt, rerr, sizeof(rerr));
+    int r = vg_runtime_new(cfg, NULL, rerr, sizeof(rerr), &rt);
     if (r < 0) {
         vg_log(VG_LOG_ERROR, "%s", rerr);
         vg_config_free(&cfg);

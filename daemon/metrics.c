@@ -277,7 +277,7 @@ static int parse_listen(const char *listen, char *host, size_t hostlen, char *po
     return 0;
 }
 
-int vg_metrics_new(const char *listen, vg_metrics_t **ret, char *err, size_t errlen)
+int vg_metrics_new(const char *listen, char *err, size_t errlen, vg_metrics_t **ret)
 {
     char host[256], port[8];
     if (parse_listen(listen, host, sizeof(host), port, sizeof(port)) < 0) {

@@ -44,19 +44,21 @@ typedef struct {
     _Atomic uint64_t sum_us;                      /* for the mean (Prometheus _sum) */
 } vg_latency_t;
 
-/* Upper bound of bucket i in microseconds (INFINITY for the last). */
+/* Upper bound of bucket i in microseconds (INFINITY for the last).
+ * Thread: any. */
 double vg_latency_bound_us(int i);
 
 /* Counts one latency. Thread: any (relaxed atomics; one writer per camera at
  * a time in practice, but several would be correct too). */
 void vg_latency_record(vg_latency_t *h, int64_t us);
 
-/* Copies the counts (each read relaxed: a statistic, not a consistent cut). */
+/* Copies the counts (each read relaxed: a statistic, not a consistent cut).
+ * Thread: any. */
 void vg_latency_read(const vg_latency_t *h, uint64_t ret_counts[VG_LATENCY_BUCKETS], uint64_t *ret_sum_us);
 
 /* The q-quantile (0 < q <= 1) of counts (a histogram, or the difference of
  * two reads), in milliseconds: the upper bound of the bucket holding it.
- * Returns 0 when counts are all 0. */
+ * Returns 0 when counts are all 0. Thread: any. */
 double vg_latency_quantile_ms(const uint64_t counts[VG_LATENCY_BUCKETS], double q);
 
 struct vg_runtime_snapshot; /* daemon/runtime.h */
@@ -65,20 +67,23 @@ typedef struct vg_metrics vg_metrics_t;
 /* Listens on `listen`: "HOST:PORT", optionally prefixed with tcp:// or
  * http:// (HOST may be a name, an IPv4 address, [IPv6], or * for all; PORT 0
  * picks a free port, see vg_metrics_port). Returns 0, or a negative errno
- * with the cause in err ("cannot listen on '...': Address already in use"). */
-int vg_metrics_new(const char *listen, vg_metrics_t **ret, char *err, size_t errlen);
+ * with the cause in err ("cannot listen on '...': Address already in use").
+ * Thread: main. */
+int vg_metrics_new(const char *listen, char *err, size_t errlen, vg_metrics_t **ret);
 
-/* The port actually bound. */
+/* The port actually bound. Thread: any. */
 int vg_metrics_port(const vg_metrics_t *m);
 
-/* Hands the HTTP thread a new snapshot (copied; snap is borrowed). */
+/* Hands the HTTP thread a new snapshot (copied; snap is borrowed).
+ * Thread: main. */
 void vg_metrics_update(vg_metrics_t *m, const struct vg_runtime_snapshot *snap);
 
-/* Stops the listener and frees. Accepts NULL; sets *m = NULL. */
+/* Stops the listener and frees. Accepts NULL; sets *m = NULL. Thread: main. */
 void vg_metrics_free(vg_metrics_t **m);
 
 /* Writes the Prometheus text for snap (and this process's /proc/self) to
- * out. Exposed for tests and `vigil`; returns 0 or a negative errno. */
+ * out. Exposed for tests and `vigil`; returns 0 or a negative errno.
+ * Thread: any (the HTTP thread renders its own copy). */
 int vg_metrics_render(const struct vg_runtime_snapshot *snap, FILE *out);
 
 #endif

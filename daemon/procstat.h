@@ -16,7 +16,8 @@ typedef struct {
     double start_s;            /* start time, seconds since the epoch (0 if /proc/stat lacks btime) */
 } vg_procstat_t;
 
-/* Reads the figures. Returns 0, or a negative errno (*ret untouched). */
+/* Reads the figures. Returns 0, or a negative errno (*ret untouched).
+ * Thread: any. */
 int vg_procstat_read(vg_procstat_t *ret);
 
 #endif

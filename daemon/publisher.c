@@ -5,8 +5,11 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -14,6 +17,9 @@
 #define MAX_CAMERAS 256
 #define OUT_CAP (64 * 1024)
 #define STATS_CAP 4096
+/* The thread turns at least this often when idle, so that the watchdog
+ * (vg_runtime_alive) sees it alive; stopping does not wait for it: stop_fd
+ * wakes the thread at once. */
 #define POLL_MS 50
 
 typedef struct {
@@ -29,7 +35,8 @@ struct vg_publisher {
     void *pull, *pub, *router;
     pthread_t thread;
     bool thread_started;
-    _Atomic int stop;             /* main writes once; the thread polls it */
+    _Atomic int stop;             /* main writes once, then wakes the thread through stop_fd */
+    int stop_fd;                  /* eventfd: readable once stop is set */
     int64_t debug_stall_at_us;    /* VIGIL_DEBUG_STALL_PUBLISHER; 0 = off */
     vg_publisher_stats_t stats;
     /* publisher thread only: */
@@ -59,15 +66,16 @@ static camera_seq_t *camera_entry(vg_publisher_t *p, const char *name, size_t le
     return c;
 }
 
-/* Receives one part into buf (NUL-terminated); returns its length, -1 on
- * error, and sets *more. */
+/* Receives one part into buf (NUL-terminated); returns its length,
+ * -EMSGSIZE when it did not fit (the rest of the part is gone), or
+ * ZeroMQ's negative errno (-EAGAIN: nothing to read), and sets *more. */
 static int recv_part(void *sock, char *buf, size_t cap, int flags, int *more)
 {
     int n = zmq_recv(sock, buf, cap - 1, flags);
     if (n < 0)
-        return -1;
+        return -zmq_errno();
     if ((size_t)n > cap - 1)
-        n = -2; /* truncated */
+        n = -EMSGSIZE; /* truncated */
     else
         buf[n] = '\0';
     int m = 0;
@@ -81,7 +89,8 @@ static void drain_parts(void *sock, int more)
 {
     char scratch[64];
     while (more) {
-        if (recv_part(sock, scratch, sizeof(scratch), 0, &more) == -1)
+        int r = recv_part(sock, scratch, sizeof(scratch), 0, &more);
+        if (r < 0 && r != -EMSGSIZE)
             break;
     }
 }
@@ -94,7 +103,7 @@ static bool forward_one(vg_publisher_t *p, int flags)
     char *body = p->in;
     int more = 0;
     int tl = recv_part(p->pull, topic, sizeof(topic), flags, &more);
-    if (tl == -1)
+    if (tl < 0 && tl != -EMSGSIZE)
         return false;
     if (tl < 0 || !more) {
         drain_parts(p->pull, more);
@@ -200,21 +209,22 @@ static void debug_stall(vg_publisher_t *p)
 {
     if (!p->debug_stall_at_us || mono_us() < p->debug_stall_at_us)
         return;
-    /* relaxed: polled, as in the loop */
-    while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
+    /* until stop_fd says stop */
+    struct pollfd pf = {.fd = p->stop_fd, .events = POLLIN};
+    while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+        ;
 }
 
 static void *publisher_main(void *arg)
 {
     vg_publisher_t *p = arg;
-    zmq_pollitem_t items[2] = {{.socket = p->pull, .events = ZMQ_POLLIN},
+    zmq_pollitem_t items[3] = {{.socket = p->pull, .events = ZMQ_POLLIN},
+                               {.fd = p->stop_fd, .events = ZMQ_POLLIN},
                                {.socket = p->router, .events = ZMQ_POLLIN}};
-    int n_items = p->router ? 2 : 1;
+    int n_items = p->router ? 3 : 2;
     for (;;) {
-        /* relaxed: re-read every POLL_MS; nothing rides on it */
+        /* relaxed: stop_fd woke us (or POLL_MS passed); the flag itself
+         * orders nothing */
         bool stop = atomic_load_explicit(&p->stop, memory_order_relaxed);
         /* relaxed: a counter the main thread compares between checks */
         atomic_fetch_add_explicit(&p->stats.loops, 1, memory_order_relaxed);
@@ -225,7 +235,7 @@ static void *publisher_main(void *arg)
         int forwarded = 0;
         while (forwarded < 1024 && forward_one(p, ZMQ_DONTWAIT))
             forwarded++;
-        if (n_items > 1 && (items[1].revents & ZMQ_POLLIN))
+        if (n_items > 2 && (items[2].revents & ZMQ_POLLIN))
             answer_control(p);
         if (stop && forwarded == 0)
             break; /* every emitter is closed and the queue is empty */
@@ -242,17 +252,24 @@ static int bind_socket(void *sock, const char *what, const char *endpoint, char 
     return -e;
 }
 
-int vg_publisher_new(const vg_publisher_config_t *cfg, vg_publisher_t **ret, char *err, size_t errlen)
+int vg_publisher_new(const vg_publisher_config_t *cfg, char *err, size_t errlen, vg_publisher_t **ret)
 {
     vg_publisher_t *p = calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
     int r = -ENOMEM;
     p->cfg = *cfg;
+    p->stop_fd = -1;
     p->cameras = calloc(MAX_CAMERAS, sizeof(*p->cameras));
     if (!p->cameras)
         goto fail;
     atomic_init(&p->stop, 0);
+    p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->stop_fd < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot create the publisher's eventfd: %s", strerror(-r));
+        goto fail;
+    }
     const char *stall = getenv("VIGIL_DEBUG_STALL_PUBLISHER");
     if (stall && atof(stall) > 0)
         p->debug_stall_at_us = mono_us() + (int64_t)(atof(stall) * 1e6);
@@ -307,10 +324,17 @@ void vg_publisher_free(vg_publisher_t **pp)
         return;
     vg_publisher_t *p = *pp;
     if (p->thread_started) {
-        /* relaxed: the thread polls it within POLL_MS */
+        /* relaxed: the eventfd write below is what wakes the thread */
         atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
+        uint64_t one = 1;
+        if (write(p->stop_fd, &one, sizeof(one)) < 0) {
+            /* cannot happen with a counter far from its maximum; the thread
+             * still sees the flag within POLL_MS */
+        }
         pthread_join(p->thread, NULL);
     }
+    if (p->stop_fd >= 0)
+        close(p->stop_fd);
     close_socket(&p->router);
     close_socket(&p->pub);
     close_socket(&p->pull);

@@ -41,7 +41,7 @@ typedef struct {
     _Atomic uint64_t published; /* messages sent or printed */
     _Atomic uint64_t dropped;   /* messages emitters could not queue */
     _Atomic uint64_t invalid;   /* malformed internal messages (a bug if > 0) */
-    _Atomic uint64_t loops;     /* turns of the publisher thread (one per <= 50 ms):
+    _Atomic uint64_t loops;     /* turns of the publisher thread (one per <= 50 ms, even idle):
                                  * the watchdog's sign that it is alive */
 } vg_publisher_stats_t;
 
@@ -50,21 +50,29 @@ typedef struct vg_emitter vg_emitter_t;
 
 /* Binds the sockets and starts the thread. On failure returns a negative
  * errno and writes the cause into err, e.g.
- * "cannot bind publish endpoint 'tcp://127.0.0.1:5555': Address already in use". */
-int vg_publisher_new(const vg_publisher_config_t *cfg, vg_publisher_t **ret, char *err, size_t errlen);
+ * "cannot bind publish endpoint 'tcp://127.0.0.1:5555': Address already in use".
+ * Thread: main. */
+int vg_publisher_new(const vg_publisher_config_t *cfg, char *err, size_t errlen, vg_publisher_t **ret);
 
-/* Sends what is queued, stops the thread, closes the sockets (lingering at
- * most 500 ms for subscribers). Free every emitter first. Accepts NULL. */
+/* Sends what is queued, stops the thread (woken at once through its
+ * eventfd), closes the sockets (lingering at most 500 ms for subscribers).
+ * Free every emitter first. Accepts NULL. Thread: main. */
 void vg_publisher_free(vg_publisher_t **pub);
 
+/* The publisher's counters; read them relaxed. Thread: any. */
 const vg_publisher_stats_t *vg_publisher_stats(const vg_publisher_t *pub);
 
+/* A new emitter (a PUSH socket to the publisher); returns 0 or a negative
+ * errno. Thread: main; the emitter is then used by one thread at a time. */
 int vg_emitter_new(vg_publisher_t *pub, vg_emitter_t **ret);
+/* Closes it; messages it queued still go out. Accepts NULL. Thread: main,
+ * once the thread that used it is done with it. */
 void vg_emitter_free(vg_emitter_t **em);
 
 /* Queues one message (see vg_emit_fn in pipeline/analysis.h: body is a JSON
  * object without topic, camera and seq). emitter is a vg_emitter_t.
- * Returns 0, or -EAGAIN when dropped (counted), -EINVAL on a bad message. */
+ * Returns 0, or -EAGAIN when dropped (counted), -EINVAL on a bad message.
+ * Thread: the one thread that uses this emitter. */
 int vg_emitter_send(void *emitter, const char *topic, const char *camera, const char *json, size_t len);
 
 #endif

@@ -415,8 +415,8 @@ void vg_runtime_tune_process(void)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
-int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_runtime_t **ret,
-                   char *err, size_t errlen)
+int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, char *err, size_t errlen,
+                   vg_runtime_t **ret)
 {
     vg_runtime_t *rt = calloc(1, sizeof(*rt));
     if (!rt)
@@ -446,7 +446,7 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_r
         .print_to = rt->opt.print_to,
         .lossless = rt->opt.lossless,
     };
-    if ((r = vg_publisher_new(&pc, &rt->pub, err, errlen)) < 0)
+    if ((r = vg_publisher_new(&pc, err, errlen, &rt->pub)) < 0)
         goto fail;
     rt->n_workers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (rt->n_workers < 1)

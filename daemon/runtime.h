@@ -49,27 +49,31 @@ void vg_runtime_tune_process(void);
  * until vg_runtime_free or the next vg_runtime_apply. A camera whose source
  * cannot be opened is not an error here: it reports on health.<camera>.
  * Returns 0, or a negative errno with the cause in err (e.g. the publish
- * endpoint is in use). */
-int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, vg_runtime_t **ret,
-                   char *err, size_t errlen);
+ * endpoint is in use). Thread: main. */
+int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, char *err, size_t errlen,
+                   vg_runtime_t **ret);
 
 /* Applies a new config: cameras that were removed or changed are stopped
  * (their open events end), new and changed ones start; unchanged cameras keep
  * running untouched. Daemon-level changes (publish endpoint, workers) need a
- * restart and are reported in err with a positive return. Returns 0 or >0. */
+ * restart and are reported in err with a positive return. Returns 0 or >0.
+ * Thread: main. */
 int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t msglen);
 
 /* Housekeeping, called from the main loop: retires cameras whose source
  * ended, and emits `stats` when stats_interval has passed (or force).
- * Returns the number of cameras whose capture is still running. */
+ * Returns the number of cameras whose capture is still running.
+ * Thread: main. */
 int vg_runtime_tick(vg_runtime_t *rt, bool force_stats);
 
-/* Number of cameras configured, and how many are streaming right now. */
+/* Number of cameras configured, and how many are streaming right now.
+ * Thread: main. */
 int vg_runtime_cameras(const vg_runtime_t *rt, int *ret_streaming);
 
 /* Cameras still opening their source for the first time or again (state
  * connecting). vigild sends READY=1 once this is 0: every camera has been
- * opened or has failed for a reason it reported on health.<camera>. */
+ * opened or has failed for a reason it reported on health.<camera>.
+ * Thread: main. */
 int vg_runtime_opening(const vg_runtime_t *rt);
 
 /* Logs what the rings, frame pools, decoders, corrections and models will
@@ -78,7 +82,7 @@ int vg_runtime_opening(const vg_runtime_t *rt);
  * every camera has opened or failed. Thread: main. */
 void vg_runtime_log_memory(const vg_runtime_t *rt);
 
-/* Totals over every camera since start (summaries). */
+/* Totals over every camera since start (summaries). Thread: main. */
 void vg_runtime_totals(const vg_runtime_t *rt, vg_runtime_totals_t *ret);
 
 /* One camera's counters at one moment (see vg_runtime_snapshot). Counters
@@ -108,17 +112,19 @@ typedef struct vg_runtime_snapshot {
  * n_cameras entries are written. Thread: main. */
 void vg_runtime_snapshot(vg_runtime_t *rt, vg_runtime_snapshot_t *ret);
 
-/* Bytes of a snapshot that hold data: copy this much, not sizeof. */
+/* Bytes of a snapshot that hold data: copy this much, not sizeof.
+ * Thread: any. */
 size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap);
 
 /* Watchdog: true when workers and publisher made progress since the last
  * call, or had nothing to do. When false, *ret_why (if not NULL) says which
  * one is stuck (a static string). Call it at most every 100 ms: the
- * publisher turns every 50 ms when idle. */
+ * publisher turns every 50 ms when idle. Thread: main. */
 bool vg_runtime_alive(vg_runtime_t *rt, const char **ret_why);
 
 /* Stops capture, lets the workers drain the rings (at most drain_ms), ends
- * open events, flushes the publisher, frees everything. Accepts NULL. */
+ * open events, flushes the publisher, frees everything. Accepts NULL.
+ * Thread: main. */
 void vg_runtime_free(vg_runtime_t **rt, int drain_ms);
 
 #endif

@@ -344,7 +344,7 @@ static int cmd_replay(int argc, char **argv)
     vg_runtime_options_t ro = {.print_to = out, .lossless = true};
     vg_runtime_t *rt = NULL;
     char rerr[512];
-    if (vg_runtime_new(cfg, &ro, &rt, rerr, sizeof(rerr)) < 0) {
+    if (vg_runtime_new(cfg, &ro, rerr, sizeof(rerr), &rt) < 0) {
         fprintf(stderr, "vigil replay: %s\n", rerr);
         vg_config_free(&cfg);
         return 1;
