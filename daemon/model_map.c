@@ -20,4 +20,8 @@ void vg_model_detector_config(const vg_model_config_t *mc, vg_detector_config_t 
     memcpy(ret->mean, mc->mean, sizeof(ret->mean));
     memcpy(ret->scale, mc->scale, sizeof(ret->scale));
     ret->letterbox = mc->letterbox;
+    /* head and input are required keys: always given, so checked against a
+     * manifest. color/mean/scale/letterbox have defaults the config cannot
+     * yet tell from a value written out, so they are not checked. */
+    ret->given = VG_DETECTOR_GIVEN_HEAD | VG_DETECTOR_GIVEN_INPUT;
 }

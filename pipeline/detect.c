@@ -2,6 +2,7 @@
 #include "pipeline/detect.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,66 @@ static vg_tensor_color_t color_of(const char *c)
     return VG_TENSOR_RGB;
 }
 
+static bool floats_differ(const float *a, const float *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (fabsf(a[i] - b[i]) > 1e-6f * (fabsf(a[i]) + fabsf(b[i]) + 1e-6f))
+            return true;
+    return false;
+}
+
+/* A field the config gave on purpose must agree with the manifest: the
+ * model was converted for the manifest's preprocessing, so a different one
+ * would run it wrong without a word. Mean/scale compare in the config's
+ * convention (x = pixel * scale - mean). */
+static int check_given(const vg_detector_config_t *m, const vg_manifest_t *mf, const char *mpath, char *err,
+                       size_t errlen)
+{
+    int n = snprintf(err, errlen, "model '%s': ", m->name);
+    if (n < 0 || (size_t)n >= errlen)
+        n = 0;
+    err += n;
+    errlen -= (size_t)n;
+    vg_head_kind_t kind;
+    if ((m->given & VG_DETECTOR_GIVEN_HEAD) &&
+        (vg_head_kind_parse(m->head, &kind) < 0 || kind != mf->head.kind)) {
+        snprintf(err, errlen, "head: '%s', but the manifest '%s' says '%s'; remove the key or make it agree",
+                 m->head, mpath, mf->head_name);
+        return -EINVAL;
+    }
+    if ((m->given & VG_DETECTOR_GIVEN_INPUT) && (m->input_w != mf->input_w || m->input_h != mf->input_h)) {
+        snprintf(err, errlen, "input: [%d, %d], but the manifest '%s' says [%d, %d]; remove the key or make it agree",
+                 m->input_w, m->input_h, mpath, mf->input_w, mf->input_h);
+        return -EINVAL;
+    }
+    if ((m->given & VG_DETECTOR_GIVEN_COLOR) && strcmp(m->color[0] ? m->color : "rgb", mf->color) != 0) {
+        snprintf(err, errlen, "color: '%s', but the manifest '%s' says '%s'; remove the key or make it agree",
+                 m->color, mpath, mf->color);
+        return -EINVAL;
+    }
+    float scale[3], mean[3];
+    for (int c = 0; c < 3; c++) {
+        scale[c] = mf->scale[c];
+        mean[c] = mf->mean[c] * mf->scale[c]; /* (p - mean) * scale = p * scale - mean * scale */
+    }
+    if ((m->given & VG_DETECTOR_GIVEN_SCALE) && floats_differ(m->scale, scale, 3)) {
+        snprintf(err, errlen, "scale: [%g, %g, %g], but the manifest '%s' says [%g, %g, %g]; remove the key or make "
+                 "it agree", m->scale[0], m->scale[1], m->scale[2], mpath, scale[0], scale[1], scale[2]);
+        return -EINVAL;
+    }
+    if ((m->given & VG_DETECTOR_GIVEN_MEAN) && floats_differ(m->mean, mean, 3)) {
+        snprintf(err, errlen, "mean: [%g, %g, %g], but the manifest '%s' says [%g, %g, %g]; remove the key or make "
+                 "it agree", m->mean[0], m->mean[1], m->mean[2], mpath, mean[0], mean[1], mean[2]);
+        return -EINVAL;
+    }
+    if ((m->given & VG_DETECTOR_GIVEN_LETTERBOX) && m->letterbox != mf->letterbox) {
+        snprintf(err, errlen, "letterbox: %s, but the manifest '%s' says %s; remove the key or make it agree",
+                 m->letterbox ? "true" : "false", mpath, mf->letterbox ? "true" : "false");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int vg_detector_new(const vg_detector_config_t *m, const char *onnx_path, const char *labels_path,
                     vg_detector_t **ret, char *err, size_t errlen)
 {
@@ -82,6 +143,8 @@ int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, 
     vg_head_config_t hc;
     vg_tensor_prep_config_t pc = {.layout = VG_TENSOR_NCHW, .fit = m->letterbox ? VG_TENSOR_LETTERBOX : VG_TENSOR_STRETCH};
     r = vg_manifest_load(mpath, &mf, why, sizeof(why));
+    if (r == 0 && (r = check_given(m, mf, mpath, err, errlen)) < 0)
+        goto fail;
     if (r == 0) {
         hc = mf->head;
         pc.width = mf->input_w;

@@ -34,9 +34,22 @@
 
 typedef struct vg_detector vg_detector_t;
 
+/* Which of a vg_detector_config_t's preprocessing fields were given on
+ * purpose (in a config file) rather than left at their defaults. */
+enum {
+    VG_DETECTOR_GIVEN_HEAD = 1u << 0,
+    VG_DETECTOR_GIVEN_INPUT = 1u << 1,
+    VG_DETECTOR_GIVEN_COLOR = 1u << 2,
+    VG_DETECTOR_GIVEN_MEAN = 1u << 3,
+    VG_DETECTOR_GIVEN_SCALE = 1u << 4,
+    VG_DETECTOR_GIVEN_LETTERBOX = 1u << 5,
+};
+
 /* What a detector is made from, besides its files. A model with a manifest
  * (<model>.json) takes its head, input, colour, mean/scale and letterbox from
- * it; these fields describe a model without one. */
+ * it; these fields describe a model without one. A field marked in `given`
+ * that disagrees with the manifest is an error naming the key ("head",
+ * "input", ...), never silently overridden. */
 typedef struct {
     char name[64];      /* for messages: "model 'detector': ..." */
     char head[16];      /* yolov5 | yolov8 | nanodet | ssd | centernet | classifier */
@@ -48,11 +61,15 @@ typedef struct {
     float mean[3];      /* x = pixel * scale - mean */
     float scale[3];
     bool letterbox;     /* letterbox (true) or stretch (false) */
+    unsigned given;     /* VG_DETECTOR_GIVEN_*: fields set on purpose, checked against a manifest */
 } vg_detector_config_t;
 
 /* Loads model `m` (paths already resolved: onnx_path, labels_path may be
  * NULL). Returns 0, or a negative errno with one line in err naming the model
- * and the cause ("model 'detector': cannot load '/x.onnx': ..."). */
+ * and the cause ("model 'detector': cannot load '/x.onnx': ..."). A given
+ * field that contradicts the manifest fails with -EINVAL and err starting
+ * with the key: "head: 'classifier', but the manifest '/x.json' says
+ * 'nanodet' ...". Thread: any (the new detector's owner). */
 int vg_detector_new(const vg_detector_config_t *m, const char *onnx_path, const char *labels_path,
                     vg_detector_t **ret, char *err, size_t errlen);
 void vg_detector_free(vg_detector_t **d);
