@@ -61,7 +61,7 @@
     X(detect_errors, VG_FROM_ANALYSIS(detect_errors), DETECT, "errors", counter, "vigil_detect_errors_total",   \
       NULL, "Detector runs that failed.")                                                                       \
     X(detect_dropped, VG_FROM_ANALYSIS(detect_dropped), DETECT, "dropped", counter,                             \
-      "vigil_detect_dropped_total", NULL, "Frames that went without detection: the inference queue was full.") \
+      "vigil_detect_dropped_total", NULL, "Frames that went without detection: every inference slot was taken.") \
     X(events, VG_FROM_ANALYSIS(events), TAIL, "events", counter, "vigil_events_total", NULL, "Events started.") \
     X(reconnects, VG_FROM_SOURCE(reconnects), TAIL, "reconnects", counter, "vigil_reconnects_total", NULL,      \
       "Reopen attempts after a failure or stall.")                                                              \
@@ -70,7 +70,9 @@
     X(analyse_ns, VG_FROM_ANALYSIS(analyse_ns), NONE, NULL, ns, "vigil_analysis_seconds_total", NULL,           \
       "Time spent analysing frames (motion, corrections, detection).")                                          \
     X(detect_ns, VG_FROM_ANALYSIS(detect_ns), NONE, NULL, ns, "vigil_detect_seconds_total", NULL,               \
-      "Time spent in correction + detection.")
+      "Time spent in correction + detection.")                                                                  \
+    X(detect_wait_ns, VG_FROM_ANALYSIS(detect_wait_ns), NONE, NULL, ns, "vigil_detect_wait_seconds_total", NULL,\
+      "Time frames waited for the model's inference thread (queue and run), while workers served others.")
 
 /* Where a counter sits in the `stats` message (see emit_stats). */
 typedef enum {
