@@ -1,5 +1,6 @@
 /* source.c: see source.h. */
 #include "capture/source.h"
+#include "capture/reader.h"
 #include "capture/v4l2.h"
 
 #include <errno.h>
@@ -14,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 #include <libavutil/time.h>
 
 struct vg_source {
@@ -29,17 +28,13 @@ struct vg_source {
     vg_source_stats_t stats;
 
     /* Capture thread only below. */
-    int64_t io_deadline_us;   /* monotonic; 0 = none */
-    int64_t io_progress;      /* bytes seen by the AVIO layer at the last check */
-    AVFormatContext *fmt;
-    AVCodecContext *dec;
-    AVPacket *pkt;
+    vg_reader_t *reader;      /* files and network streams (not V4L2) */
+    uint64_t reader_errors;   /* the reader's decode errors already counted */
     AVFrame *decoded;
     vg_frame_t *spare;        /* a frame we evicted, kept for reuse */
-    int stream;
     bool live;                /* evict when full (vs wait) */
     bool network;             /* reconnects: a network URL or a V4L2 device */
-    bool v4l2;                /* the URL is a V4L2 device: cam, not fmt/dec */
+    bool v4l2;                /* the URL is a V4L2 device: cam, not reader */
     bool fatal;               /* the last open failed for good (not a camera) */
     vg_v4l2_t *cam;
     AVRational time_base;     /* of the pts in decoded pictures */
@@ -76,14 +71,8 @@ const char *vg_source_state_name(vg_source_state_t s)
 
 bool vg_source_url_is_network(const char *url)
 {
-    if (vg_v4l2_url_is_device(url))
-        return true; /* live, and a camera comes back after an unplug */
-    static const char *const schemes[] = {"rtsp://", "rtsps://", "rtmp://", "http://", "https://",
-                                          "udp://", "tcp://", "srt://", "rtp://"};
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(*schemes); i++)
-        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0)
-            return true;
-    return false;
+    /* a V4L2 camera is live, and comes back after an unplug */
+    return vg_v4l2_url_is_device(url) || vg_reader_url_is_network(url);
 }
 
 static bool stopping(const vg_source_t *src)
@@ -117,124 +106,44 @@ static bool sleep_interruptible(vg_source_t *src, int64_t us)
     return !stopping(src);
 }
 
-/* libavformat calls this often while it blocks. The timeout means "no data
- * for timeout_us", not "this call took longer": while bytes keep arriving
- * (a long stream probe, a slow but live camera) the deadline moves on. */
-static int interrupt_cb(void *opaque)
-{
-    vg_source_t *src = opaque;
-    if (stopping(src))
-        return 1;
-    if (!src->io_deadline_us)
-        return 0;
-    int64_t now = av_gettime_relative();
-    if (src->fmt && src->fmt->pb) {
-        int64_t seen = src->fmt->pb->bytes_read + src->fmt->pb->pos;
-        if (seen != src->io_progress) {
-            src->io_progress = seen;
-            src->io_deadline_us = now + src->cfg.timeout_us;
-            return 0;
-        }
-    }
-    return now > src->io_deadline_us;
-}
+/* The reader's interrupt: a stop request ends its blocking I/O. */
+static int reader_interrupt(void *opaque) { return stopping(opaque); }
 
-static void arm_deadline(vg_source_t *src) { src->io_deadline_us = av_gettime_relative() + src->cfg.timeout_us; }
+/* The reader's packet callback: counts the video packets demuxed. */
+static void reader_packet(void *opaque, const AVPacket *pkt)
+{
+    (void)pkt;
+    STAT_ADD((vg_source_t *)opaque, packets, 1);
+}
 
 static void close_input(vg_source_t *src)
 {
     vg_v4l2_free(&src->cam);
-    avcodec_free_context(&src->dec);
-    avformat_close_input(&src->fmt);
-}
-
-/* Describes an I/O failure, telling a timeout from other errors. */
-static void describe_io_error(vg_source_t *src, int err, const char *what, char *buf, size_t len)
-{
-    src->timed_out = err == AVERROR_EXIT && !stopping(src);
-    if (src->timed_out)
-        snprintf(buf, len, "%s '%s': no data for %.1fs (timed out)", what, src->cfg.url,
-                 src->cfg.timeout_us / 1e6);
-    else
-        snprintf(buf, len, "%s '%s': %s", what, src->cfg.url, av_err2str(err));
+    vg_reader_free(&src->reader);
 }
 
 static int open_input(vg_source_t *src, char *why, size_t whylen)
 {
-    AVDictionary *opts = NULL;
-    char timeout[32];
-    snprintf(timeout, sizeof(timeout), "%" PRId64, src->cfg.timeout_us);
-    if (strncmp(src->cfg.url, "rtsp", 4) == 0) {
-        av_dict_set(&opts, "rtsp_transport", src->cfg.rtsp_transport ? src->cfg.rtsp_transport : "tcp", 0);
-        av_dict_set(&opts, "timeout", timeout, 0); /* socket I/O, microseconds */
-    } else if (src->network) {
-        av_dict_set(&opts, "rw_timeout", timeout, 0);
-    }
-    if (src->network) {
-        /* cameras announce their format in the first GOP; probing 5 s of a
-         * live stream (the default for MPEG-TS) only delays the first frame */
-        av_dict_set(&opts, "analyzeduration", "2000000", 0);
-    }
-    src->fmt = avformat_alloc_context();
-    if (!src->fmt) {
-        av_dict_free(&opts);
-        snprintf(why, whylen, "out of memory");
-        return AVERROR(ENOMEM);
-    }
-    src->fmt->interrupt_callback = (AVIOInterruptCB){.callback = interrupt_cb, .opaque = src};
-    arm_deadline(src);
-    int r = avformat_open_input(&src->fmt, src->cfg.url, NULL, &opts);
-    av_dict_free(&opts);
-    if (r < 0) {
-        describe_io_error(src, r, "cannot open", why, whylen);
-        return r; /* avformat_open_input freed fmt */
-    }
-    arm_deadline(src);
-    r = avformat_find_stream_info(src->fmt, NULL);
-    if (r < 0) {
-        describe_io_error(src, r, "cannot read stream info from", why, whylen);
-        goto fail;
-    }
-    const AVCodec *codec = NULL;
-    r = av_find_best_stream(src->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (r < 0) {
-        snprintf(why, whylen, "'%s' has no decodable video stream: %s", src->cfg.url, av_err2str(r));
-        goto fail;
-    }
-    src->stream = r;
-    AVStream *st = src->fmt->streams[r];
-    src->dec = avcodec_alloc_context3(codec);
-    if (!src->dec) {
-        r = AVERROR(ENOMEM);
-        snprintf(why, whylen, "out of memory");
-        goto fail;
-    }
-    r = avcodec_parameters_to_context(src->dec, st->codecpar);
-    if (r < 0) {
-        snprintf(why, whylen, "'%s': bad codec parameters: %s", src->cfg.url, av_err2str(r));
-        goto fail;
-    }
-    src->dec->pkt_timebase = st->time_base;
-    src->dec->thread_count = src->cfg.decode_threads;
-    /* frame threads scale best for H.264/HEVC; slice threads add nothing
-     * for the streams cameras send */
-    src->dec->thread_type = FF_THREAD_FRAME;
-    r = avcodec_open2(src->dec, codec, NULL);
-    if (r < 0) {
-        snprintf(why, whylen, "'%s': cannot open %s decoder: %s", src->cfg.url, codec->name, av_err2str(r));
-        goto fail;
-    }
-    for (unsigned i = 0; i < src->fmt->nb_streams; i++)
-        if ((int)i != src->stream)
-            src->fmt->streams[i]->discard = AVDISCARD_ALL;
+    const vg_reader_config_t rc = {
+        .url = src->cfg.url,
+        .timeout_us = src->cfg.timeout_us,
+        .rtsp_transport = src->cfg.rtsp_transport,
+        .decode_threads = src->cfg.decode_threads,
+        .convert = true, /* the workers read YUV 4:2:0 and NV12 only */
+        .interrupt = reader_interrupt,
+        .on_packet = reader_packet,
+        .opaque = src,
+    };
+    int r = vg_reader_open(&rc, &src->reader, why, whylen);
+    src->timed_out = r == AVERROR(ETIMEDOUT);
+    if (r < 0)
+        return r;
+    src->reader_errors = 0;
     src->first_pts = AV_NOPTS_VALUE;
     src->pacing_started = false;
-    src->time_base = st->time_base;
-    src->codec_name = codec->name;
+    src->time_base = vg_reader_stream(src->reader)->time_base;
+    src->codec_name = vg_reader_codec_name(src->reader);
     return 0;
-fail:
-    close_input(src);
-    return r;
 }
 
 /* Opens a V4L2 camera. Not being a camera at all, or not one we can read, is
@@ -265,9 +174,10 @@ static double stream_fps(const vg_source_t *src)
         const vg_v4l2_mode_t *m = vg_v4l2_mode(src->cam);
         return m->interval_num && m->interval_den ? (double)m->interval_den / m->interval_num : 30.0;
     }
-    AVRational r = src->fmt->streams[src->stream]->avg_frame_rate;
+    const AVStream *st = vg_reader_stream(src->reader);
+    AVRational r = st->avg_frame_rate;
     if (r.num <= 0 || r.den <= 0)
-        r = src->fmt->streams[src->stream]->r_frame_rate;
+        r = st->r_frame_rate;
     double fps = (r.num > 0 && r.den > 0) ? av_q2d(r) : 25.0;
     return fps > 0 && fps < 1000 ? fps : 25.0;
 }
@@ -405,33 +315,12 @@ static bool handle_picture(vg_source_t *src)
     return queue_frame(src, f);
 }
 
-/* Receives every picture the decoder has ready; false only when stopping. */
-static bool drain_decoder(vg_source_t *src)
-{
-    for (;;) {
-        int r = avcodec_receive_frame(src->dec, src->decoded);
-        if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
-            return true;
-        if (r < 0) {
-            STAT_ADD(src, decode_errors, 1);
-            return true;
-        }
-        if (!handle_picture(src))
-            return false;
-    }
-}
-
 /* Seeks a looping file back to its start. */
 static int rewind_file(vg_source_t *src)
 {
     src->loop_offset = src->last_pts_time + 1.0 / stream_fps(src);
     src->first_pts = AV_NOPTS_VALUE;
-    arm_deadline(src);
-    int r = avformat_seek_file(src->fmt, -1, INT64_MIN, 0, 0, 0);
-    if (r < 0)
-        r = av_seek_frame(src->fmt, src->stream, 0, AVSEEK_FLAG_BACKWARD);
-    avcodec_flush_buffers(src->dec);
-    return r;
+    return vg_reader_rewind(src->reader);
 }
 
 typedef enum { RUN_EOF, RUN_ERROR, RUN_STOPPED } run_end_t;
@@ -442,13 +331,11 @@ static run_end_t run_input(vg_source_t *src, char *why, size_t whylen)
     for (;;) {
         if (stopping(src))
             return RUN_STOPPED;
-        arm_deadline(src);
-        int r = av_read_frame(src->fmt, src->pkt);
-        if (r == AVERROR_EOF || (r < 0 && src->fmt->pb && avio_feof(src->fmt->pb) && !src->network)) {
-            /* flush: the decoder holds the last frames */
-            avcodec_send_packet(src->dec, NULL);
-            if (!drain_decoder(src))
-                return RUN_STOPPED;
+        int r = vg_reader_read(src->reader, src->decoded);
+        uint64_t errors = vg_reader_decode_errors(src->reader);
+        STAT_ADD(src, decode_errors, errors - src->reader_errors);
+        src->reader_errors = errors;
+        if (r == AVERROR_EOF) {
             if (!src->network && src->cfg.loop && src->frame_index > 0) {
                 r = rewind_file(src);
                 if (r < 0) {
@@ -461,21 +348,13 @@ static run_end_t run_input(vg_source_t *src, char *why, size_t whylen)
             return RUN_EOF;
         }
         if (r < 0) {
-            if (stopping(src))
+            if (r == AVERROR_EXIT || stopping(src))
                 return RUN_STOPPED;
-            describe_io_error(src, r, "read failed on", why, whylen);
+            src->timed_out = r == AVERROR(ETIMEDOUT);
+            snprintf(why, whylen, "%s", vg_reader_error(src->reader));
             return RUN_ERROR;
         }
-        if (src->pkt->stream_index != src->stream) {
-            av_packet_unref(src->pkt);
-            continue;
-        }
-        STAT_ADD(src, packets, 1);
-        r = avcodec_send_packet(src->dec, src->pkt);
-        av_packet_unref(src->pkt);
-        if (r < 0 && r != AVERROR(EAGAIN))
-            STAT_ADD(src, decode_errors, 1);
-        if (!drain_decoder(src))
+        if (!handle_picture(src))
             return RUN_STOPPED;
     }
 }
@@ -613,9 +492,8 @@ int vg_source_new(const vg_source_config_t *cfg, vg_source_t **ret)
         r = -errno;
         goto fail;
     }
-    src->pkt = av_packet_alloc();
     src->decoded = av_frame_alloc();
-    if (!src->pkt || !src->decoded)
+    if (!src->decoded)
         goto fail;
     atomic_init(&src->stop, 0);
     atomic_init(&src->done, 0);
@@ -663,7 +541,6 @@ void vg_source_free(vg_source_t **psrc)
         vg_source_stop(src);
         pthread_join(src->thread, NULL);
     }
-    av_packet_free(&src->pkt);
     av_frame_free(&src->decoded);
     if (src->stop_fd >= 0)
         close(src->stop_fd);

@@ -2,7 +2,9 @@
  * source: one camera's capture thread. It opens a URL with libavformat (a
  * file, rtsp://, http(s)://, or anything else libavformat reads), decodes the
  * best video stream with libavcodec, samples the decoded frames down to the
- * analysis rate, and pushes them into the camera's ring. A V4L2 camera
+ * analysis rate, and pushes them into the camera's ring. Files and streams
+ * are read through capture/reader.h, which also converts pictures the
+ * workers cannot read (4:2:2, 4:4:4, grey, 10-bit) to YUV 4:2:0. A V4L2 camera
  * (/dev/videoN, /dev/v4l/by-id/...) is read through capture/v4l2.h instead of
  * libavformat; it is live and reconnects like a network stream (unplug,
  * replug, or missing at start).
@@ -17,7 +19,8 @@
  * backoff and jitter; files end (or loop). Every state change is reported
  * through the health callback.
  *
- * Owns: the demuxer, the decoder, the capture thread.
+ * Owns: the capture thread and its reader (capture/reader.h: the demuxer and
+ * the decoder) or V4L2 device.
  * Thread: vg_source_new/stop/free from the main thread; callbacks run on the
  * capture thread.
  * Blocks on: network and file I/O (bounded by timeout_us through
