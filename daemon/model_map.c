@@ -25,3 +25,28 @@ void vg_model_detector_config(const vg_model_config_t *mc, vg_detector_config_t 
      * yet tell from a value written out, so they are not checked. */
     ret->given = VG_DETECTOR_GIVEN_HEAD | VG_DETECTOR_GIVEN_INPUT;
 }
+
+int vg_model_load(const vg_config_t *cfg, const vg_model_config_t *mc, int batch, vg_detector_t **ret, char *err,
+                  size_t errlen)
+{
+    char onnx[4096], labels[4096];
+    int r = vg_config_resolve_path(cfg, mc->path, onnx, sizeof(onnx));
+    if (r < 0) {
+        snprintf(err, errlen, "model '%s': cannot read '%.300s': %s", mc->name, onnx, strerror(-r));
+        return r;
+    }
+    const char *labels_path = NULL;
+    if (mc->labels) {
+        r = vg_config_resolve_path(cfg, mc->labels, labels, sizeof(labels));
+        if (r < 0) {
+            snprintf(err, errlen, "model '%s': cannot read labels '%.300s': %s", mc->name, labels, strerror(-r));
+            return r;
+        }
+        labels_path = labels;
+    } else if (vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels))) {
+        labels_path = labels;
+    }
+    vg_detector_config_t dc;
+    vg_model_detector_config(mc, &dc);
+    return vg_detector_new_batch(&dc, onnx, labels_path, batch, 1, ret, err, errlen);
+}

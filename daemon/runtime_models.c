@@ -52,28 +52,9 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, 
     m->labels = mc->labels ? strdup(mc->labels) : NULL;
     m->cfg.path = m->path;
     m->cfg.labels = m->labels;
-    char onnx[4096], labels[4096];
-    int r = vg_config_resolve_path(cfg, mc->path, onnx, sizeof(onnx));
-    if (r < 0) {
-        snprintf(m->error, sizeof(m->error), "model '%s': cannot read '%.300s': %s", mc->name, onnx, strerror(-r));
-        return m;
-    }
-    const char *labels_path = NULL;
-    if (mc->labels) {
-        r = vg_config_resolve_path(cfg, mc->labels, labels, sizeof(labels));
-        if (r < 0) {
-            snprintf(m->error, sizeof(m->error), "model '%s': cannot read labels '%.300s': %s", mc->name, labels,
-                     strerror(-r));
-            return m;
-        }
-        labels_path = labels;
-    } else if (vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels))) {
-        labels_path = labels;
-    }
-    vg_detector_config_t dc;
-    vg_model_detector_config(mc, &dc);
     vg_detector_t *det = NULL;
-    if (vg_detector_new_batch(&dc, onnx, labels_path, batch, 1, &det, m->error, sizeof(m->error)) < 0)
+    int r = vg_model_load(cfg, mc, batch, &det, m->error, sizeof(m->error));
+    if (r < 0)
         return m;
     /* slots: the batch that runs and the next one filling. Deeper queues
      * only add latency (each waiting frame ages one run per frame ahead of

@@ -58,6 +58,7 @@ struct vg_analysis {
     uint64_t event_counter;
     vg_det_t dets[VG_DETECT_MAX];
     vg_cascade_attr_t attrs[VG_DETECT_MAX]; /* the cascade's findings, per detection */
+    vg_analysis_result_t last;              /* the last frame's, for vg_analysis_last */
     vg_analysis_stats_t stats;
     vg_tensor_prep_t *prep;     /* with an actor: this camera's preparer of the model's input */
     /* the parked frame's partial results, kept until vg_analysis_resume */
@@ -474,6 +475,10 @@ static void finish(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result
         if (n_dets >= 0 && a->cfg.cascade)
             n_dets = vg_cascade_run(a->cfg.cascade, img, a->dets, n_dets, VG_DETECT_MAX, a->attrs);
         STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - detect_start_ns));
+        a->last.n = n_dets >= 0 ? n_dets : -1;
+        a->last.error = n_dets < 0 ? n_dets : 0;
+        a->last.corrected = corrected;
+        a->last.image = *img;
         if (n_dets == -EAGAIN) {
             STAT_ADD(a, detect_dropped, 1); /* inference is behind: this frame goes without */
         } else if (n_dets < 0) {
@@ -498,14 +503,17 @@ static void finish(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result
 int vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
 {
     int64_t t0 = mono_ns();
+    a->last = (vg_analysis_result_t){.n = -1, .dets = a->dets, .attrs = a->cfg.cascade ? a->attrs : NULL};
     if (!has_8bit_luma((enum AVPixelFormat)f->av->format)) {
         STAT_ADD(a, errors, 1);
+        a->last.error = -ENOTSUP;
         return VG_ANALYSIS_DONE;
     }
     vg_motion_result_t m;
     int r = vg_motion_process(a->motion, f->av->data[0], f->av->linesize[0], f->av->width, f->av->height, &m);
     if (r < 0) {
         STAT_ADD(a, errors, 1);
+        a->last.error = r;
         return VG_ANALYSIS_DONE;
     }
     STAT_ADD(a, analysed, 1);
@@ -549,6 +557,8 @@ void vg_analysis_resume(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, 
            a->parked.detect_start_ns, emit, emitter);
     STAT_ADD(a, analyse_ns, (uint64_t)(mono_ns() - t0));
 }
+
+void vg_analysis_last(const vg_analysis_t *a, vg_analysis_result_t *ret) { *ret = a->last; }
 
 void vg_analysis_flush(vg_analysis_t *a, const char *reason, vg_emit_fn emit, void *emitter)
 {

@@ -110,6 +110,25 @@ void vg_analysis_flush(vg_analysis_t *a, const char *reason, vg_emit_fn emit, vo
 
 const vg_analysis_stats_t *vg_analysis_stats(const vg_analysis_t *a);
 
+/* What the last vg_analysis_frame found, for a caller that drives the
+ * analysis itself (`vigil detect` prints and draws it). */
+typedef struct {
+    int n;                          /* detections; -1 when the detector did not run on the frame */
+    int error;                      /* 0, or the negative errno that stopped the frame or its detection */
+    uint32_t corrected;             /* VG_CORRECT_* applied before detection */
+    const vg_det_t *dets;           /* n of them, best first; borrowed from the analysis */
+    const vg_cascade_attr_t *attrs; /* the cascade's, per detection; NULL without a cascade */
+    vg_image_t image;               /* what the detector ran on (n >= 0): a view of the frame or
+                                       of the correction copy */
+} vg_analysis_result_t;
+
+/* Fills ret with the last frame's result, once the frame is finished
+ * (vg_analysis_frame returned VG_ANALYSIS_DONE, or vg_analysis_resume
+ * returned). The pointers and image stay valid until the next
+ * vg_analysis_frame, and image only while the frame is held.
+ * Thread: the camera's current worker (the caller of vg_analysis_frame). */
+void vg_analysis_last(const vg_analysis_t *a, vg_analysis_result_t *ret);
+
 /* Writes one element of a det message's "objects" (docs/events.md): label
  * (its index when label is NULL), score, box, and the cascade's attributes
  * when at is not NULL. Shared with `vigil detect`. Thread: any. */

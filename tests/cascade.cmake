@@ -6,7 +6,7 @@ add_test(NAME cascade_images COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/fetch-foot
 set_tests_properties(cascade_images PROPERTIES LABELS e2e TIMEOUT 300 FIXTURES_SETUP cascade_images
   ENVIRONMENT "VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR}")
 vg_add_test(test_cascade SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cascade.c
-  LIBS vigil_pipeline vigil_daemon PkgConfig::JANSSON LABELS e2e TIMEOUT 300)
+  LIBS vigil_pipeline vigil_capture vigil_daemon PkgConfig::JANSSON LABELS e2e TIMEOUT 300)
 set_tests_properties(test_cascade PROPERTIES FIXTURES_REQUIRED cascade_images)
 if(TARGET vigil)
   add_dependencies(test_cascade vigil)

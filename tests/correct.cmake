@@ -4,7 +4,7 @@ if(NOT TARGET vigil_correct)
   add_subdirectory(${CMAKE_SOURCE_DIR}/pipeline/correct ${CMAKE_BINARY_DIR}/pipeline/correct)
 endif()
 add_library(vg_test_correct_util STATIC ${CMAKE_CURRENT_LIST_DIR}/correct/frames.c)
-target_link_libraries(vg_test_correct_util PUBLIC vigil_correct PkgConfig::FFMPEG m)
+target_link_libraries(vg_test_correct_util PUBLIC vigil_correct vigil_capture PkgConfig::FFMPEG m)
 
 vg_add_test(test_correct_tensor SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_tensor.c
             LIBS vg_test_correct_util LABELS unit TIMEOUT 120)

@@ -19,7 +19,7 @@ if(VIGIL_SANITIZE MATCHES "thread")
   set_tests_properties(stress_threads PROPERTIES ENVIRONMENT "VIGIL_STRESS_SCALE=0.25")
 endif()
 vg_add_test(test_motion SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_motion.c
-            LIBS vigil_pipeline vg_test_util LABELS unit TIMEOUT 120)
+            LIBS vigil_pipeline vigil_capture vg_test_util LABELS unit TIMEOUT 120)
 vg_add_test(test_jsonw SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_jsonw.c
             LIBS vigil_pipeline PkgConfig::JANSSON LABELS unit TIMEOUT 60)
 vg_add_test(test_capture SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_capture.c

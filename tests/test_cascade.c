@@ -26,9 +26,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 
+#include "capture/reader.h"
 #include "daemon/config.h"
 #include "pipeline/cascade.h"
 #include "pipeline/detect.h"
@@ -54,33 +53,45 @@ typedef struct {
 
 static void photo_load_path(const char *path, photo_t *p)
 {
-    AVFormatContext *ic = NULL;
-    cr_assert_geq(avformat_open_input(&ic, path, NULL, NULL), 0, "no %s (run scripts/fetch-footage.sh)", path);
-    cr_assert_geq(avformat_find_stream_info(ic, NULL), 0);
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    cr_assert_geq(si, 0);
-    AVCodecContext *dec = avcodec_alloc_context3(codec);
-    cr_assert_geq(avcodec_parameters_to_context(dec, ic->streams[si]->codecpar), 0);
-    cr_assert_geq(avcodec_open2(dec, codec, NULL), 0);
-    AVPacket *pkt = av_packet_alloc();
+    const vg_reader_config_t rc = {.url = path, .decode_threads = 1};
+    vg_reader_t *rd = NULL;
+    char err[VG_READER_ERROR_MAX];
+    cr_assert_eq(vg_reader_open(&rc, &rd, err, sizeof(err)), 0, "%s (run scripts/fetch-footage.sh)", err);
     p->f = av_frame_alloc();
-    int r = AVERROR(EAGAIN);
-    while (r == AVERROR(EAGAIN) && av_read_frame(ic, pkt) >= 0) {
-        if (pkt->stream_index == si)
-            avcodec_send_packet(dec, pkt);
-        av_packet_unref(pkt);
-        r = avcodec_receive_frame(dec, p->f);
-    }
-    if (r == AVERROR(EAGAIN)) {
-        avcodec_send_packet(dec, NULL);
-        r = avcodec_receive_frame(dec, p->f);
-    }
-    cr_assert_eq(r, 0, "decoding %s: %s", path, av_err2str(r));
+    int r = vg_reader_read(rd, p->f);
+    cr_assert_eq(r, 0, "decoding %s: %s", path, r == AVERROR_EOF ? "no picture" : vg_reader_error(rd));
     cr_assert_eq(vg_image_from_frame(p->f, &p->img), 0, "%s: pixel format %d", path, p->f->format);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&ic);
+    vg_reader_free(&rd);
+}
+
+/* What a file that vigil detect wrote holds. */
+typedef struct {
+    enum AVCodecID codec;
+    int width, height, packets, frames;
+} clip_t;
+
+static void count_packet(void *opaque, const AVPacket *pkt)
+{
+    (void)pkt;
+    ((clip_t *)opaque)->packets++;
+}
+
+static void clip_probe(const char *path, clip_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    const vg_reader_config_t rc = {.url = path, .decode_threads = 1, .on_packet = count_packet, .opaque = c};
+    vg_reader_t *rd = NULL;
+    char err[VG_READER_ERROR_MAX];
+    cr_assert_eq(vg_reader_open(&rc, &rd, err, sizeof(err)), 0, "%s", err);
+    const AVCodecParameters *par = vg_reader_stream(rd)->codecpar;
+    c->codec = par->codec_id;
+    c->width = par->width;
+    c->height = par->height;
+    AVFrame *f = av_frame_alloc();
+    while (vg_reader_read(rd, f) == 0)
+        c->frames++;
+    av_frame_free(&f);
+    vg_reader_free(&rd);
 }
 
 static void photo_load(const char *name, photo_t *p)
@@ -368,11 +379,9 @@ Test(cascade, vigil_detect_faces_cli, .timeout = 180)
     /* the annotated picture is a JPEG of the photo's size, with the person's
      * box drawn: its left edge is green (palette colour of label 0) */
     photo_t p;
-    AVFormatContext *ic = NULL;
-    cr_assert_geq(avformat_open_input(&ic, out, NULL, NULL), 0, "no %s", out);
-    cr_assert_geq(avformat_find_stream_info(ic, NULL), 0);
-    cr_expect_eq(ic->streams[0]->codecpar->codec_id, AV_CODEC_ID_MJPEG);
-    avformat_close_input(&ic);
+    clip_t jpeg;
+    clip_probe(out, &jpeg);
+    cr_expect_eq(jpeg.codec, AV_CODEC_ID_MJPEG);
     photo_load_path(out, &p);
     cr_expect_eq(p.img.width, 548);
     cr_expect_eq(p.img.height, 342);
@@ -424,20 +433,11 @@ Test(cascade, vigil_detect_video_cli, .timeout = 300)
     }
     cr_assert_eq(pclose(fp), 0, "%s failed", cmd);
     cr_expect_eq(lines, 10);
-    AVFormatContext *ic = NULL;
-    cr_assert_geq(avformat_open_input(&ic, out, NULL, NULL), 0, "no %s", out);
-    cr_assert_geq(avformat_find_stream_info(ic, NULL), 0);
-    AVCodecParameters *par = ic->streams[0]->codecpar;
-    cr_expect_eq(par->codec_id, AV_CODEC_ID_H264);
-    cr_expect_eq(par->width, 768);
-    cr_expect_eq(par->height, 576);
-    AVPacket *pkt = av_packet_alloc();
-    int packets = 0;
-    while (av_read_frame(ic, pkt) >= 0) {
-        packets += pkt->stream_index == 0;
-        av_packet_unref(pkt);
-    }
-    cr_expect_eq(packets, 10, "10 frames written, %d packets", packets);
-    av_packet_free(&pkt);
-    avformat_close_input(&ic);
+    clip_t clip;
+    clip_probe(out, &clip);
+    cr_expect_eq(clip.codec, AV_CODEC_ID_H264);
+    cr_expect_eq(clip.width, 768);
+    cr_expect_eq(clip.height, 576);
+    cr_expect_eq(clip.packets, 10, "10 frames written, %d packets", clip.packets);
+    cr_expect_eq(clip.frames, 10, "10 frames written, %d decoded", clip.frames);
 }

@@ -3,9 +3,8 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 
+#include "capture/reader.h"
 #include "pipeline/motion.h"
 #include "vg_test_util.h"
 
@@ -168,45 +167,32 @@ Test(motion, follows_a_size_change_and_honours_linesize)
 Test(motion, real_footage_people_walking, .timeout = 120)
 {
     const char *path = vg_test_footage("vtest.avi");
-    AVFormatContext *fmt = NULL;
-    cr_assert_eq(avformat_open_input(&fmt, path, NULL, NULL), 0);
-    cr_assert_geq(avformat_find_stream_info(fmt, NULL), 0);
-    const AVCodec *codec = NULL;
-    int vs = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    cr_assert_geq(vs, 0);
-    AVCodecContext *dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(dec, fmt->streams[vs]->codecpar);
-    cr_assert_eq(avcodec_open2(dec, codec, NULL), 0);
-    AVPacket *pkt = av_packet_alloc();
+    const vg_reader_config_t rc = {.url = path, .decode_threads = 1};
+    vg_reader_t *rd = NULL;
+    char err[VG_READER_ERROR_MAX];
+    cr_assert_eq(vg_reader_open(&rc, &rd, err, sizeof(err)), 0, "%s", err);
     AVFrame *f = av_frame_alloc();
     vg_motion_t *m;
     cr_assert_eq(vg_motion_new(&defaults, &m), 0);
     int frames = 0, with_motion = 0, boxes = 0;
-    while (frames < 200 && av_read_frame(fmt, pkt) >= 0) {
-        if (pkt->stream_index == vs && avcodec_send_packet(dec, pkt) >= 0) {
-            while (avcodec_receive_frame(dec, f) >= 0) {
-                vg_motion_result_t r;
-                cr_assert_eq(vg_motion_process(m, f->data[0], f->linesize[0], f->width, f->height, &r), 0);
-                frames++;
-                with_motion += r.n_boxes > 0;
-                for (int i = 0; i < r.n_boxes; i++) {
-                    const vg_motion_box_t *b = &r.boxes[i];
-                    cr_assert(b->x1 >= 0 && b->y1 >= 0 && b->x2 <= f->width && b->y2 <= f->height &&
-                                  b->x1 < b->x2 && b->y1 < b->y2,
-                              "box out of the frame: %d,%d-%d,%d", b->x1, b->y1, b->x2, b->y2);
-                    boxes++;
-                }
-                cr_assert_lt(r.changed, 0.5, "a walking crowd is not a light switch");
-            }
+    while (frames < 200 && vg_reader_read(rd, f) == 0) {
+        vg_motion_result_t r;
+        cr_assert_eq(vg_motion_process(m, f->data[0], f->linesize[0], f->width, f->height, &r), 0);
+        frames++;
+        with_motion += r.n_boxes > 0;
+        for (int i = 0; i < r.n_boxes; i++) {
+            const vg_motion_box_t *b = &r.boxes[i];
+            cr_assert(b->x1 >= 0 && b->y1 >= 0 && b->x2 <= f->width && b->y2 <= f->height && b->x1 < b->x2 &&
+                          b->y1 < b->y2,
+                      "box out of the frame: %d,%d-%d,%d", b->x1, b->y1, b->x2, b->y2);
+            boxes++;
         }
-        av_packet_unref(pkt);
+        cr_assert_lt(r.changed, 0.5, "a walking crowd is not a light switch");
     }
     cr_assert_eq(frames, 200);
     cr_assert_gt(with_motion, 150, "people walk in most frames; motion in %d of 200", with_motion);
     cr_assert_gt(boxes, with_motion, "several walkers make several boxes");
     vg_motion_free(&m);
     av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    vg_reader_free(&rd);
 }

@@ -1,10 +1,17 @@
 /*
- * vigil detect: run vigil's detector (and optionally the face -> expression
- * cascade) on an image or every frame of a video, print one JSON line per
- * image/frame (objects shaped as in det.<camera>, docs/events.md), and with
- * --out write an annotated JPEG or video so a person can see what vigil saw.
+ * vigil detect: run vigil's analysis (image corrections, the detector and
+ * optionally the face -> expression cascade) on an image or every frame of a
+ * video, print one JSON line per image/frame (objects shaped as in
+ * det.<camera>, docs/events.md), and with --out write an annotated JPEG or
+ * video so a person can see what vigil saw.
  *
- * Decoding: libavformat/libavcodec (the image2 demuxer reads JPEG/PNG).
+ * It answers as the daemon does on the same footage: frames come from the
+ * capture's reader (capture/reader.h, which also converts the pixel formats
+ * the workers cannot read), models load through vg_model_load as vigild's
+ * do, and each frame goes through the workers' own vg_analysis_frame with
+ * the camera's settings (corrections included), the detector on every frame.
+ * tests/test_detect_replay.c checks that it agrees with `vigil replay`.
+ *
  * Annotation: boxes and label text drawn into a YUV 4:2:0 copy with a
  * built-in 5x7 bitmap font; encoded with libavcodec (mjpeg for .jpg,
  * libx264 for .mp4/.mkv/.mov when present, else MJPEG in AVI).
@@ -17,29 +24,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/imgutils.h>
-#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "capture/reader.h"
 #include "daemon/config.h"
 #include "daemon/model_map.h"
 #include "models/heads/manifest.h"
 #include "models/engine/npy.h"
 #include "pipeline/analysis.h"
 #include "pipeline/cascade.h"
+#include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
 #include "pipeline/jsonw.h"
 
 int vg_cli_detect(int argc, char **argv);
 
-#define MAX_OBJECTS (VG_DETECT_MAX + 16)
 
 typedef struct {
     const char *input, *config, *model, *out, *precision;
+    const char *camera;     /* --camera NAME: the config's camera whose settings apply */
+    const char *correct;    /* --correct auto|off|LIST: instead of the camera's */
     const char *dump_input; /* --dump-input FILE.npy: the model's input tensor of the last frame */
     double threshold; /* < 0: the model's */
     bool faces;
@@ -55,11 +64,12 @@ static const char *cache_dir(void)
     return c && *c ? c : VIGIL_CACHE_DIR;
 }
 
-/* Loads a model described only by its file and manifest (no config):
- * thresholds from the manifest unless threshold >= 0. */
-static int load_file_model(const char *onnx, const char *precision, double threshold, vg_detector_t **ret)
+/* A model described only by its file and manifest (not in the config):
+ * head and input size from the manifest, thresholds from it too (-1). The
+ * path is made absolute, so that the config's folders do not apply. */
+static int file_model(const char *onnx, vg_model_config_t *ret)
 {
-    char mpath[4096], why[512], labels[4096];
+    char mpath[4096], why[512];
     snprintf(mpath, sizeof(mpath), "%s", onnx);
     char *dot = strrchr(mpath, '.');
     if (dot)
@@ -72,78 +82,55 @@ static int load_file_model(const char *onnx, const char *precision, double thres
                 r == -EINVAL ? why : strerror(-r));
         return r;
     }
-    vg_detector_config_t mc = {0};
+    static char abs_path[PATH_MAX];
+    if (!realpath(onnx, abs_path))
+        snprintf(abs_path, sizeof(abs_path), "%s", onnx);
+    vg_model_config_t mc = {.path = abs_path, .threshold = -1, .nms_iou = -1};
     const char *base = strrchr(onnx, '/');
     snprintf(mc.name, sizeof(mc.name), "%.*s", (int)strcspn(base ? base + 1 : onnx, "."), base ? base + 1 : onnx);
     snprintf(mc.head, sizeof(mc.head), "%s", mf->head_name);
-    snprintf(mc.precision, sizeof(mc.precision), "%s", precision);
-    /* < 0: the detector takes the manifest's, as for a config without them */
-    mc.threshold = threshold >= 0 ? threshold : -1;
-    mc.nms_iou = -1;
+    snprintf(mc.precision, sizeof(mc.precision), "fp32");
     mc.input_w = mf->input_w;
     mc.input_h = mf->input_h;
     vg_manifest_free(&mf);
-    char err[1024];
-    r = vg_detector_new(&mc, onnx, vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels)) ? labels : NULL, ret, err,
-                        sizeof(err));
-    if (r < 0)
-        fprintf(stderr, "vigil detect: %s\n", err);
-    return r;
-}
-
-static int load_config_model(const vg_config_t *cfg, const vg_model_config_t *mc, const char *precision,
-                             double threshold, vg_detector_t **ret)
-{
-    char onnx[4096], labels[4096], err[1024];
-    int r = vg_config_resolve_path(cfg, mc->path, onnx, sizeof(onnx));
-    if (r < 0) {
-        fprintf(stderr, "vigil detect: model '%s': cannot read '%s': %s\n", mc->name, onnx, strerror(-r));
-        return r;
-    }
-    const char *lp = NULL;
-    if (mc->labels) {
-        if ((r = vg_config_resolve_path(cfg, mc->labels, labels, sizeof(labels))) < 0) {
-            fprintf(stderr, "vigil detect: model '%s': cannot read labels '%s': %s\n", mc->name, labels,
-                    strerror(-r));
-            return r;
-        }
-        lp = labels;
-    } else if (vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels))) {
-        lp = labels;
-    }
-    vg_detector_config_t m;
-    vg_model_detector_config(mc, &m);
-    if (threshold >= 0)
-        m.threshold = threshold;
-    if (precision)
-        snprintf(m.precision, sizeof(m.precision), "%s", precision);
-    r = vg_detector_new(&m, onnx, lp, ret, err, sizeof(err));
-    if (r < 0)
-        fprintf(stderr, "vigil detect: %s\n", err);
-    return r;
+    *ret = mc;
+    return 0;
 }
 
 /* A model by --model NAME: a model of the config, else NAME.onnx (or the
- * path NAME) in the cache's models folder. */
+ * path NAME) in the cache's models folder; loaded as vigild loads models,
+ * with --precision and --threshold (>= 0) in place of the config's. */
 static int load_named(const vg_config_t *cfg, const char *name, const char *precision, double threshold,
                       vg_detector_t **ret)
 {
-    if (cfg) {
-        const vg_model_config_t *mc = vg_config_find_model(cfg, name);
-        if (mc)
-            return load_config_model(cfg, mc, precision, threshold, ret);
+    const vg_model_config_t *found = vg_config_find_model(cfg, name);
+    vg_model_config_t mc;
+    if (found) {
+        mc = *found;
+    } else {
+        char path[4096];
+        if (strchr(name, '/') || strstr(name, ".onnx"))
+            snprintf(path, sizeof(path), "%s", name);
+        else
+            snprintf(path, sizeof(path), "%s/models/%s.onnx", cache_dir(), name);
+        if (access(path, R_OK) != 0) {
+            fprintf(stderr, "vigil detect: no model '%s'%s (looked for '%s'; scripts/fetch-models.sh makes them)\n",
+                    name, cfg->path ? " in the config" : "", path);
+            return -ENOENT;
+        }
+        int r = file_model(path, &mc);
+        if (r < 0)
+            return r;
     }
-    char path[4096];
-    if (strchr(name, '/') || strstr(name, ".onnx"))
-        snprintf(path, sizeof(path), "%s", name);
-    else
-        snprintf(path, sizeof(path), "%s/models/%s.onnx", cache_dir(), name);
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "vigil detect: no model '%s'%s (looked for '%s'; scripts/fetch-models.sh makes them)\n",
-                name, cfg ? " in the config" : "", path);
-        return -ENOENT;
-    }
-    return load_file_model(path, precision ? precision : "fp32", threshold, ret);
+    if (threshold >= 0)
+        mc.threshold = threshold;
+    if (precision)
+        snprintf(mc.precision, sizeof(mc.precision), "%s", precision);
+    char err[1024];
+    int r = vg_model_load(cfg, &mc, 1, ret, err, sizeof(err));
+    if (r < 0)
+        fprintf(stderr, "vigil detect: %s\n", err);
+    return r;
 }
 
 /* ------------------------------------------------------------- drawing */
@@ -373,6 +360,10 @@ static int output_drain(output_t *o)
             if (fclose(fp) != 0)
                 r = -errno;
         } else {
+            /* one frame long: without a duration the MP4 muxer's edit list
+             * ends at the last frame's start and players drop that frame */
+            if (o->pkt->duration <= 0)
+                o->pkt->duration = 1;
             av_packet_rescale_ts(o->pkt, o->enc->time_base, o->st->time_base);
             o->pkt->stream_index = o->st->index;
             r = av_interleaved_write_frame(o->oc, o->pkt);
@@ -460,8 +451,11 @@ static int output_close(output_t *o)
 /* ------------------------------------------------------------- JSON */
 
 static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long index, const vg_detector_t *det,
-                        const vg_cascade_t *cascade, const vg_det_t *dets, const vg_cascade_attr_t *attrs, int n)
+                        const vg_cascade_t *cascade, const vg_analysis_result_t *res, bool correcting)
 {
+    const vg_det_t *dets = res->dets;
+    const vg_cascade_attr_t *attrs = res->attrs;
+    int n = res->n;
     static char buf[65536];
     vg_jsonw_t w;
     vg_jsonw_init(&w, buf, sizeof(buf));
@@ -486,6 +480,12 @@ static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long 
     vg_jsonw_string(&w, vg_detector_name(det));
     vg_jsonw_key(&w, "detected");
     vg_jsonw_bool(&w, true);
+    if (correcting) { /* as det.<camera> says it */
+        char names[64];
+        vg_correct_names(res->corrected, names, sizeof(names));
+        vg_jsonw_key(&w, "corrections");
+        vg_jsonw_string(&w, names);
+    }
     vg_jsonw_key(&w, "objects");
     vg_jsonw_array_begin(&w);
     for (int i = 0; i < n; i++) {
@@ -530,46 +530,124 @@ static int dump_input(const char *path, vg_detector_t *det, const vg_image_t *im
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vigil detect IMAGE_OR_VIDEO [--config C] [--model NAME] [--faces] [--out FILE]\n"
-            "                    [--threshold T] [--precision fp32|bf16] [--frame N] [--max-frames N]\n"
-            "  Runs the detector on an image (JPEG, PNG) or every frame of a video and prints\n"
-            "  one JSON line per image/frame: {file, frame, pts, pts_time, width, height,\n"
-            "  detector, detected, objects: [{label, score, box, attributes?}]}.\n"
-            "  --config C     take models from C: --model NAME, else the model 'detector', else\n"
+            "usage: vigil detect IMAGE_OR_VIDEO [--config C] [--camera NAME] [--model NAME] [--faces]\n"
+            "                    [--correct auto|off|LIST] [--out FILE] [--threshold T]\n"
+            "                    [--precision fp32|bf16] [--frame N] [--max-frames N] [--dump-input F]\n"
+            "  Runs vigil's analysis (the daemon's: corrections, detector, face cascade) on an image\n"
+            "  (JPEG, PNG) or every frame of a video and prints one JSON line per image/frame:\n"
+            "  {file, frame, pts, pts_time, width, height, detector, detected, corrections?,\n"
+            "  objects: [{label, score, box, attributes?}]}.\n"
+            "  --config C     take models and camera settings from C: --model NAME, else the\n"
+            "                 camera's detect.model (--camera), else the model 'detector', else\n"
             "                 the model of the first camera with detect.model\n"
+            "  --camera NAME  the camera of the config whose settings apply (corrections, motion,\n"
+            "                 faces, decoding); default: the first camera using the model\n"
             "  --model NAME   a model of the config, or $VIGIL_CACHE_DIR/models/NAME.onnx\n"
             "                 (default nanodet), or a path to an .onnx with its manifest beside\n"
             "  --faces        also run the face -> expression cascade (blazeface, emotion; from the\n"
-            "                 config's cameras.X.faces when it has one) on person boxes, or on\n"
-            "                 the whole frame when the detector has no person label\n"
+            "                 camera's faces: when it has one) on person boxes, or on the whole\n"
+            "                 frame when the detector has no person label\n"
+            "  --correct M    image corrections before detection: auto, off, or a list such as\n"
+            "                 low_light,dehaze (default: the camera's correct:, else off)\n"
             "  --out FILE     write boxes and labels drawn on the picture: FILE.jpg (the last\n"
             "                 frame processed), FILE.mp4/.mkv/.mov (H.264) or FILE.avi (MJPEG)\n"
             "  --threshold T  lowest score reported (default: the model's)\n"
             "  --frame N      only frame N (from 0); --max-frames N: stop after N frames\n"
-            "  --dump-input F write the model's input tensor of the last frame to F (.npy, flat)\n"
-            "                 and its box mapping to F.xform, to compare with other runtimes\n");
+            "  --dump-input F write the model's input tensor of the last frame (after the\n"
+            "                 corrections) to F (.npy, flat) and its box mapping to F.xform, to\n"
+            "                 compare with other runtimes\n");
 }
 
-/* Faces models: the config's first camera with faces: on, else the cache's
- * blazeface and emotion. */
-static int load_faces(const vg_config_t *cfg, const char *precision, const vg_detector_t *det,
-                      vg_detector_t **face, vg_detector_t **expr, vg_cascade_on_t *on)
+/* --correct: auto | off | a comma-separated list of correction names. */
+static int parse_correct(const char *text, vg_correct_mode_t *ret_mode, uint32_t *ret_mask)
+{
+    if (strcmp(text, "auto") == 0 || strcmp(text, "off") == 0) {
+        *ret_mode = text[1] == 'u' ? VG_CORRECT_MODE_AUTO : VG_CORRECT_MODE_OFF;
+        *ret_mask = 0;
+        return 0;
+    }
+    uint32_t mask = 0;
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, ",");
+        uint32_t bit = 0;
+        for (uint32_t b = 1; b && vg_correct_name(b); b <<= 1)
+            if (strlen(vg_correct_name(b)) == len && strncmp(p, vg_correct_name(b), len) == 0)
+                bit = b;
+        if (!bit)
+            return -EINVAL;
+        mask |= bit;
+        p += len + (p[len] == ',');
+    }
+    if (!mask)
+        return -EINVAL;
+    *ret_mode = VG_CORRECT_MODE_LIST;
+    *ret_mask = mask;
+    return 0;
+}
+
+/* Faces models: the camera's faces: when it has some, else the first
+ * camera's with faces:, else the cache's blazeface and emotion. */
+static int load_faces(const vg_config_t *cfg, const vg_camera_config_t *cam, const char *precision,
+                      const vg_detector_t *det, vg_detector_t **face, vg_detector_t **expr, vg_cascade_on_t *on)
 {
     const char *fm = "blazeface", *em = "emotion";
     *on = VG_CASCADE_ON_PERSON;
-    for (int i = 0; cfg && i < cfg->n_cameras; i++)
-        if (cfg->cameras[i].faces_model[0]) {
-            fm = cfg->cameras[i].faces_model;
-            em = cfg->cameras[i].faces_expression[0] ? cfg->cameras[i].faces_expression : NULL;
-            *on = cfg->cameras[i].faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME : VG_CASCADE_ON_PERSON;
-            break;
-        }
+    const vg_camera_config_t *with = cam->faces_model[0] ? cam : NULL;
+    for (int i = 0; !with && i < cfg->n_cameras; i++)
+        if (cfg->cameras[i].faces_model[0])
+            with = &cfg->cameras[i];
+    if (with) {
+        fm = with->faces_model;
+        em = with->faces_expression[0] ? with->faces_expression : NULL;
+        *on = with->faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME : VG_CASCADE_ON_PERSON;
+    }
     int r = 0;
     if (strcmp(fm, vg_detector_name(det)) != 0 && (r = load_named(cfg, fm, precision, -1, face)) < 0)
         return r;
     if (em && (r = load_named(cfg, em, precision, 0.0, expr)) < 0)
         return r;
     return 0;
+}
+
+/* The detector's model: --model, else the --camera's detect.model, else the
+ * config's 'detector', else the first camera's detect.model, else nanodet. */
+static const char *model_name(const opts_t *op, const vg_config_t *cfg, const vg_camera_config_t *cam)
+{
+    if (op->model)
+        return op->model;
+    if (cam && cam->detect_model[0])
+        return cam->detect_model;
+    if (vg_config_find_model(cfg, "detector"))
+        return "detector";
+    for (int i = 0; i < cfg->n_cameras; i++)
+        if (cfg->cameras[i].detect_model[0])
+            return cfg->cameras[i].detect_model;
+    return "nanodet";
+}
+
+/* The camera whose settings apply: --camera, else the first camera of the
+ * config using the model, else a camera with the defaults (added to cfg). */
+static const vg_camera_config_t *pick_camera(vg_config_t *cfg, const char *model, const char *input)
+{
+    for (int i = 0; i < cfg->n_cameras; i++)
+        if (strcmp(cfg->cameras[i].detect_model, model) == 0)
+            return &cfg->cameras[i];
+    return vg_config_add_camera(cfg, "detect", input);
+}
+
+/* The analysis' messages: not needed here, vg_analysis_last gives the
+ * frame's result. */
+static int ignore_message(void *emitter, const char *topic, const char *camera, const char *json, size_t len)
+{
+    (void)emitter, (void)topic, (void)camera, (void)json, (void)len;
+    return 0;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int vg_cli_detect(int argc, char **argv)
@@ -579,13 +657,16 @@ int vg_cli_detect(int argc, char **argv)
         {"faces", no_argument, NULL, 'f'},           {"out", required_argument, NULL, 'o'},
         {"threshold", required_argument, NULL, 't'}, {"precision", required_argument, NULL, 'p'},
         {"frame", required_argument, NULL, 'F'},     {"max-frames", required_argument, NULL, 'n'},
-        {"dump-input", required_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+        {"dump-input", required_argument, NULL, 'D'}, {"camera", required_argument, NULL, 'C'},
+        {"correct", required_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     opts_t op = {.threshold = -1, .only_frame = -1};
+    vg_correct_mode_t correct_mode = VG_CORRECT_MODE_OFF;
+    uint32_t correct_mask = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:m:fo:t:p:F:n:D:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:m:fo:t:p:F:n:D:C:k:h", lo, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
         case 'c': op.config = optarg; break;
@@ -593,6 +674,15 @@ int vg_cli_detect(int argc, char **argv)
         case 'f': op.faces = true; break;
         case 'o': op.out = optarg; break;
         case 'D': op.dump_input = optarg; break;
+        case 'C': op.camera = optarg; break;
+        case 'k':
+            if (parse_correct(optarg, &correct_mode, &correct_mask) < 0) {
+                fprintf(stderr, "vigil detect: --correct is auto, off, or a list of low_light, dehaze, denoise, "
+                                "derain (comma-separated)\n");
+                return 2;
+            }
+            op.correct = optarg;
+            break;
         case 'p':
             if (strcmp(optarg, "fp32") != 0 && strcmp(optarg, "bf16") != 0) {
                 fprintf(stderr, "vigil detect: --precision is fp32 or bf16\n");
@@ -640,37 +730,35 @@ int vg_cli_detect(int argc, char **argv)
     vg_config_t *cfg = NULL;
     vg_detector_t *det = NULL, *face = NULL, *expr = NULL;
     vg_cascade_t *cascade = NULL;
-    AVFormatContext *ic = NULL;
-    AVCodecContext *dec = NULL;
-    AVFrame *frame = NULL, *conv = NULL;
-    AVPacket *pkt = NULL;
-    struct SwsContext *sws = NULL;
+    vg_analysis_t *analysis = NULL;
+    vg_reader_t *reader = NULL;
+    AVFrame *frame = NULL;
     output_t out = {.path = op.out};
-    static vg_det_t dets[MAX_OBJECTS];
-    static vg_cascade_attr_t attrs[MAX_OBJECTS];
+    char err[VG_CONFIG_ERROR_MAX];
 
-    if (op.config) {
-        char err[VG_CONFIG_ERROR_MAX];
-        if (vg_config_load(op.config, &cfg, err, sizeof(err)) < 0) {
-            fprintf(stderr, "vigil detect: %s\n", err);
-            goto done;
-        }
+    if (op.config ? vg_config_load(op.config, &cfg, err, sizeof(err)) < 0 : vg_config_new_default(&cfg) < 0) {
+        fprintf(stderr, "vigil detect: %s\n", op.config ? err : "out of memory");
+        goto done;
     }
-    const char *name = op.model;
-    if (!name && cfg) {
-        if (vg_config_find_model(cfg, "detector"))
-            name = "detector";
-        for (int i = 0; !name && i < cfg->n_cameras; i++)
-            if (cfg->cameras[i].detect_model[0])
-                name = cfg->cameras[i].detect_model;
+    const vg_camera_config_t *cam = NULL;
+    if (op.camera && !(cam = vg_config_find_camera(cfg, op.camera))) {
+        fprintf(stderr, "vigil detect: %s has no camera '%s'\n", op.config ? op.config : "the defaults", op.camera);
+        goto done;
     }
-    if (!name)
-        name = "nanodet";
+    const char *name = model_name(&op, cfg, cam);
+    if (!cam && !(cam = pick_camera(cfg, name, op.input))) {
+        fprintf(stderr, "vigil detect: out of memory\n");
+        goto done;
+    }
+    if (!op.correct) {
+        correct_mode = cam->correct_mode;
+        correct_mask = cam->correct_mask;
+    }
     if (load_named(cfg, name, op.precision, op.threshold, &det) < 0)
         goto done;
     if (op.faces) {
         vg_cascade_on_t on;
-        if (load_faces(cfg, op.precision, det, &face, &expr, &on) < 0)
+        if (load_faces(cfg, cam, op.precision, det, &face, &expr, &on) < 0)
             goto done;
         /* no face model of its own: the detector is the face model (--model blazeface) */
         vg_cascade_config_t cc = {.face = face ? face : det, .expression = expr, .detector = det, .on = on};
@@ -679,106 +767,76 @@ int vg_cli_detect(int argc, char **argv)
             goto done;
         }
     }
+    /* what a worker runs for the camera, with the detector on every frame */
+    const vg_analysis_config_t ac = {
+        .camera = cam->name,
+        .motion = {.threshold = cam->motion_threshold, .min_area = cam->motion_min_area, .width = cam->motion_width},
+        .detector = det,
+        .cascade = cascade,
+        .detect_when = VG_DETECT_ALWAYS,
+        .correct_mode = correct_mode,
+        .correct_mask = correct_mask,
+    };
+    if ((r = vg_analysis_new(&ac, &analysis)) < 0) {
+        fprintf(stderr, "vigil detect: cannot start the analysis: %s\n", strerror(-r));
+        goto done;
+    }
 
-    if ((r = avformat_open_input(&ic, op.input, NULL, NULL)) < 0 || (r = avformat_find_stream_info(ic, NULL)) < 0) {
-        fprintf(stderr, "vigil detect: cannot open '%s': %s\n", op.input, av_err2str(r));
+    const vg_reader_config_t rc = {
+        .url = op.input,
+        .timeout_us = cam->timeout_us,
+        .rtsp_transport = cam->rtsp_transport,
+        .decode_threads = cam->decode_threads,
+        .convert = true, /* as the capture thread hands frames to the workers */
+    };
+    char why[VG_READER_ERROR_MAX];
+    if ((r = vg_reader_open(&rc, &reader, why, sizeof(why))) < 0) {
+        fprintf(stderr, "vigil detect: %s\n", why);
         goto done;
     }
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (si < 0 || !codec) {
-        fprintf(stderr, "vigil detect: '%s' has no picture vigil can decode\n", op.input);
-        goto done;
-    }
-    AVStream *st = ic->streams[si];
-    if (!(dec = avcodec_alloc_context3(codec)) || avcodec_parameters_to_context(dec, st->codecpar) < 0 ||
-        (r = avcodec_open2(dec, codec, NULL)) < 0) {
-        fprintf(stderr, "vigil detect: cannot decode '%s'\n", op.input);
-        goto done;
-    }
-    frame = av_frame_alloc();
-    conv = av_frame_alloc();
-    pkt = av_packet_alloc();
-    if (!frame || !conv || !pkt)
+    AVRational tb = vg_reader_stream(reader)->time_base;
+    if (!(frame = av_frame_alloc()))
         goto done;
 
     long index = 0, processed = 0;
-    bool eof = false, stop = false;
-    while (!stop) {
-        if (!eof) {
-            r = av_read_frame(ic, pkt);
-            if (r == AVERROR_EOF) {
-                eof = true;
-                avcodec_send_packet(dec, NULL);
-            } else if (r < 0) {
-                fprintf(stderr, "vigil detect: reading '%s': %s\n", op.input, av_err2str(r));
+    while ((r = vg_reader_read(reader, frame)) == 0) {
+        long this = index++;
+        if (op.only_frame >= 0 && this != op.only_frame)
+            continue;
+        int64_t pts = frame->best_effort_timestamp;
+        const vg_frame_t vf = {.av = frame, .wall_us = wall_us(), .pts = pts, .index = (uint64_t)this,
+                               .pts_time = pts == AV_NOPTS_VALUE ? 0.0 : (double)pts * av_q2d(tb)};
+        vg_analysis_frame(analysis, &vf, ignore_message, NULL);
+        vg_analysis_result_t res;
+        vg_analysis_last(analysis, &res);
+        if (res.n < 0) {
+            fprintf(stderr, "vigil detect: frame %ld: analysis failed: %s\n", this,
+                    res.error ? strerror(-res.error) : "the detector did not run");
+            goto done;
+        }
+        print_frame(&op, frame, tb, this, det, cascade, &res, correct_mode != VG_CORRECT_MODE_OFF);
+        if (op.dump_input && (r = dump_input(op.dump_input, det, &res.image)) < 0)
+            goto done;
+        if (op.out) {
+            if (!out.opened && output_open(&out, frame->width, frame->height, vg_reader_frame_rate(reader)) < 0)
                 goto done;
-            } else {
-                if (pkt->stream_index == si && (r = avcodec_send_packet(dec, pkt)) < 0 && r != AVERROR(EAGAIN))
-                    fprintf(stderr, "vigil detect: frame after %ld: %s (skipped)\n", index, av_err2str(r));
-                av_packet_unref(pkt);
+            if ((r = output_draw(&out, frame, res.dets, res.attrs, res.n, det, cascade)) < 0 ||
+                (!out.image && (r = output_frame(&out)) < 0)) {
+                fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
+                goto done;
             }
         }
-        while (!stop && (r = avcodec_receive_frame(dec, frame)) >= 0) {
-            long this = index++;
-            if (op.only_frame >= 0 && this != op.only_frame) {
-                av_frame_unref(frame);
-                stop = this > op.only_frame;
-                continue;
-            }
-            vg_image_t img;
-            const AVFrame *src = frame;
-            if (vg_image_from_frame(frame, &img) == -ENOTSUP) {
-                /* another pixel format (4:2:2, 4:4:4, grey, 10-bit): to 4:2:0 */
-                if (conv->width != frame->width || conv->height != frame->height) {
-                    av_frame_unref(conv);
-                    conv->format = AV_PIX_FMT_YUV420P;
-                    conv->width = frame->width;
-                    conv->height = frame->height;
-                    if (av_frame_get_buffer(conv, 0) < 0)
-                        goto done;
-                }
-                sws = sws_getCachedContext(sws, frame->width, frame->height, (enum AVPixelFormat)frame->format,
-                                           conv->width, conv->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL,
-                                           NULL, NULL);
-                if (!sws)
-                    goto done;
-                sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height, conv->data,
-                          conv->linesize);
-                conv->color_range = AVCOL_RANGE_MPEG;
-                src = conv;
-                if ((r = vg_image_from_frame(conv, &img)) < 0)
-                    goto done;
-            }
-            int n = vg_detector_run(det, &img, dets, VG_DETECT_MAX);
-            if (n < 0) {
-                fprintf(stderr, "vigil detect: frame %ld: detector failed: %s\n", this, strerror(-n));
-                goto done;
-            }
-            if (cascade && (n = vg_cascade_run(cascade, &img, dets, n, MAX_OBJECTS, attrs)) < 0) {
-                fprintf(stderr, "vigil detect: frame %ld: face cascade failed: %s\n", this, strerror(-n));
-                goto done;
-            }
-            print_frame(&op, frame, st->time_base, this, det, cascade, dets, cascade ? attrs : NULL, n);
-            if (op.dump_input && (r = dump_input(op.dump_input, det, &img)) < 0)
-                goto done;
-            if (op.out) {
-                if (!out.opened && output_open(&out, src->width, src->height, av_guess_frame_rate(ic, st, NULL)) < 0)
-                    goto done;
-                if ((r = output_draw(&out, src, dets, cascade ? attrs : NULL, n, det, cascade)) < 0 ||
-                    (!out.image && (r = output_frame(&out)) < 0)) {
-                    fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
-                    goto done;
-                }
-            }
-            av_frame_unref(frame);
-            processed++;
-            if ((op.max_frames && processed >= op.max_frames) || op.only_frame >= 0)
-                stop = true;
-        }
-        if (r == AVERROR_EOF)
+        processed++;
+        if ((op.max_frames && processed >= op.max_frames) || op.only_frame >= 0)
             break;
     }
+    if (r < 0 && r != AVERROR_EOF) {
+        fprintf(stderr, "vigil detect: %s\n", vg_reader_error(reader));
+        goto done;
+    }
+    if (vg_reader_decode_errors(reader))
+        fprintf(stderr, "vigil detect: '%s': %llu packets could not be decoded (skipped)\n", op.input,
+                (unsigned long long)vg_reader_decode_errors(reader));
     if (processed == 0) {
         fprintf(stderr, "vigil detect: no frame decoded from '%s'%s\n", op.input,
                 op.only_frame >= 0 ? " at that --frame" : "");
@@ -798,12 +856,9 @@ int vg_cli_detect(int argc, char **argv)
 done:
     if (out.enc || out.oc)
         output_close(&out);
-    sws_freeContext(sws);
     av_frame_free(&frame);
-    av_frame_free(&conv);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&ic);
+    vg_reader_free(&reader);
+    vg_analysis_free(&analysis);
     vg_cascade_free(&cascade);
     vg_detector_free(&det);
     vg_detector_free(&face);

@@ -13,16 +13,14 @@
 #include <string.h>
 #include <time.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
 
+#include "capture/reader.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/correct/dehaze.h"
 #include "pipeline/correct/lowlight.h"
 #include "pipeline/correct/temporal.h"
 #include "pipeline/correct/tensor_prep.h"
-#include "video.h"
 
 static double now_ms(void)
 {
@@ -52,15 +50,16 @@ static int cmpd(const void *a, const void *b)
 
 static AVFrame *decode_frame(const char *path, int index)
 {
-    vg_bench_video_t v;
-    if (vg_bench_video_open(path, &v) < 0)
+    const vg_reader_config_t rc = {.url = path, .decode_threads = 1}; /* one core's work */
+    vg_reader_t *v = NULL;
+    if (vg_reader_open(&rc, &v, NULL, 0) < 0)
         return NULL;
     AVFrame *f = av_frame_alloc(), *got = NULL;
-    for (int n = 0; f && !got && vg_bench_video_next(&v, f) == 0; n++)
+    for (int n = 0; f && !got && vg_reader_read(v, f) == 0; n++)
         if (n == index)
             got = av_frame_clone(f);
     av_frame_free(&f);
-    vg_bench_video_close(&v);
+    vg_reader_free(&v);
     return got;
 }
 

@@ -33,14 +33,13 @@
 #include <time.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 
+#include "capture/reader.h"
 #include "models/engine/engine.h"
 #include "models/heads/heads.h"
 #include "models/heads/manifest.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/correct/tensor_prep.h"
-#include "video.h"
 
 enum { MAXD = 256, NCOND = 6 };
 enum { C_CLEAN, C_NIGHT, C_FOG, C_RAIN, C_DOWNPOUR, C_IR };
@@ -261,14 +260,15 @@ int main(int argc, char **argv)
     if (detector_open(&det, manifest, precision) < 0)
         return 1;
 
-    vg_bench_video_t video;
-    int vr = vg_bench_video_open(clip, &video);
-    if (vr < 0) {
-        fprintf(stderr, "bench_degrade: cannot decode '%s': %s\n", clip, av_err2str(vr));
+    const vg_reader_config_t rc = {.url = clip, .decode_threads = 1}; /* one core's work */
+    vg_reader_t *video = NULL;
+    char why_video[VG_READER_ERROR_MAX];
+    if (vg_reader_open(&rc, &video, why_video, sizeof(why_video)) < 0) {
+        fprintf(stderr, "bench_degrade: %s\n", why_video);
         return 1;
     }
-    AVCodecContext *dec = video.dec;
-    int W = dec->width, H = dec->height;
+    const AVCodecParameters *par = vg_reader_stream(video)->codecpar;
+    int W = par->width, H = par->height;
     vg_correct_state_t *st[NCOND];
     vg_image_t deg;
     vg_image_alloc(&deg, VG_PIX_YUV420P, W, H);
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
     static vg_det_t ref[MAXD], got[MAXD];
     AVFrame *f = av_frame_alloc();
     long index = 0;
-    while (vg_bench_video_next(&video, f) == 0) {
+    while (vg_reader_read(video, f) == 0) {
         if (index++ % stride)
             continue;
         vg_image_t clean;
@@ -374,7 +374,7 @@ int main(int argc, char **argv)
         vg_correct_free(&st[c]);
     vg_image_release(&deg);
     av_frame_free(&f);
-    vg_bench_video_close(&video);
+    vg_reader_free(&video);
     vg_tensor_prep_free(&det.prep);
     vg_head_free(&det.head);
     vg_engine_free(&det.eng);

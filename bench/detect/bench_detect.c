@@ -16,12 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 
+#include "capture/reader.h"
 #include "models/heads/manifest.h"
 #include "pipeline/detect.h"
-#include "video.h"
 
 static double now_ms(void)
 {
@@ -85,13 +83,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_detect: %s\n", why);
         return 1;
     }
-    vg_bench_video_t clip;
-    int vr = vg_bench_video_open(video, &clip);
-    if (vr < 0) {
-        fprintf(stderr, "bench_detect: cannot decode '%s': %s\n", video, av_err2str(vr));
+    const vg_reader_config_t rc = {.url = video, .decode_threads = 1}; /* one core's work */
+    vg_reader_t *clip = NULL;
+    if (vg_reader_open(&rc, &clip, why, sizeof(why)) < 0) {
+        fprintf(stderr, "bench_detect: %s\n", why);
         return 1;
     }
-    const AVCodecContext *dec = clip.dec;
+    const AVCodecParameters *dec = vg_reader_stream(clip)->codecpar;
     AVFrame *f = av_frame_alloc();
     double *total = calloc((size_t)max_frames, sizeof(double)), *infer = calloc((size_t)max_frames, sizeof(double));
     static vg_det_t dets[VG_DETECT_MAX_BATCH][VG_DETECT_MAX];
@@ -102,7 +100,7 @@ int main(int argc, char **argv)
     long objects = 0;
     double t_start = 0, t0 = now_ms();
     while (n * batch < max_frames) {
-        if (vg_bench_video_next(&clip, f) < 0)
+        if (vg_reader_read(clip, f) < 0)
             break;
         held[held_n] = av_frame_clone(f); /* a benchmark: the daemon's pool is not needed here */
         av_frame_unref(f);
@@ -158,7 +156,7 @@ int main(int argc, char **argv)
     free(total);
     free(infer);
     av_frame_free(&f);
-    vg_bench_video_close(&clip);
+    vg_reader_free(&clip);
     vg_detector_free(&det);
     return 0;
 }

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
+
+#include "capture/reader.h"
 
 const char *vgt_footage(const char *name)
 {
@@ -19,52 +19,16 @@ const char *vgt_footage(const char *name)
 
 int vgt_decode(const char *path, int first, int n, AVFrame **out)
 {
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = av_packet_alloc();
+    const vg_reader_config_t rc = {.url = path, .decode_threads = 1};
+    vg_reader_t *rd = NULL;
+    int got = 0, r = vg_reader_open(&rc, &rd, NULL, 0);
     AVFrame *f = av_frame_alloc();
-    int got = 0, idx = 0, r = avformat_open_input(&fmt, path, NULL, NULL);
-    if (r < 0)
-        goto done;
-    if ((r = avformat_find_stream_info(fmt, NULL)) < 0)
-        goto done;
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (si < 0) { r = si; goto done; }
-    dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar);
-    dec->thread_count = 1;
-    if ((r = avcodec_open2(dec, codec, NULL)) < 0)
-        goto done;
-    bool eof = false;
-    while (got < n) {
-        if (!eof) {
-            r = av_read_frame(fmt, pkt);
-            if (r == AVERROR_EOF) { eof = true; avcodec_send_packet(dec, NULL); }
-            else if (r < 0) goto done;
-            else {
-                if (pkt->stream_index == si)
-                    avcodec_send_packet(dec, pkt);
-                av_packet_unref(pkt);
-            }
-        }
-        while (got < n && (r = avcodec_receive_frame(dec, f)) >= 0) {
-            if (idx++ >= first) {
-                out[got] = av_frame_clone(f);
-                got++;
-            }
-            av_frame_unref(f);
-        }
-        if (r == AVERROR_EOF)
-            break;
-    }
-    r = 0;
-done:
+    for (int idx = 0; r >= 0 && got < n && (r = vg_reader_read(rd, f)) == 0; idx++)
+        if (idx >= first)
+            out[got++] = av_frame_clone(f);
     av_frame_free(&f);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
-    return r < 0 ? r : got;
+    vg_reader_free(&rd);
+    return r < 0 && r != AVERROR_EOF ? r : got;
 }
 
 AVFrame *vgt_convert(const AVFrame *f, int fmt, int w, int h, int flags)

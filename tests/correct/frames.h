@@ -1,5 +1,5 @@
-/* Test helpers for the correction suites: decode real footage with
- * libavformat/libavcodec, convert with libswscale, compare planes. */
+/* Test helpers for the correction suites: decode real footage through
+ * capture/reader.h, convert with libswscale, compare planes. */
 #ifndef VG_TEST_CORRECT_FRAMES_H
 #define VG_TEST_CORRECT_FRAMES_H
 
