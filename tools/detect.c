@@ -44,7 +44,6 @@
 
 int vg_cli_detect(int argc, char **argv);
 
-
 typedef struct {
     const char *input, *config, *model, *out, *precision;
     const char *camera;     /* --camera NAME: the config's camera whose settings apply */
