@@ -85,25 +85,28 @@ int vg_reader_read(vg_reader_t *r, AVFrame *ret_frame);
 int vg_reader_rewind(vg_reader_t *r);
 
 /* The message of the last failure of vg_reader_read or vg_reader_rewind
- * ("read failed on 'x': ..."); "" when none. Valid until the next call. */
+ * ("read failed on 'x': ..."); "" when none. Valid until the next call.
+ * Thread: the reader's. */
 const char *vg_reader_error(const vg_reader_t *r);
 
 /* The video stream being decoded (time_base, codecpar, frame rates);
- * borrowed for the reader's life. */
+ * borrowed for the reader's life. Thread: the reader's. */
 const AVStream *vg_reader_stream(const vg_reader_t *r);
 
-/* libavformat's guess of the stream's frame rate ({0, 1} when unknown). */
+/* libavformat's guess of the stream's frame rate ({0, 1} when unknown).
+ * Thread: the reader's. */
 AVRational vg_reader_frame_rate(const vg_reader_t *r);
 
-/* The decoder's name ("h264"). */
+/* The decoder's name ("h264"), borrowed. Thread: the reader's. */
 const char *vg_reader_codec_name(const vg_reader_t *r);
 
-/* Pictures handed out, and packets the decoder refused, since open. */
+/* Pictures handed out, and packets the decoder refused, since open.
+ * Thread: the reader's. */
 uint64_t vg_reader_frames(const vg_reader_t *r);
 uint64_t vg_reader_decode_errors(const vg_reader_t *r);
 
 /* Closes everything; frames already handed out stay valid. Accepts NULL
- * and sets *r = NULL. */
+ * and sets *r = NULL. Thread: the reader's. */
 void vg_reader_free(vg_reader_t **r);
 
 /* True when the URL names a network stream (rtsp://, http://, udp://, ...)
