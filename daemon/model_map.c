@@ -20,10 +20,12 @@ void vg_model_detector_config(const vg_model_config_t *mc, vg_detector_config_t 
     memcpy(ret->mean, mc->mean, sizeof(ret->mean));
     memcpy(ret->scale, mc->scale, sizeof(ret->scale));
     ret->letterbox = mc->letterbox;
-    /* head and input are required keys: always given, so checked against a
-     * manifest. color/mean/scale/letterbox have defaults the config cannot
-     * yet tell from a value written out, so they are not checked. */
-    ret->given = VG_DETECTOR_GIVEN_HEAD | VG_DETECTOR_GIVEN_INPUT;
+    /* head and input are required keys: always given in a config, so checked
+     * against a manifest (`vigil detect` leaves them empty for a model named
+     * by its file, which the manifest describes). color/mean/scale/letterbox
+     * have defaults the config cannot yet tell from a value written out, so
+     * they are not checked. */
+    ret->given = (mc->head[0] ? VG_DETECTOR_GIVEN_HEAD : 0) | (mc->input_w > 0 ? VG_DETECTOR_GIVEN_INPUT : 0);
 }
 
 int vg_model_load(const vg_config_t *cfg, const vg_model_config_t *mc, int batch, vg_detector_t **ret, char *err,

@@ -64,7 +64,7 @@ static const char *cache_dir(void)
 }
 
 /* A model described only by its file and manifest (not in the config):
- * head and input size from the manifest, thresholds from it too (-1). The
+ * head, input size and thresholds are left to the manifest (empty, -1). The
  * path is made absolute, so that the config's folders do not apply. */
 static int file_model(const char *onnx, vg_model_config_t *ret)
 {
@@ -87,10 +87,7 @@ static int file_model(const char *onnx, vg_model_config_t *ret)
     vg_model_config_t mc = {.path = abs_path, .threshold = -1, .nms_iou = -1};
     const char *base = strrchr(onnx, '/');
     snprintf(mc.name, sizeof(mc.name), "%.*s", (int)strcspn(base ? base + 1 : onnx, "."), base ? base + 1 : onnx);
-    snprintf(mc.head, sizeof(mc.head), "%s", mf->head_name);
     snprintf(mc.precision, sizeof(mc.precision), "fp32");
-    mc.input_w = mf->input_w;
-    mc.input_h = mf->input_h;
     vg_manifest_free(&mf);
     *ret = mc;
     return 0;
