@@ -1,5 +1,6 @@
 /* source.c: see source.h. */
 #include "capture/source.h"
+#include "capture/stream_clock.h"
 #include "capture/reader.h"
 #include "capture/v4l2.h"
 
@@ -40,10 +41,8 @@ struct vg_source {
     AVRational time_base;     /* of the pts in decoded pictures */
     const char *codec_name;   /* for the streaming report */
     uint64_t frame_index;
-    double next_sample;       /* pts_time of the next frame to analyse */
-    double loop_offset;       /* seconds added to pts after each loop */
-    double last_pts_time;
-    int64_t first_pts;        /* of the current pass, for pts_time */
+    double next_sample;       /* stream time of the next frame to analyse */
+    vg_stream_clock_t clock;  /* the frames' pts_time: never goes back */
     int64_t pace_wall_start;  /* monotonic us when the current pacing run began */
     double pace_pts_start;
     bool pacing_started;
@@ -139,7 +138,7 @@ static int open_input(vg_source_t *src, char *why, size_t whylen)
     if (r < 0)
         return r;
     src->reader_errors = 0;
-    src->first_pts = AV_NOPTS_VALUE;
+    vg_stream_clock_new_session(&src->clock);
     src->pacing_started = false;
     src->time_base = vg_reader_stream(src->reader)->time_base;
     src->codec_name = vg_reader_codec_name(src->reader);
@@ -163,7 +162,7 @@ static int open_v4l2(vg_source_t *src, char *why, size_t whylen)
         return r;
     src->time_base = (AVRational){1, 1000000}; /* buffer timestamps are in microseconds */
     src->codec_name = vg_v4l2_describe(src->cam);
-    src->first_pts = AV_NOPTS_VALUE;
+    vg_stream_clock_new_session(&src->clock);
     src->pacing_started = false;
     return 0;
 }
@@ -255,18 +254,15 @@ static bool queue_frame(vg_source_t *src, vg_frame_t *f)
     return true;
 }
 
-/* A picture's pts in seconds from the start of the stream (over loops). */
+/* The stream time of the next picture (see stream_clock.h). */
 static double pts_seconds(vg_source_t *src, int64_t pts)
 {
-    if (pts == AV_NOPTS_VALUE)
-        return src->last_pts_time + 1.0 / stream_fps(src);
-    if (src->first_pts == AV_NOPTS_VALUE)
-        src->first_pts = pts;
-    return src->loop_offset + (double)(pts - src->first_pts) * av_q2d(src->time_base);
+    return vg_stream_clock_next(&src->clock, pts, av_q2d(src->time_base), 1.0 / stream_fps(src));
 }
 
-/* Samples, paces and queues one decoded picture (src->decoded). */
-static bool handle_picture(vg_source_t *src)
+/* Samples, paces and queues one decoded picture (src->decoded), whose
+ * stream time is pts_time. */
+static bool handle_picture(vg_source_t *src, double pts_time)
 {
     AVFrame *pic = src->decoded;
     STAT_ADD(src, decoded, 1);
@@ -283,9 +279,6 @@ static bool handle_picture(vg_source_t *src)
     }
 
     int64_t pts = pic->best_effort_timestamp;
-    double pts_time = pts_seconds(src, pts);
-    src->last_pts_time = pts_time;
-
     const double period = 1.0 / src->cfg.analysis_fps;
     if (pts_time + 1e-6 < src->next_sample) {
         STAT_ADD(src, skipped, 1);
@@ -315,11 +308,10 @@ static bool handle_picture(vg_source_t *src)
     return queue_frame(src, f);
 }
 
-/* Seeks a looping file back to its start. */
+/* Seeks a looping file back to its start; its time goes on rising. */
 static int rewind_file(vg_source_t *src)
 {
-    src->loop_offset = src->last_pts_time + 1.0 / stream_fps(src);
-    src->first_pts = AV_NOPTS_VALUE;
+    vg_stream_clock_new_session(&src->clock);
     return vg_reader_rewind(src->reader);
 }
 
@@ -354,7 +346,7 @@ static run_end_t run_input(vg_source_t *src, char *why, size_t whylen)
             snprintf(why, whylen, "%s", vg_reader_error(src->reader));
             return RUN_ERROR;
         }
-        if (!handle_picture(src))
+        if (!handle_picture(src, pts_seconds(src, src->decoded->best_effort_timestamp)))
             return RUN_STOPPED;
     }
 }
@@ -379,7 +371,6 @@ static run_end_t run_v4l2(vg_source_t *src, char *why, size_t whylen)
         double pts_time = pts_seconds(src, pts);
         if (pts_time + 1e-6 < src->next_sample) {
             src->frame_index++;
-            src->last_pts_time = pts_time;
             STAT_ADD(src, skipped, 1);
             continue;
         }
@@ -390,7 +381,7 @@ static run_end_t run_v4l2(vg_source_t *src, char *why, size_t whylen)
             continue;
         }
         src->decoded->pts = src->decoded->best_effort_timestamp = pts;
-        if (!handle_picture(src))
+        if (!handle_picture(src, pts_time))
             return RUN_STOPPED;
     }
 }
@@ -418,9 +409,8 @@ static void *source_main(void *arg)
     set_state(src, VG_SOURCE_CONNECTING, src->cfg.url);
     while (!stopping(src)) {
         src->streaming_reported = false;
-        /* a reopened stream's timestamps start again (RTSP, a replugged
-         * camera): restart the sampling grid at its first frame, or every
-         * frame until the old pts came round again would be skipped */
+        /* a reopened stream: analyse its first frame (its stream time goes
+         * on from the last session's, see stream_clock.h) */
         src->next_sample = -1e300;
         int r = src->v4l2 ? open_v4l2(src, why, sizeof(why)) : open_input(src, why, sizeof(why));
         if (r < 0) {
@@ -475,6 +465,7 @@ int vg_source_new(const vg_source_config_t *cfg, vg_source_t **ret)
         return -ENOMEM;
     int r = -ENOMEM;
     src->cfg = *cfg;
+    vg_stream_clock_init(&src->clock);
     if (src->cfg.timeout_us <= 0)
         src->cfg.timeout_us = 10000000;
     if (src->cfg.backoff_min_us <= 0)

@@ -47,3 +47,14 @@ if(TARGET vigil)
     PASS_REGULAR_EXPRESSION "795 frames decoded in [0-9.]+s \\([0-9.]+ fps\\), 159 analysed, 15[0-9] with motion, [1-9][0-9]* events, 0 decode errors, dropped 0"
     FAIL_REGULAR_EXPRESSION "ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error")
 endif()
+
+# The stream time sampling follows (capture/stream_clock): never goes back.
+vg_add_test(test_stream_clock SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_stream_clock.c
+            LIBS vigil_capture LABELS unit TIMEOUT 60)
+if(TARGET vigil)
+  add_test(NAME replay_backwards COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/replay_backwards.sh $<TARGET_FILE:vigil>
+           ${VIGIL_CACHE_DIR} ${CMAKE_BINARY_DIR}/tests/replay_backwards)
+  # 80 frames at 10 fps sampled at 5 fps: 40 analysed, whatever the timestamps do
+  set_tests_properties(replay_backwards PROPERTIES LABELS e2e TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "80 frames decoded in [0-9.]+s \\([0-9.]+ fps\\), 40 analysed")
+endif()
