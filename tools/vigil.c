@@ -31,6 +31,7 @@
 #endif
 
 int vg_cli_detect(int argc, char **argv); /* tools/detect.c */
+int vg_cli_track(int argc, char **argv);  /* tools/track.c */
 
 static void usage(FILE *out)
 {
@@ -44,6 +45,7 @@ static void usage(FILE *out)
             "  status  [--endpoint E]    per-camera statistics from a running vigild\n"
             "  models  list | fetch | check FILE.onnx | run FILE.onnx --input IN.npy --output OUT.npy\n"
             "  detect  IMAGE_OR_VIDEO [--faces] [--out annotated.jpg]  recognise objects in a file\n"
+            "  track   --mot DET.txt [--fps F] [-o TRACKS.txt]  vigil's tracker on MOT-Challenge detections\n"
             "Each command takes --help.\n");
 }
 
@@ -568,6 +570,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "detect") == 0)
         return vg_cli_detect(argc - 1, argv + 1);
+    if (strcmp(cmd, "track") == 0)
+        return vg_cli_track(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0) {
         printf("vigil %s\n", VIGIL_VERSION);
         return 0;
