@@ -375,6 +375,35 @@ Test(track, still_object_survives_60s_without_detector)
     vg_track_free(&t);
 }
 
+/* An object that walked and has just stopped (not stationary yet, its
+ * filter still has some velocity) when the detector stops running: 60 s of
+ * coasting do not carry it away on that velocity. */
+Test(track, coasting_does_not_extrapolate)
+{
+    vg_track_t *t = tracker(NULL);
+    uint64_t id = 0, ids[1];
+    double time = 0;
+    float x = 100;
+    for (int f = 0; f < 15; f++, time += 0.1) { /* 1.5 s at 60 px/s, then 0.5 s still */
+        if (f < 10)
+            x += 6;
+        vg_det_t d = det(x, 200, 40, 100, 0.8f, 0);
+        cr_assert_eq(vg_track_update(t, time, &d, 1, ids), 0);
+        if (f == 0)
+            id = ids[0];
+        cr_assert_eq(ids[0], id);
+    }
+    cr_assert_not(find(t, id)->stationary);
+    cr_assert_gt(fabsf(find(t, id)->vx), 1.0f, "the filter should still carry some velocity (%g)", find(t, id)->vx);
+    for (int f = 0; f < 600; f++, time += 0.1)
+        vg_track_coast(t, time);
+    vg_det_t d = det(x, 200, 40, 100, 0.8f, 0);
+    cr_assert_eq(vg_track_update(t, time, &d, 1, ids), 0);
+    cr_assert_eq(ids[0], id, "a new id after 60 s of coasting");
+    cr_assert_eq(vg_track_update(t, NAN, &d, 1, ids), -EINVAL);
+    vg_track_free(&t);
+}
+
 /* lost_after is seconds: the same at 25 fps and at 2 fps. */
 Test(track, lost_after_is_seconds_not_frames)
 {

@@ -365,7 +365,7 @@ static void associate(vg_track_t *t, const vg_det_t *dets, const int *cols, int 
 
 int vg_track_update(vg_track_t *t, double time, const vg_det_t *dets, int n, uint64_t *ret_track_ids)
 {
-    if (n < 0 || (n > 0 && !dets))
+    if (n < 0 || (n > 0 && !dets) || !isfinite(time))
         return -EINVAL;
     begin_call(t);
     t->stats.updates++;
@@ -440,9 +440,11 @@ int vg_track_update(vg_track_t *t, double time, const vg_det_t *dets, int n, uin
             vg_kalman_stop_size(&k->kf);
         }
         double keep = o->stationary ? t->cfg.stationary_lost_after : t->cfg.lost_after;
-        if (!k->qualified && o->hits + (t->cfg.confirm_frames - k->runs) < t->cfg.min_hits)
+        if (!k->qualified && o->hits + (t->cfg.confirm_frames - k->runs) < t->cfg.min_hits) {
             end_track(t, i, VG_TRACK_END_UNCONFIRMED);
-        else if (o->lost && t->det_clock - k->seen_clock > keep)
+            if (o->det_index >= 0)
+                t->det_ids[o->det_index] = 0;
+        } else if (o->lost && t->det_clock - k->seen_clock > keep)
             end_track(t, i, VG_TRACK_END_LOST);
     }
 
@@ -460,7 +462,15 @@ void vg_track_coast(vg_track_t *t, double time)
 {
     begin_call(t);
     t->stats.coasts++;
+    if (!isfinite(time))
+        return;
     t->last_time = time;
+    /* the boxes hold still over a coasted interval: the detector is mostly
+     * skipped because nothing moved, and a velocity estimate carried over a
+     * minute of stillness would walk a parked car out of its own box */
+    for (int i = 0; i < t->n; i++)
+        if (time > t->trk[i].pred_time)
+            t->trk[i].pred_time = time;
 }
 
 void vg_track_reset(vg_track_t *t)

@@ -17,7 +17,10 @@
  *
  * Time is seconds (frame pts or wall time), never frame counts. A frame on
  * which the detector did not run (nothing moved, an inference drop) is
- * vg_track_coast(): not evidence of absence, tracks neither age nor end. A
+ * vg_track_coast(): not evidence of absence, tracks neither age nor end,
+ * and their boxes hold still (the detector is mostly skipped because nothing
+ * moved; a velocity carried over a minute would walk a still object out of
+ * its box; objects that did move over a short drop are found again). A
  * lost track ends after lost_after seconds during which the detector ran and
  * did not see it (stationary_lost_after for a stationary one).
  *
@@ -147,14 +150,16 @@ void vg_track_free(vg_track_t **t);
  * source pixels; n may be 0: the detector saw nothing) at `time` seconds.
  * If ret_track_ids is not NULL, writes for each detection the id of the
  * track it now belongs to, 0 if none (filtered, low-score and unmatched, or
- * not kept). Returns 0, or -EINVAL (n < 0, dets NULL with n > 0); detections
+ * not kept). Returns 0, or -EINVAL (n < 0, dets NULL with n > 0, time not
+ * finite; nothing changed then); detections
  * beyond max_dets are ignored and counted. Time going backwards counts as no
  * time passing. Thread: the owner.
  */
 int vg_track_update(vg_track_t *t, double time, const vg_det_t *dets, int n, uint64_t *ret_track_ids);
 
-/* One frame on which the detector did not run: tracks keep their state, do
- * not age toward their end, and report no changes. Thread: the owner. */
+/* One frame on which the detector did not run: tracks keep their state and
+ * their boxes, do not age toward their end, and report no changes (a time
+ * that is not finite only clears the last call's changes). Thread: the owner. */
 void vg_track_coast(vg_track_t *t, double time);
 
 /* Ends every track (reason RESET); they are reported once more by
