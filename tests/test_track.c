@@ -251,7 +251,8 @@ Test(track, confirmation_suppresses_one_frame_false_positives)
             if (o[i].id != real)
                 cr_assert_not(o[i].confirmed, "frame %d: false positive %llu confirmed", f,
                               (unsigned long long)o[i].id);
-            cr_assert(!o[i].ended || o[i].end_reason == VG_TRACK_END_UNCONFIRMED || o[i].end_reason == VG_TRACK_END_LOST);
+            cr_assert(!o[i].ended || o[i].end_reason == VG_TRACK_END_UNCONFIRMED ||
+                      o[i].end_reason == VG_TRACK_END_LOST);
         }
         cr_assert_eq(count_confirmed(t), f >= 2 ? 1 : 0);
     }
@@ -617,7 +618,8 @@ Test(track_cli, mot_file_end_to_end, .timeout = 120)
     for (int i = 0; i < n_got; i++) {
         cr_assert(got[i].frame == want[i].frame && got[i].id == want[i].id, "line %d: frame %d id %llu, want %d %llu",
                   i + 1, got[i].frame, (unsigned long long)got[i].id, want[i].frame, (unsigned long long)want[i].id);
-        cr_assert(fabsf(got[i].x1 - want[i].x1) < 0.02f && fabsf(got[i].y2 - want[i].y2) < 0.02f, "line %d: box", i + 1);
+        cr_assert(fabsf(got[i].x1 - want[i].x1) < 0.02f && fabsf(got[i].y2 - want[i].y2) < 0.02f, "line %d: box",
+                  i + 1);
     }
     mot_metrics_t m;
     cr_assert_eq(mot_eval(s.gt, s.n_gt, got, n_got, &m), 0);

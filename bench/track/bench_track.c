@@ -319,7 +319,8 @@ int main(int argc, char **argv)
             int nv, ns;
             double us_v, us_s;
             mot_metrics_t mv, ms;
-            if (mot_run_vigil(&s, &cfg, &hv, &nv, &us_v) < 0 || run_sort(&s, cfg.defaults.min_score, &hs, &ns, &us_s) < 0 ||
+            if (mot_run_vigil(&s, &cfg, &hv, &nv, &us_v) < 0 ||
+                run_sort(&s, cfg.defaults.min_score, &hs, &ns, &us_s) < 0 ||
                 mot_eval(s.gt, s.n_gt, hv, nv, &mv) < 0 || mot_eval(s.gt, s.n_gt, hs, ns, &ms) < 0)
                 return 1;
             printf("%-9s %4d %6d |       %5.1f %5.1f %6ld %9.2f |      %5.1f %5.1f %6ld %9.2f\n",
@@ -341,7 +342,8 @@ int main(int argc, char **argv)
            ts.idsw, ts.ns / ts.frames / 1000);
     double crowd_us = crowd_v.ns / crowd_v.frames / 1000;
     bool g1 = mota(&tv) >= mota(&ts) + 0.05, g2 = 2 * tv.idsw <= ts.idsw, g3 = crowd_us <= 20;
-    printf("goal MOTA >= SORT + 5 points: %.1f vs %.1f: %s\n", 100 * mota(&tv), 100 * mota(&ts), g1 ? "met" : "NOT met");
+    printf("goal MOTA >= SORT + 5 points: %.1f vs %.1f: %s\n", 100 * mota(&tv), 100 * mota(&ts),
+           g1 ? "met" : "NOT met");
     printf("goal ID switches <= SORT / 2: %ld vs %ld: %s\n", tv.idsw, ts.idsw, g2 ? "met" : "NOT met");
     printf("goal <= 20 us/frame with 20 objects (crowd20): %.2f us (SORT %.2f): %s\n", crowd_us,
            crowd_s.ns / crowd_s.frames / 1000, g3 ? "met" : "NOT met");
