@@ -444,7 +444,10 @@ Test(track, capacity)
     uint64_t ids[10];
     for (int k = 0; k < 10; k++)
         d[k] = det(100.0f * k, 100, 40, 100, 0.9f, 0);
+    memset(ids, 0xff, sizeof(ids));
     cr_assert_eq(vg_track_update(t, 0, d, 10, ids), 0);
+    for (int k = 0; k < 10; k++)
+        cr_assert_eq(ids[k] != 0, k < 4, "detection %d: id %llu", k, (unsigned long long)ids[k]);
     vg_track_stats_t st;
     vg_track_stats(t, &st);
     cr_assert_eq(st.dropped_dets, 2);

@@ -369,6 +369,7 @@ int vg_track_update(vg_track_t *t, double time, const vg_det_t *dets, int n, uin
         return -EINVAL;
     begin_call(t);
     t->stats.updates++;
+    int n_in = n;
     if (n > t->cfg.max_dets) {
         t->stats.dropped_dets += (uint64_t)(n - t->cfg.max_dets);
         n = t->cfg.max_dets;
@@ -453,8 +454,11 @@ int vg_track_update(vg_track_t *t, double time, const vg_det_t *dets, int n, uin
         if (!det_done[t->hi[c]])
             start_track(t, &dets[t->hi[c]], t->hi[c], time);
 
-    if (ret_track_ids)
+    if (ret_track_ids) {
         memcpy(ret_track_ids, t->det_ids, sizeof(uint64_t) * (size_t)n);
+        for (int i = n; i < n_in; i++) /* beyond max_dets: not tracked */
+            ret_track_ids[i] = 0;
+    }
     return 0;
 }
 
