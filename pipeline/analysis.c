@@ -418,7 +418,10 @@ static int analysis_image(vg_analysis_t *a, const vg_frame_t *f, vg_image_t *ret
 {
     int r;
     *ret_corrected = 0;
-    if (a->cfg.correct_mode == VG_CORRECT_MODE_OFF)
+    /* the corrections' windows need a picture of 16x16 at least; smaller
+     * ones (thumbnails, test patterns) are detected on as they are */
+    if (a->cfg.correct_mode == VG_CORRECT_MODE_OFF || f->av->width < VG_CORRECT_MIN_SIZE ||
+        f->av->height < VG_CORRECT_MIN_SIZE)
         return vg_image_from_frame(f->av, ret_img);
     if (!a->correct || f->av->width > a->correct_w || f->av->height > a->correct_h) {
         /* first frame, or a bigger stream after a reconnect: not per frame */

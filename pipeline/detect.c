@@ -243,6 +243,9 @@ int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, 
         r = -EINVAL;
         goto fail;
     }
+    /* sources up to 8K (7680 and DCI 8192 wide): the row buffers cost
+     * 3 x 32 KB, and a wider camera is refused by the capture's checks first */
+    pc.max_src_width = VG_DETECT_MAX_SOURCE_WIDTH;
     d->prep_cfg = pc;
     if ((r = vg_tensor_prep_new(&pc, &d->prep)) < 0) {
         snprintf(err, errlen, "model '%s': bad input preparation settings", m->name);

@@ -28,6 +28,7 @@
 
 #define VG_DETECT_MAX 64      /* detections kept per frame */
 #define VG_DETECT_MAX_BATCH 16 /* images per engine run */
+#define VG_DETECT_MAX_SOURCE_WIDTH 8192 /* widest image a detector takes (8K) */
 /* For a model without a manifest whose config sets no threshold / nms_iou */
 #define VG_DETECT_DEFAULT_THRESHOLD 0.35f
 #define VG_DETECT_DEFAULT_NMS_IOU 0.45f

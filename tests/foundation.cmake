@@ -58,3 +58,9 @@ if(TARGET vigil)
   set_tests_properties(replay_backwards PROPERTIES LABELS e2e TIMEOUT 120
     PASS_REGULAR_EXPRESSION "80 frames decoded in [0-9.]+s \\([0-9.]+ fps\\), 40 analysed")
 endif()
+if(TARGET vigil)
+  # every picture format and size is analysed and detected on (correct: auto)
+  add_test(NAME replay_formats COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/replay_formats.sh $<TARGET_FILE:vigil>
+           ${VIGIL_CACHE_DIR} ${CMAKE_BINARY_DIR}/tests/replay_formats)
+  set_tests_properties(replay_formats PROPERTIES LABELS e2e TIMEOUT 300)
+endif()

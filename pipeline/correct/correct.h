@@ -50,6 +50,10 @@ typedef struct {
 
 typedef struct vg_correct_state vg_correct_state_t;
 
+/* Pictures smaller than this (either side) are not corrected: the filters'
+ * windows do not fit. vg_correct_new/apply refuse them with -EINVAL. */
+#define VG_CORRECT_MIN_SIZE 16
+
 /*
  * Make a camera's correction state. cfg is copied. Returns 0 and *ret,
  * -EINVAL (bad size or mode), -ENOMEM. Thread: any (start-up, reload).
