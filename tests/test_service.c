@@ -257,6 +257,8 @@ typedef struct {
     int gaps;
     int det;
     int streaming, stalled, reconnecting; /* health reports of each state */
+    int time_went_back;   /* det messages whose pts_time was below the one before */
+    double last_pts_time;
     char state[32];
     json_t *last_stats; /* owned */
 } cam_t;
@@ -277,6 +279,10 @@ static void account(cam_t *cams, int n, const char *topic, json_t *m)
         c->first_seq = seq;
     c->last_seq = seq;
     if (!strncmp(topic, "det.", 4)) {
+        double t = json_number_value(json_object_get(m, "pts_time"));
+        if (c->det && t < c->last_pts_time)
+            c->time_went_back++;
+        c->last_pts_time = t;
         c->det++;
     } else if (!strncmp(topic, "health.", 7)) {
         const char *st = json_string_value(json_object_get(m, "state"));
@@ -408,6 +414,12 @@ Test(service, rtsp_camera_reconnects_three_times_and_the_file_camera_never_gaps,
     cr_assert_geq(cams[0].stalled, 1, "the frozen server was reported as stalled");
     cr_assert_eq(cams[1].gaps, 0, "the file camera's seq rose by one throughout");
     cr_assert_eq(cams[0].gaps, 0, "the network camera's seq rose by one throughout");
+    /* each session of the server starts its timestamps again: the stream
+     * time must not (a reconnect that went back in time left the camera
+     * blind until the old time came round: issue 10 item 1) */
+    cr_assert_eq(cams[0].time_went_back, 0, "pts_time went back %d times across the reconnects",
+                 cams[0].time_went_back);
+    cr_assert_eq(cams[1].time_went_back, 0, "the looping file's pts_time never goes back");
     cr_assert_eq(cams[1].reconnecting + cams[1].stalled, 0, "the file camera was not affected");
     /* stats agree: reconnects counted; the file camera streams on (its
      * first health reports may predate our subscription: stats repeat it) */
