@@ -34,6 +34,20 @@
     int nc __attribute__((unused)) = ctx->nc;                                                                     \
     int r __attribute__((unused))
 
+/* The node's "axis" attribute (def when absent), negative values counted
+ * from the end of a rank-nd tensor, checked to lie in 0..max, into
+ * *ret_ax. In int64 until checked: a model may give any value. */
+static int axis_attr(const vg_node_t *n, int64_t def, int max, int nd, int *ret_ax)
+{
+    int64_t ax = vg_attr_i(n, "axis", def);
+    if (ax < 0)
+        ax += nd;
+    if (ax < 0 || ax > max)
+        return -EINVAL;
+    *ret_ax = (int)ax;
+    return 0;
+}
+
 static int add_attr(vg_node_t *n, const char *name, attr_type_t t, int64_t i, float f)
 {
     vg_attr_t *na = realloc(n->attr, (n->nattr + 1) * sizeof(*na));
@@ -322,10 +336,8 @@ int vg_shape_cast(vg_shape_ctx_t *ctx)
 int vg_shape_concat(vg_shape_ctx_t *ctx)
 {
     SHAPE_VARS;
-    int ax = (int)vg_attr_i(n, "axis", 0);
-    if (ax < 0)
-        ax += nd;
-    if (ax < 0 || ax >= nd)
+    int ax;
+    if (axis_attr(n, 0, nd - 1, nd, &ax) < 0)
         return NODE_ERR(-EINVAL, "node '%s' (%s): axis out of range", n->name, op);
     int64_t tot = 0;
     bool anyf = false;
@@ -402,10 +414,8 @@ int vg_shape_reshape(vg_shape_ctx_t *ctx)
 int vg_shape_flatten(vg_shape_ctx_t *ctx)
 {
     SHAPE_VARS;
-    int ax = (int)vg_attr_i(n, "axis", 1);
-    if (ax < 0)
-        ax += nd;
-    if (ax < 0 || ax > nd)
+    int ax;
+    if (axis_attr(n, 1, nd, nd, &ax) < 0)
         return NODE_ERR(-EINVAL, "node '%s' (%s): axis out of range", n->name, op);
     y->ndim = 2;
     y->dims[0] = vg_numel(ax, x->dims);
@@ -496,10 +506,8 @@ int vg_shape_slice(vg_shape_ctx_t *ctx)
 int vg_shape_split(vg_shape_ctx_t *ctx)
 {
     SHAPE_VARS;
-    int ax = (int)vg_attr_i(n, "axis", 0);
-    if (ax < 0)
-        ax += nd;
-    if (ax < 0 || ax >= nd)
+    int ax;
+    if (axis_attr(n, 0, nd - 1, nd, &ax) < 0)
         return NODE_ERR(-EINVAL, "node '%s' (%s): axis out of range", n->name, op);
     int64_t sp[64];
     int k = -1;
@@ -672,10 +680,8 @@ int vg_shape_softmax(vg_shape_ctx_t *ctx)
     SHAPE_VARS;
     if (g->opset < 13 && (r = add_attr(n, "_coerce2d", AT_I, 1, 0)) < 0)
         return r;
-    int ax = (int)vg_attr_i(n, "axis", g->opset < 13 ? 1 : -1);
-    if (ax < 0)
-        ax += nd;
-    if (ax < 0 || ax >= nd)
+    int ax;
+    if (axis_attr(n, g->opset < 13 ? 1 : -1, nd - 1, nd, &ax) < 0)
         return NODE_ERR(-EINVAL, "node '%s' (%s): axis out of range", n->name, op);
     if (!vg_attr(n, "axis") && (r = add_attr(n, "axis", AT_I, ax, 0)) < 0)
         return r;
@@ -706,10 +712,8 @@ int vg_shape_reduce(vg_shape_ctx_t *ctx)
 int vg_shape_argmax(vg_shape_ctx_t *ctx)
 {
     SHAPE_VARS;
-    int ax = (int)vg_attr_i(n, "axis", 0);
-    if (ax < 0)
-        ax += nd;
-    if (ax < 0 || ax >= nd)
+    int ax;
+    if (axis_attr(n, 0, nd - 1, nd, &ax) < 0)
         return NODE_ERR(-EINVAL, "node '%s' (%s): axis out of range", n->name, op);
     bool keep = vg_attr_i(n, "keepdims", 1);
     int o = 0;
