@@ -200,6 +200,15 @@ static bool pace(vg_source_t *src, double pts_time)
     return true;
 }
 
+/* After a wait on the ring or the pool (lossless): false when stopping. A
+ * ring or pool made without waiting enabled (-EINVAL) is polled instead. */
+static bool wait_for_workers(vg_source_t *src, int r)
+{
+    if (r == -EINVAL)
+        return sleep_interruptible(src, 5000);
+    return r != -ECANCELED && !stopping(src);
+}
+
 /* A pool frame for a new picture; NULL only when stopping. */
 static vg_frame_t *take_frame(vg_source_t *src)
 {
@@ -219,7 +228,7 @@ static vg_frame_t *take_frame(vg_source_t *src)
                 return f;
             }
         }
-        if (!sleep_interruptible(src, 200))
+        if (!wait_for_workers(src, vg_frame_pool_wait(src->cfg.pool, src->stop_fd, 1000)))
             return NULL;
     }
     return f;
@@ -241,8 +250,8 @@ static bool queue_frame(vg_source_t *src, vg_frame_t *f)
             }
             continue;
         }
-        /* replay: wait for the workers; they notify nobody, so poll briefly */
-        if (!sleep_interruptible(src, 200)) {
+        /* replay: wait for a worker to take a frame */
+        if (!wait_for_workers(src, vg_ring_wait(src->cfg.ring, true, src->stop_fd, 1000))) {
             av_frame_unref(f->av);
             src->spare = f;
             return false;

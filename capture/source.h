@@ -12,8 +12,11 @@
  * Live sources (network streams, and files with realtime=true, which are
  * paced at the stream's own rate) never wait for the workers: when the ring is
  * full the oldest frame is evicted and counted as dropped. Files with
- * realtime=false wait for ring space instead, so a replay loses nothing and
- * runs as fast as the pipeline takes frames.
+ * realtime=false wait for ring space (and a free pool frame) instead, so a
+ * replay loses nothing and runs as fast as the pipeline takes frames; they
+ * are woken by the workers' pop and put when the ring and pool have waiting
+ * enabled (vg_ring_enable_wait, vg_frame_pool_enable_wait), else they poll
+ * every 5 ms.
  *
  * Network sources that fail, stall or end are reopened with capped exponential
  * backoff and jitter; files end (or loop). Every state change is reported

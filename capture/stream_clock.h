@@ -20,8 +20,12 @@
 
 typedef struct {
     double now;        /* seconds: the last picture's stream time */
-    int64_t prev_pts;  /* the last pts seen in this session; INT64_MIN (AV_NOPTS_VALUE) = none */
-    double prev_pts_time; /* the stream time given to that picture */
+    /* where the timestamps were last taken as they are: the first pts of a
+     * session or after a jump back. Times are anchor_time + (pts -
+     * anchor_pts) * time base, not a sum of steps, so 10 frames of 0.1 s
+     * are 1.0 s exactly (rate limits compare these times). */
+    int64_t anchor_pts;   /* INT64_MIN (AV_NOPTS_VALUE) = none in this session yet */
+    double anchor_time;
     bool started;      /* a picture was seen */
 } vg_stream_clock_t;
 
@@ -34,10 +38,10 @@ void vg_stream_clock_new_session(vg_stream_clock_t *c);
 
 /* The stream time of the next picture, given its pts (INT64_MIN = none), the
  * stream's time base as seconds per tick, and the seconds of one nominal
- * frame (1 / the stream's frame rate). Time is measured from the last
- * picture that had a pts; forward steps of any size are kept (a gap is real
- * time); a result that would not be after the last picture's becomes one
- * nominal frame after it.
+ * frame (1 / the stream's frame rate). Time is measured from the anchor;
+ * forward steps of any size are kept (a gap is real time); a result that
+ * would not be after the last picture's becomes one nominal frame after it,
+ * and the anchor moves there.
  * Thread: capture. */
 double vg_stream_clock_next(vg_stream_clock_t *c, int64_t pts, double seconds_per_tick, double frame_seconds);
 

@@ -190,6 +190,10 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
     /* ring + one frame in a worker + one being decoded + one evicted spare */
     if ((r = vg_frame_pool_new((uint32_t)cc->ring_size + 3, &cam->pool)) < 0)
         goto fail;
+    /* a file replayed as fast as it decodes waits for the workers instead of
+     * dropping: let their pops and puts wake its capture thread */
+    if ((r = vg_ring_enable_wait(cam->ring)) < 0 || (r = vg_frame_pool_enable_wait(cam->pool)) < 0)
+        goto fail;
     vg_analysis_config_t ac = {
         .camera = cam->cfg.name,
         .motion = {.threshold = cc->motion_threshold, .min_area = cc->motion_min_area, .width = cc->motion_width},

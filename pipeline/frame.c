@@ -73,3 +73,10 @@ void vg_frame_pool_put(vg_frame_pool_t *pool, vg_frame_t *frame)
 }
 
 uint32_t vg_frame_pool_available(const vg_frame_pool_t *pool) { return vg_ring_count(pool->free_list); }
+
+int vg_frame_pool_enable_wait(vg_frame_pool_t *pool) { return vg_ring_enable_wait(pool->free_list); }
+
+int vg_frame_pool_wait(vg_frame_pool_t *pool, int stop_fd, int timeout_ms)
+{
+    return vg_ring_wait(pool->free_list, false, stop_fd, timeout_ms);
+}

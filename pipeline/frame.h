@@ -9,7 +9,7 @@
  * finished with a frame returns it (vg_frame_pool_put). One of each at a time:
  * the free list is a vg_ring_t with the worker as producer and the capture
  * thread as consumer.
- * Blocks on: nothing.
+ * Blocks on: nothing (vg_frame_pool_wait: poll, when asked to wait).
  */
 #ifndef VG_FRAME_H
 #define VG_FRAME_H
@@ -48,6 +48,15 @@ vg_frame_t *vg_frame_pool_get(vg_frame_pool_t *pool);
  * it keeps frames it evicted and reuses them itself (one producer only).
  * Never blocks. */
 void vg_frame_pool_put(vg_frame_pool_t *pool, vg_frame_t *frame);
+
+/* Lets vg_frame_pool_wait be used (lossless replay). Returns 0 or a
+ * negative errno. Thread: any, before the pool is shared. */
+int vg_frame_pool_enable_wait(vg_frame_pool_t *pool);
+
+/* Waits until a frame is back in the pool, stop_fd is readable, or
+ * timeout_ms passes; as vg_ring_wait. Thread: the capture thread.
+ * Blocks on: poll. */
+int vg_frame_pool_wait(vg_frame_pool_t *pool, int stop_fd, int timeout_ms);
 
 /* Frames currently in the pool's free list (snapshot). */
 uint32_t vg_frame_pool_available(const vg_frame_pool_t *pool);

@@ -4,7 +4,10 @@
 #include "pipeline/ring.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define VG_CACHELINE 64
 
@@ -17,7 +20,27 @@ struct vg_ring {
     _Alignas(VG_CACHELINE) uint64_t mask;
     uint32_t capacity;
     _Atomic(void *) *slots;
+    int efd;                 /* -1 unless vg_ring_enable_wait */
+    /* Set by the side in vg_ring_wait, read by the other after each move. */
+    _Alignas(VG_CACHELINE) _Atomic int waiting;
 };
+
+/* After a push or pop: wakes the other side if it waits. The fence orders
+ * our head/tail store before the load of `waiting`, against the waiter's
+ * store of `waiting` before its load of head/tail (vg_ring_wait): one of
+ * the two sees the other (the Dekker pattern). */
+static void wake_waiter(vg_ring_t *ring)
+{
+    if (ring->efd < 0)
+        return;
+    atomic_thread_fence(memory_order_seq_cst);
+    /* relaxed: ordered by the fence above */
+    if (atomic_load_explicit(&ring->waiting, memory_order_relaxed)) {
+        uint64_t one = 1;
+        ssize_t w = write(ring->efd, &one, sizeof(one)); /* cannot block: the counter would need 2^64 */
+        (void)w;
+    }
+}
 
 int vg_ring_new(uint32_t capacity, vg_ring_t **ret)
 {
@@ -35,6 +58,8 @@ int vg_ring_new(uint32_t capacity, vg_ring_t **ret)
     atomic_init(&ring->tail, 0);
     ring->mask = capacity - 1;
     ring->capacity = capacity;
+    ring->efd = -1;
+    atomic_init(&ring->waiting, 0);
     for (uint32_t i = 0; i < capacity; i++)
         atomic_init(&ring->slots[i], NULL);
     *ret = ring;
@@ -45,6 +70,8 @@ void vg_ring_free(vg_ring_t **ring)
 {
     if (!ring || !*ring)
         return;
+    if ((*ring)->efd >= 0)
+        close((*ring)->efd);
     free((*ring)->slots);
     free(*ring);
     *ring = NULL;
@@ -63,6 +90,7 @@ bool vg_ring_push(vg_ring_t *ring, void *item)
     atomic_store_explicit(&ring->slots[tail & ring->mask], item, memory_order_relaxed);
     /* release: the slot write becomes visible before the new tail */
     atomic_store_explicit(&ring->tail, tail + 1, memory_order_release);
+    wake_waiter(ring);
     return true;
 }
 
@@ -100,8 +128,10 @@ void *vg_ring_pop(vg_ring_t *ring)
         if (head == tail)
             return NULL;
         void *item = take_head(ring, head);
-        if (item)
+        if (item) {
+            wake_waiter(ring);
             return item;
+        }
         /* the producer evicted this one first: try the next */
     }
 }
@@ -115,3 +145,37 @@ uint32_t vg_ring_count(const vg_ring_t *ring)
 }
 
 uint32_t vg_ring_capacity(const vg_ring_t *ring) { return ring->capacity; }
+
+int vg_ring_enable_wait(vg_ring_t *ring)
+{
+    if (ring->efd >= 0)
+        return 0;
+    ring->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return ring->efd < 0 ? -errno : 0;
+}
+
+int vg_ring_wait(vg_ring_t *ring, bool for_room, int stop_fd, int timeout_ms)
+{
+    if (ring->efd < 0)
+        return -EINVAL;
+    /* relaxed: the fence below orders it before our loads of head/tail */
+    atomic_store_explicit(&ring->waiting, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    uint32_t n = vg_ring_count(ring);
+    int r = 0;
+    if (for_room ? n >= ring->capacity : n == 0) {
+        struct pollfd p[2] = {{.fd = ring->efd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+        int k = poll(p, stop_fd >= 0 ? 2 : 1, timeout_ms);
+        if (k < 0 && errno != EINTR)
+            r = -errno;
+        else if (k == 0)
+            r = -ETIMEDOUT;
+        else if (stop_fd >= 0 && (p[1].revents & POLLIN))
+            r = -ECANCELED;
+        uint64_t v;
+        ssize_t got = read(ring->efd, &v, sizeof(v)); /* clear: non-blocking */
+        (void)got;
+    }
+    atomic_store_explicit(&ring->waiting, 0, memory_order_relaxed);
+    return r;
+}

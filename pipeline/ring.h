@@ -9,7 +9,10 @@
  * full (latest wins); eviction and pop both advance `head` by compare-and-swap,
  * so each item leaves the ring exactly once, through one of them.
  * The ring never blocks and never allocates after vg_ring_new; the caller
- * decides what to drop and counts it.
+ * decides what to drop and counts it. A side that would rather wait than
+ * drop (lossless replay) asks for it: vg_ring_enable_wait gives the ring an
+ * eventfd, after which every push and pop wakes a waiter in vg_ring_wait
+ * (a fence and a load per operation; a syscall only when someone waits).
  *
  * Why not ck_ring: Concurrency Kit's ck_pr primitives are inline asm and
  * volatile accesses that ThreadSanitizer cannot see, so the TSan stress test
@@ -46,6 +49,18 @@ void *vg_ring_evict_oldest(vg_ring_t *ring);
 /* Consumer. Takes the oldest item, or returns NULL when empty. Thread: the
  * camera's current consumer (or the producer after the consumers stopped). */
 void *vg_ring_pop(vg_ring_t *ring);
+
+/* Lets vg_ring_wait be used on this ring. Returns 0 or a negative errno.
+ * Thread: any, before the ring is shared. */
+int vg_ring_enable_wait(vg_ring_t *ring);
+
+/* Waits until the ring has room (for_room: the producer) or an item (the
+ * consumer), the stop_fd (may be -1) is readable, or timeout_ms passes
+ * (-1: no limit). Returns 0 when the condition holds or the other side
+ * moved (check again), -ECANCELED on stop, -ETIMEDOUT, -EINVAL when waiting
+ * was not enabled. One waiter at a time. Thread: the producer or the
+ * consumer, as for_room says. Blocks on: poll. */
+int vg_ring_wait(vg_ring_t *ring, bool for_room, int stop_fd, int timeout_ms);
 
 /* Items in the ring now; exact only when both sides are idle. Thread: any. */
 uint32_t vg_ring_count(const vg_ring_t *ring);

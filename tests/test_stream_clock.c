@@ -77,3 +77,16 @@ Test(stream_clock, repeated_or_missing_pts)
     double t = vg_stream_clock_next(&c, INT64_MIN + 1, TB, FRAME);
     cr_assert(t > 0.5 && t < 1e20, "%g", t);
 }
+
+Test(stream_clock, times_are_not_a_sum_of_steps)
+{
+    /* rate limits compare stream times ("an update at most once a second"):
+     * they must be what the timestamps say, not a running sum whose rounding
+     * drifts (10 x 0.1 s summed is 0.9999999999999999) */
+    vg_stream_clock_t c;
+    vg_stream_clock_init(&c);
+    for (int64_t i = 0; i < 2000; i++) {
+        double t = vg_stream_clock_next(&c, 5000 + i * 3003, TB, 1001.0 / 30000);
+        cr_assert_eq(t, (double)(i * 3003) * TB, "frame %lld: %.17g", (long long)i, t);
+    }
+}
