@@ -88,6 +88,11 @@ void vg_config_free(vg_config_t **config) {
     free(cfg->publish);
     free(cfg->control);
     free(cfg->metrics);
+    free(cfg->http);
+    free(cfg->web_root);
+    free(cfg->http_users);
+    free(cfg->http_tls_cert);
+    free(cfg->http_tls_key);
     free(cfg->state_dir);
     free(cfg);
     *config = NULL;

@@ -95,7 +95,12 @@ typedef struct {
     int inference_batch;      /* frames per detector run across cameras; default 1, 1..16 */
     int64_t inference_wait_us; /* wait for a batch to fill; default 10ms, 0..1s */
     bool publish_detections;  /* publish det.<camera> per analysed frame; default true */
-    char *metrics;            /* Prometheus HTTP HOST:PORT (tcp:// or http:// allowed); "" = off */
+    char *http;               /* web UI + API + /metrics HOST:PORT (tcp:// or http:// allowed); "" = off */
+    char *metrics;            /* old name of http, used when http is ""; "" = off */
+    char *web_root;           /* web UI files; "" = installed share/vigil/web (source web/ in the tree) */
+    char *http_users;         /* users file (vigil passwd); "" = none */
+    char *http_tls_cert, *http_tls_key; /* PEM files; "" = plain HTTP */
+    double live_fps;          /* live view frames per second at most; default 5 */
     char log_level[8];        /* error | warning | info | debug; default info */
 
     int n_models;

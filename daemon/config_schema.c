@@ -52,8 +52,24 @@ const opt_t vg_cfg_daemon_opts[] = {
      "1 = each worker runs the detector itself"},
     {"inference_wait", T_DURATION, D(inference_wait_us), 0, 0, "10ms", US(0), US(SEC), NULL, 0, NULL,
      "how long a frame waits for others to fill its batch (inference_batch > 1)"},
+    {"http", T_STRING, D(http), 0, 0, "\"\"", 0, 0, NULL, F_LISTEN, NULL,
+     "HTTP listener for the web UI, the API (`/api/...`) and Prometheus (`/metrics`), e.g. "
+     "127.0.0.1:8080; beyond loopback it needs `http_users`; \"\" = off"},
     {"metrics", T_STRING, D(metrics), 0, 0, "\"\"", 0, 0, NULL, F_LISTEN, NULL,
-     "HTTP listener for Prometheus (`GET /metrics`), e.g. 127.0.0.1:9108; \"\" = off"},
+     "the same listener under its old name (used when `http` is \"\"); \"\" = off"},
+    {"web_root", T_STRING, D(web_root), 0, 0, "\"\"", 0, 0, NULL, 0, NULL,
+     "folder of the web UI's files; \"\" = the installed share/vigil/web (the source tree's web/ for a "
+     "vigild run from its build folder)"},
+    {"http_users", T_STRING, D(http_users), 0, 0, "\"\"", 0, 0, NULL, 0, NULL,
+     "users file written by `vigil passwd` (name:hash per line); when it names users, every page but "
+     "the login needs a session; \"\" = none (loopback only)"},
+    {"http_tls_cert", T_STRING, D(http_tls_cert), 0, 0, "\"\"", 0, 0, NULL, 0, NULL,
+     "PEM certificate: serve HTTPS (with `http_tls_key`); \"\" = plain HTTP"},
+    {"http_tls_key", T_STRING, D(http_tls_key), 0, 0, "\"\"", 0, 0, NULL, 0, NULL,
+     "PEM private key of `http_tls_cert`"},
+    {"live_fps", T_DOUBLE, D(live_fps), 0, 0, "5", 0.2, 30, NULL, 0, NULL,
+     "most frames per second a camera hands to its live views (latest.jpg, live.mjpeg); encoded "
+     "only while someone watches"},
     {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
      0, NULL, "messages below this level are not written"},
     {.key = NULL}, /* end */

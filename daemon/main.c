@@ -19,6 +19,7 @@
 
 #include "daemon/config.h"
 #include "daemon/log.h"
+#include "daemon/http.h"
 #include "daemon/metrics.h"
 #include "daemon/runtime.h"
 
@@ -65,26 +66,51 @@ static void notify_status(vg_runtime_t *rt)
                (unsigned long long)(t.dropped_ring + t.dropped_pool + t.dropped_publish));
 }
 
-/* Starts the Prometheus listener when daemon.metrics asks for one; NULL
- * with the cause logged when it cannot listen. */
-static vg_metrics_t *metrics_start(const vg_config_t *cfg, bool *ret_failed)
+/* The listener's address: daemon.http, else its old name daemon.metrics;
+ * NULL when neither is set. */
+static const char *http_listen(const vg_config_t *cfg)
 {
-    vg_metrics_t *m = NULL;
-    char err[512];
+    if (cfg->http && cfg->http[0])
+        return cfg->http;
+    if (cfg->metrics && cfg->metrics[0])
+        return cfg->metrics;
+    return NULL;
+}
+
+/* Starts the HTTP listener (web UI, API, /metrics) when the config asks for
+ * one; NULL with the cause logged when it cannot listen. */
+static vg_http_t *http_start(const vg_config_t *cfg, vg_runtime_t *rt, bool *ret_failed)
+{
+    vg_http_t *h = NULL;
+    char err[1024], root[4096];
     *ret_failed = false;
-    if (!cfg->metrics || !cfg->metrics[0])
+    const char *listen = http_listen(cfg);
+    if (!listen)
         return NULL;
-    if (vg_metrics_new(cfg->metrics, err, sizeof(err), &m) < 0) {
+    vg_http_config_t hc = {
+        .listen = listen,
+        .web_root = vg_http_default_web_root(cfg->web_root, root, sizeof(root)),
+        .users_file = cfg->http_users,
+        .tls_cert = cfg->http_tls_cert,
+        .tls_key = cfg->http_tls_key,
+        .publish = cfg->publish,
+        .live = vg_runtime_live(rt),
+    };
+    if (vg_http_new(&hc, err, sizeof(err), &h) < 0) {
         vg_log(VG_LOG_ERROR, "%s", err);
         *ret_failed = true;
         return NULL;
     }
-    vg_log(VG_LOG_INFO, "metrics on port %d (%s, GET /metrics)", vg_metrics_port(m), cfg->metrics);
-    return m;
+    /* "metrics on port" stays: scripts and tests look for it */
+    vg_log(VG_LOG_INFO, "http on port %d (%s: web UI from %s, /api/, /metrics); metrics on port %d", vg_http_port(h),
+           listen, root, vg_http_port(h));
+    return h;
 }
 
+static bool str_same(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
+
 /* SIGHUP: parse, validate, apply per camera; a bad file changes nothing. */
-static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_metrics_t **metrics, bool ready)
+static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_http_t **http, bool ready)
 {
     if (ready)
         sd_notify(0, "RELOADING=1");
@@ -96,10 +122,13 @@ static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_met
         char msg[512];
         if (vg_runtime_apply(rt, next, msg, sizeof(msg)) > 0)
             vg_log(VG_LOG_WARNING, "reload: %s", msg);
-        if (strcmp((*cfg)->metrics ? (*cfg)->metrics : "", next->metrics ? next->metrics : "") != 0) {
+        const vg_config_t *o = *cfg;
+        if (!str_same(http_listen(o), http_listen(next)) || !str_same(o->web_root, next->web_root) ||
+            !str_same(o->http_users, next->http_users) || !str_same(o->http_tls_cert, next->http_tls_cert) ||
+            !str_same(o->http_tls_key, next->http_tls_key) || !str_same(o->publish, next->publish)) {
             bool failed;
-            vg_metrics_free(metrics);
-            *metrics = metrics_start(next, &failed);
+            vg_http_free(http);
+            *http = http_start(next, rt, &failed);
         }
         vg_config_free(cfg);
         *cfg = next;
@@ -176,9 +205,9 @@ int main(int argc, char **argv)
     }
     vg_log(VG_LOG_INFO, "publishing on %s, %d camera%s, config %s", cfg->publish, cfg->n_cameras,
            cfg->n_cameras == 1 ? "" : "s", config_path);
-    bool metrics_failed;
-    vg_metrics_t *metrics = metrics_start(cfg, &metrics_failed);
-    if (metrics_failed) {
+    bool http_failed;
+    vg_http_t *http = http_start(cfg, rt, &http_failed);
+    if (http_failed) {
         vg_runtime_free(&rt, 0);
         vg_config_free(&cfg);
         return 1;
@@ -187,7 +216,7 @@ int main(int argc, char **argv)
     vg_runtime_snapshot_t *snap = malloc(sizeof(*snap));
     if (!snap) {
         vg_log(VG_LOG_ERROR, "out of memory");
-        vg_metrics_free(&metrics);
+        vg_http_free(&http);
         vg_runtime_free(&rt, 0);
         vg_config_free(&cfg);
         return 1;
@@ -204,7 +233,7 @@ int main(int argc, char **argv)
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo == SIGHUP) {
-                reload(rt, &cfg, config_path, &metrics, ready);
+                reload(rt, &cfg, config_path, &http, ready);
             } else {
                 vg_log(VG_LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
                 sd_notify(0, "STOPPING=1");
@@ -214,9 +243,9 @@ int main(int argc, char **argv)
         if (!running)
             break;
         vg_runtime_tick(rt, false);
-        if (metrics) {
+        if (http) {
             vg_runtime_snapshot(rt, snap);
-            vg_metrics_update(metrics, snap);
+            vg_http_update(http, snap);
         }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -254,7 +283,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    vg_metrics_free(&metrics);
+    vg_http_free(&http);
     free(snap);
     vg_runtime_free(&rt, DRAIN_MS);
     vg_config_free(&cfg);

@@ -112,6 +112,7 @@ static int handle_frame(void *camera, vg_frame_t *frame, void *worker_ctx)
     /* capture to publish: from the decode (wall_us) until the analysis has
      * handed its messages to the publisher queue */
     vg_latency_record(&cam->latency, now_us(CLOCK_REALTIME) - frame->wall_us);
+    vg_live_offer(cam->live, frame, cam->analysis); /* one relaxed load unless watched */
     return VG_WORKER_DONE;
 }
 
@@ -121,6 +122,7 @@ static void handle_resume(void *camera, vg_frame_t *frame, void *worker_ctx)
     camera_t *cam = camera;
     vg_analysis_resume(cam->analysis, frame, vg_emitter_send, worker_ctx);
     vg_latency_record(&cam->latency, now_us(CLOCK_REALTIME) - frame->wall_us);
+    vg_live_offer(cam->live, frame, cam->analysis);
 }
 
 /* The inference thread: hand the camera back to the workers. */
@@ -136,6 +138,9 @@ static void camera_free(camera_t **pcam)
     if (!cam)
         return;
     vg_source_free(&cam->source);
+    if (cam->live)
+        vg_live_registry_remove(cam->rt->live, cam->live);
+    vg_live_unref(&cam->live);
     vg_emitter_free(&cam->health_emitter);
     vg_analysis_free(&cam->analysis);
     vg_cascade_free(&cam->cascade);
@@ -211,6 +216,9 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
     if ((r = vg_analysis_new(&ac, &cam->analysis)) < 0)
         goto fail;
     if ((r = vg_emitter_new(rt->pub, &cam->health_emitter)) < 0)
+        goto fail;
+    if ((r = vg_live_new(cc->name, rt->cfg->live_fps > 0 ? rt->cfg->live_fps : 5, &cam->live)) < 0 ||
+        (r = vg_live_registry_put(rt->live, cam->live)) < 0)
         goto fail;
     r = vg_workers_add(rt->workers, cam->ring, cam->pool, handle_frame, handle_resume, cam);
     if (r < 0)
@@ -470,6 +478,10 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, char
         snprintf(err, errlen, "cannot start %d workers: %s", rt->n_workers, strerror(-r));
         goto fail;
     }
+    if ((r = vg_live_registry_new(&rt->live)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     load_models(rt, cfg, rt->models, &rt->n_models);
     for (int i = 0; i < cfg->n_cameras; i++) {
         camera_t *cam = NULL;
@@ -508,6 +520,7 @@ void vg_runtime_free(vg_runtime_t **prt, int drain_ms)
     for (int i = 0; i < VG_WORKERS_MAX; i++)
         vg_emitter_free(&rt->worker_emitters[i]);
     vg_emitter_free(&rt->main_emitter);
+    vg_live_registry_free(&rt->live);
     vg_publisher_free(&rt->pub);
     for (int k = 0; k < rt->n_models; k++)
         model_free(&rt->models[k]);
@@ -516,3 +529,5 @@ void vg_runtime_free(vg_runtime_t **prt, int drain_ms)
     free(rt);
     *prt = NULL;
 }
+
+struct vg_live_registry *vg_runtime_live(vg_runtime_t *rt) { return rt->live; }

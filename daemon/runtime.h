@@ -122,6 +122,12 @@ size_t vg_runtime_snapshot_size(const vg_runtime_snapshot_t *snap);
  * publisher turns every 50 ms when idle. Thread: main. */
 bool vg_runtime_alive(vg_runtime_t *rt, const char **ret_why);
 
+struct vg_live_registry;
+/* The cameras' live-view slots by name (daemon/live.h), for the HTTP
+ * listener; valid until vg_runtime_free. Thread: main (the registry itself
+ * is then safe from any thread). */
+struct vg_live_registry *vg_runtime_live(vg_runtime_t *rt);
+
 /* Stops capture, lets the workers drain the rings (at most drain_ms), ends
  * open events, flushes the publisher, frees everything. Accepts NULL.
  * Thread: main. */

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "capture/source.h"
+#include "daemon/live.h"
 #include "daemon/publisher.h"
 #include "pipeline/analysis.h"
 #include "pipeline/cascade.h"
@@ -59,6 +60,7 @@ typedef struct camera {
     vg_ring_t *ring;
     vg_frame_pool_t *pool;
     vg_analysis_t *analysis;
+    vg_live_t *live;               /* hands analysed frames to the live views (daemon/live.h) */
     vg_source_t *source;
     vg_emitter_t *health_emitter;  /* used by the capture thread only */
     char health_msg[MSG_CAP];      /* capture thread only */
@@ -84,6 +86,7 @@ struct vg_runtime {
     vg_emitter_t *main_emitter;
     camera_t *cameras[VG_CONFIG_MAX_CAMERAS];
     int n_cameras;
+    vg_live_registry_t *live;      /* the cameras' live slots by name, for the HTTP side */
     model_t *models[VG_CONFIG_MAX_MODELS];
     int n_models;
     int batch;               /* daemon.inference_batch at start */

@@ -69,6 +69,9 @@ struct vg_analysis {
         int64_t detect_start_ns, parked_ns;
     } parked;
     int parked_result;          /* written by the inference thread before cfg.detected */
+    int last_n_dets;            /* dets[0..last_n_dets) are the last detection result (live view) */
+    int last_n_motion;          /* motion-only: the last frame's boxes (live view) */
+    vg_motion_box_t last_motion[VG_MOTION_MAX_BOXES];
     char msg[MSG_CAP];
 };
 
@@ -493,6 +496,13 @@ static void finish(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result
             atomic_store_explicit(&a->stats.correct_active, corrected, memory_order_relaxed);
         }
     }
+    if (n_dets >= 0)
+        a->last_n_dets = n_dets;
+    else if (!a->cfg.detector && !a->cfg.cascade) {
+        /* a few boxes, copied: m lives on the caller's stack */
+        a->last_n_motion = m->n_boxes;
+        memcpy(a->last_motion, m->boxes, (size_t)m->n_boxes * sizeof(m->boxes[0]));
+    }
     if (a->cfg.publish_detections)
         emit_detections(a, f, m, n_dets, corrected, emit, emitter);
     if (!a->cfg.detector && !a->cfg.cascade)
@@ -572,4 +582,23 @@ void vg_analysis_flush(vg_analysis_t *a, const char *reason, vg_emit_fn emit, vo
         ev->active = false;
         emit_event(a, ev, "end", ev->last_wall_us, ev->last_pts, ev->last_pts_time, reason, emit, emitter);
     }
+}
+
+int vg_analysis_objects(const vg_analysis_t *a, vg_analysis_object_t *ret, int max)
+{
+    int n = 0;
+    if (!a->cfg.detector && !a->cfg.cascade) {
+        for (int i = 0; i < a->last_n_motion && n < max; i++, n++) {
+            const vg_motion_box_t *b = &a->last_motion[i];
+            ret[n] = (vg_analysis_object_t){.label = "motion", .label_index = -1, .score = b->fill,
+                                            .box = {b->x1, b->y1, b->x2, b->y2}};
+        }
+        return n;
+    }
+    for (int i = 0; i < a->last_n_dets && n < max; i++, n++) {
+        const vg_det_t *d = &a->dets[i];
+        ret[n] = (vg_analysis_object_t){.label = det_label(a, i), .label_index = d->label, .score = d->score,
+                                        .box = {(int)d->x1, (int)d->y1, (int)d->x2, (int)d->y2}};
+    }
+    return n;
 }

@@ -129,6 +129,23 @@ typedef struct {
  * Thread: the camera's current worker (the caller of vg_analysis_frame). */
 void vg_analysis_last(const vg_analysis_t *a, vg_analysis_result_t *ret);
 
+/* One object of the last frame the detector ran on (a motion box on a
+ * camera without a detector), for a live view's overlay. */
+typedef struct {
+    const char *label; /* the detector's label (NULL: numeric, see label_index) or "motion";
+                        * valid while the detector lives: copy it */
+    int label_index;
+    float score;
+    int box[4];        /* source pixels x1 y1 x2 y2 */
+} vg_analysis_object_t;
+
+/* Copies up to max objects of the last frame that had a detection result
+ * (or motion result, without a detector) into ret; returns how many. No
+ * allocation; cheap, but only worth calling when someone looks (the live
+ * view, daemon/live.h). Thread: the camera's current worker, after
+ * vg_analysis_frame returned DONE or after vg_analysis_resume. */
+int vg_analysis_objects(const vg_analysis_t *a, vg_analysis_object_t *ret, int max);
+
 /* Writes one element of a det message's "objects" (docs/events.md): label
  * (its index when label is NULL), score, box, and the cascade's attributes
  * when at is not NULL. Shared with `vigil detect`. Thread: any. */
