@@ -32,6 +32,7 @@
 
 int vg_cli_detect(int argc, char **argv); /* tools/detect.c */
 int vg_cli_track(int argc, char **argv);  /* tools/track.c */
+int vg_cli_passwd(int argc, char **argv); /* tools/passwd.c */
 
 static void usage(FILE *out)
 {
@@ -46,6 +47,7 @@ static void usage(FILE *out)
             "  models  list | fetch | check FILE.onnx | run FILE.onnx --input IN.npy --output OUT.npy\n"
             "  detect  IMAGE_OR_VIDEO [--faces] [--out annotated.jpg]  recognise objects in a file\n"
             "  track   --mot DET.txt [--fps F] [-o TRACKS.txt]  vigil's tracker on MOT-Challenge detections\n"
+            "  passwd  NAME [--file FILE] [--delete]  add or change a web UI user (daemon.http_users)\n"
             "Each command takes --help.\n");
 }
 
@@ -578,6 +580,8 @@ int main(int argc, char **argv)
         return vg_cli_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "track") == 0)
         return vg_cli_track(argc - 1, argv + 1);
+    if (strcmp(cmd, "passwd") == 0)
+        return vg_cli_passwd(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0) {
         printf("vigil %s\n", VIGIL_VERSION);
         return 0;
