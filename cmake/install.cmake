@@ -8,6 +8,7 @@
 #   <prefix>/lib/systemd/system/vigil.service   (ExecStart= points at <prefix>/bin)
 #   <prefix>/lib/sysusers.d/vigil.conf, <prefix>/lib/tmpfiles.d/vigil.conf
 #   <prefix>/share/vigil/labels/*      label files of the bundled models
+#   <prefix>/share/vigil/web/*         the web UI vigild serves (daemon.web_root "")
 #   /var/lib/vigil/models/             labels, and the ONNX models converted by
 #                                      scripts/fetch-models.sh if the cache has
 #                                      them (VIGIL_INSTALL_MODELS); never
@@ -48,6 +49,9 @@ install(FILES ${CMAKE_SOURCE_DIR}/systemd/vigil.sysusers DESTINATION ${vg_sysuse
         RENAME vigil.conf)
 install(FILES ${CMAKE_SOURCE_DIR}/systemd/vigil.tmpfiles DESTINATION ${vg_tmpfilesdir}
         RENAME vigil.conf)
+
+# The web UI: static files, no build step (vigild's default daemon.web_root).
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/vigil/web)
 
 file(GLOB vg_labels ${CMAKE_SOURCE_DIR}/models/labels/*.txt)
 install(FILES ${vg_labels} DESTINATION ${CMAKE_INSTALL_DATADIR}/vigil/labels)

@@ -155,7 +155,7 @@ void vg_http_update(vg_http_t *h, const vg_runtime_snapshot_t *snap)
     if (sample) {
         http_sample_t *s = &h->history[h->hist_next];
         s->time_us = snap->time_us;
-        s->cpu_percent = h->hist_last_us ? 100.0 * (p.cpu_s - h->hist_cpu_s) / ((now - h->hist_last_us) / 1e6) : 0;
+        s->cpu_percent = 100.0 * (p.cpu_s - h->hist_cpu_s) / ((now - h->hist_last_us) / 1e6);
         s->rss_bytes = p.rss_bytes;
         s->n = snap->n_cameras;
         for (int i = 0; i < snap->n_cameras; i++) {
@@ -443,7 +443,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     if (!get && !post)
         return http_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not served", method);
     char user[64] = "";
-    if (!is_public(method, url) && !http_auth_check(&h->auth, c, rq->ip, user)) {
+    /* checked on public routes too: /api/session says who is logged in */
+    bool authed = http_auth_check(&h->auth, c, rq->ip, user);
+    if (!authed && !is_public(method, url)) {
         if (get && strncmp(url, "/api/", 5) != 0 && strcmp(url, "/metrics") != 0 &&
             (strcmp(url, "/") == 0 || strstr(url, ".html"))) {
             struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -593,6 +595,11 @@ int vg_http_new(const vg_http_config_t *cfg, char *err, size_t errlen, vg_http_t
     snprintf(h->web_root, sizeof(h->web_root), "%s", cfg->web_root ? cfg->web_root : "");
     h->shared = malloc(sizeof(*h->shared));
     h->history = calloc(HTTP_HISTORY, sizeof(*h->history));
+    /* the first sample 2 s after start, once fps and latency have a value */
+    h->hist_last_us = mono_us() - HTTP_HISTORY_EVERY_US + 2000000;
+    vg_procstat_t p0 = {0};
+    vg_procstat_read(&p0);
+    h->hist_cpu_s = p0.cpu_s;
     if (!h->shared || !h->history)
         goto fail;
     bool tls = cfg->tls_cert && cfg->tls_cert[0];

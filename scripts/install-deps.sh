@@ -11,11 +11,13 @@ PKGS=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libv4l-dev ffmpeg
   # messaging, config, JSON, ring, snapshots, systemd
   libzmq3-dev libjansson-dev libyaml-dev libcyaml-dev libck-dev
-  libturbojpeg0-dev libsystemd-dev libmicrohttpd-dev systemd
+  libturbojpeg0-dev libsystemd-dev libmicrohttpd-dev libsodium-dev systemd
   # inference engine: ONNX schema, protobuf-c, oneDNN
   libonnx-dev protobuf-c-compiler libprotobuf-c-dev libdnnl-dev
   # tests
   libcriterion-dev python3-zmq
+  # web UI tests: a real browser, headless (tests/web/test_browser.py)
+  chromium chromium-driver python3-selenium
   # reference runtimes and converters (run with /usr/bin/python3)
   python3-onnx python3-numpy python3-opencv python3-torch python3-torchvision
   # network source tests: GStreamer RTSP server

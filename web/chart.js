@@ -17,6 +17,14 @@ export function lineChart(title, points, unit = '', width = 300, height = 80) {
   line.setAttribute('points', points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' '));
   line.setAttribute('fill', 'none');
   line.setAttribute('class', 'line');
+  if (points.length === 1) { // one sample: a dot until the next one comes
+    const dot = document.createElementNS(NS, 'circle');
+    dot.setAttribute('cx', x(points[0][0]));
+    dot.setAttribute('cy', y(points[0][1]));
+    dot.setAttribute('r', 2.5);
+    dot.setAttribute('class', 'dot');
+    svg.append(dot);
+  }
   const label = document.createElementNS(NS, 'text');
   label.setAttribute('x', 2);
   label.setAttribute('y', 12);
