@@ -94,6 +94,12 @@ void vg_live_offer(vg_live_t *l, const vg_frame_t *f, const vg_analysis_t *a)
         return;
     if (pthread_mutex_trylock(&l->lock) != 0)
         return; /* an HTTP thread is copying: skip this one, never wait */
+    /* relaxed: the lock orders it after a last viewer's leaving (vg_live_watch
+     * lowers the count before it takes the lock), so no frame is pinned for nobody */
+    if (atomic_load_explicit(&l->viewers, memory_order_relaxed) == 0) {
+        pthread_mutex_unlock(&l->lock);
+        return;
+    }
     vg_analysis_object_t objs[VG_LIVE_MAX_OBJECTS];
     int n = vg_analysis_objects(a, objs, VG_LIVE_MAX_OBJECTS);
     av_frame_unref(l->frame);

@@ -672,7 +672,10 @@ Test(service, metrics_over_http_agree_with_the_stats_topic, .timeout = 120)
     cr_assert(isinf(les[nb - 1]));
     cr_assert_eq(cum[nb - 1], analysed);
     cr_assert_gt(sample(page, "vigil_latency_seconds_sum{camera=\"street\"}"), 0);
-    cr_assert_eq(http_get(port, "/", text, sizeof(text)), 404);
+    /* the same listener serves the web UI and the API (daemon.metrics is
+     * daemon.http's old name); an unknown path is a JSON 404 */
+    cr_assert_eq(http_get(port, "/api/nope", text, sizeof(text)), 404);
+    cr_assert(strstr(text, "\"status\":404"), "%s", text);
 
     /* now the last stats message, sent as vigild stops */
     cam_t cams[1] = {{.name = "street"}};
