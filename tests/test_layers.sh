@@ -6,7 +6,8 @@
 #             pipeline/frame.h), nothing else of ours;
 #   pipeline/ includes pipeline/ and models/;
 #   none of them includes daemon/ or tools/;
-# and capture/ links the base library, not the pipeline (no oneDNN in it).
+# capture/ links the base library, not the pipeline (no oneDNN in it); and
+# the libraries use no compiled-in machine paths (VIGIL_SOURCE_DIR, ...).
 # Prints every edge against the rule; exit 1 when there is one.
 set -euo pipefail
 src="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
@@ -28,6 +29,12 @@ check() { # layer dir, allowed include prefixes (regex)
 check models '^models/'
 check capture '^(capture/|pipeline/(ring|frame)\.h$)'
 check pipeline '^(pipeline/|models/)'
+# the libraries take paths from their callers: no compiled-in machine paths
+while IFS= read -r hit; do
+    echo "layer violation: ${hit#$src/} uses a machine path macro (the caller passes paths)"
+    bad=1
+done < <(grep -rnE '\bVIGIL_(SOURCE|CACHE|LABELS|DATA)_DIR\b' "$src/capture" "$src/pipeline" "$src/models" \
+             --include='*.c' --include='*.h' || true)
 if grep -Eq 'target_link_libraries\(vigil_capture[^)]*vigil_pipeline' "$src/capture/CMakeLists.txt"; then
     echo "layer violation: vigil_capture links vigil_pipeline (it needs only vigil_base)"
     bad=1
