@@ -103,6 +103,9 @@ vg_camera_config_t *vg_config_add_camera(vg_config_t *cfg, const char *name, con
         vg_config_find_camera(cfg, name))
         return NULL;
     vg_camera_config_t *cam = &cfg->cameras[cfg->n_cameras];
+    /* the slot may hold a camera a tool dropped by lowering n_cameras
+     * (vigil replay --config keeps the daemon settings, not the cameras) */
+    free(cam->url);
     memset(cam, 0, sizeof *cam);
     if (vg_cfg_apply_defaults(vg_cfg_camera_opts, cam) < 0 || !(cam->url = strdup(url))) {
         free(cam->url);
@@ -142,7 +145,8 @@ bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *
            str_eq(a->labels, b->labels) && a->threshold == b->threshold &&
            a->nms_iou == b->nms_iou && strcmp(a->precision, b->precision) == 0 &&
            strcmp(a->color, b->color) == 0 && memcmp(a->mean, b->mean, sizeof a->mean) == 0 &&
-           memcmp(a->scale, b->scale, sizeof a->scale) == 0 && a->letterbox == b->letterbox;
+           memcmp(a->scale, b->scale, sizeof a->scale) == 0 && a->letterbox == b->letterbox &&
+           a->given == b->given; /* a value written out is checked against the manifest */
 }
 
 const vg_model_config_t *vg_config_find_model(const vg_config_t *cfg, const char *name) {
@@ -200,3 +204,35 @@ int vg_config_resolve_path(const vg_config_t *cfg, const char *path, char *buf, 
     return -ENOENT;
 }
 
+
+int vg_config_check_endpoint(const char *endpoint, char *buf, size_t len) {
+    if (!strncmp(endpoint, "ipc://", 6)) {
+        if (!endpoint[6]) {
+            snprintf(buf, len, "'%s' has no path: expected ipc:///run/vigil/events", endpoint);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (strncmp(endpoint, "tcp://", 6) != 0) {
+        snprintf(buf, len, "'%s' is not a ZeroMQ endpoint vigild can bind: expected tcp://127.0.0.1:5555 or "
+                 "ipc:///run/vigil/events", endpoint);
+        return -EINVAL;
+    }
+    const char *hp = endpoint + 6, *colon = strrchr(hp, ':');
+    if (!colon || colon == hp) {
+        snprintf(buf, len, "'%s' needs HOST:PORT, e.g. tcp://127.0.0.1:5555", endpoint);
+        return -EINVAL;
+    }
+    const char *port = colon + 1;
+    if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 9) {
+        snprintf(buf, len, "'%s': the port must be a number 1..65535", endpoint);
+        return -EINVAL;
+    }
+    long p = strtol(port, NULL, 10);
+    if (p < 1 || p > 65535) {
+        /* ZeroMQ would bind a random port for some of these and say nothing */
+        snprintf(buf, len, "'%s': port %ld is out of range 1..65535", endpoint, p);
+        return -EINVAL;
+    }
+    return 0;
+}

@@ -35,6 +35,18 @@ typedef enum {
     VG_FACES_ON_FRAME,      /* faces looked for in the whole analysed frame */
 } vg_faces_on_t;
 
+/* vg_model_config_t.given: the key was written in the file. A written
+ * value that contradicts the model's manifest is an error (pipeline/detect.h);
+ * a default gives way to the manifest. */
+enum {
+    VG_MODEL_GIVEN_HEAD = 1u << 0,
+    VG_MODEL_GIVEN_INPUT = 1u << 1,
+    VG_MODEL_GIVEN_COLOR = 1u << 2,
+    VG_MODEL_GIVEN_MEAN = 1u << 3,
+    VG_MODEL_GIVEN_SCALE = 1u << 4,
+    VG_MODEL_GIVEN_LETTERBOX = 1u << 5,
+};
+
 typedef struct {
     char name[VG_CONFIG_NAME_MAX]; /* map key under models: */
     char *path;                    /* ONNX file; relative paths are resolved against
@@ -49,7 +61,10 @@ typedef struct {
     float mean[3];                 /* subtracted after scale, default 0 */
     float scale[3];                /* multiplied first, default 1/255 */
     bool letterbox;                /* letterbox (true) or stretch (false), default true */
+    unsigned given;                /* VG_MODEL_GIVEN_*: keys written in the file (not defaulted) */
     int line;                      /* where it was declared, for later errors */
+    int line_path, line_head, line_input; /* where these keys were written, 0 = not written */
+    int line_color, line_mean, line_scale, line_letterbox;
 } vg_model_config_t;
 
 typedef struct {
@@ -102,6 +117,7 @@ typedef struct {
     char *http_tls_cert, *http_tls_key; /* PEM files; "" = plain HTTP */
     double live_fps;          /* live view frames per second at most; default 5 */
     char log_level[8];        /* error | warning | info | debug; default info */
+    int line_publish, line_control, line_metrics; /* where written, 0 = default */
 
     int n_models;
     vg_model_config_t models[VG_CONFIG_MAX_MODELS];
@@ -171,8 +187,16 @@ const vg_camera_config_t *vg_config_find_camera(const vg_config_t *cfg, const ch
 int vg_config_resolve_path(const vg_config_t *cfg, const char *path, char *buf, size_t len);
 
 /* Parses a duration with a unit ("500ms", "5s", "2m", "1h", "250us"); a bare
- * number is refused. Returns 0 and *ret_us, or -EINVAL. Thread: any. */
+ * number is refused. Returns 0 and *ret_us, -EINVAL when it is not a
+ * duration, -ERANGE when it is one too long to hold (99999999999999h).
+ * Thread: any. */
 int vg_config_parse_duration(const char *text, int64_t *ret_us);
+
+/* Checks a ZeroMQ endpoint's syntax as vigild binds it: tcp://HOST:PORT
+ * with PORT 1..65535 (HOST an address, a name or *), or ipc://PATH.
+ * Returns 0, or -EINVAL with why (one line, e.g. "port 99999 is out of
+ * range 1..65535") in buf. Thread: any. */
+int vg_config_check_endpoint(const char *endpoint, char *buf, size_t len);
 
 /* Writes the configuration reference (docs/config.md, Markdown) generated from
  * the schema table: every key, type, default, range and meaning.

@@ -34,9 +34,11 @@ static const char *const v_correct[] = {"low_light", "dehaze", "denoise", "derai
 #define D(field) offsetof(vg_config_t, field)
 const opt_t vg_cfg_daemon_opts[] = {
     {"publish", T_STRING, D(publish), 0, 0, "tcp://127.0.0.1:5555", 0, 0, NULL, F_NONEMPTY | F_ENDPOINT,
-     NULL, "ZeroMQ PUB endpoint for every topic (event., det., snap., health., stats)"},
+     NULL, "ZeroMQ PUB endpoint for every topic (event., det., snap., health., stats): tcp://HOST:PORT "
+     "(port 1..65535) or ipc://PATH"},
     {"control", T_STRING, D(control), 0, 0, "tcp://127.0.0.1:5556", 0, 0, NULL, F_ENDPOINT, NULL,
-     "ZeroMQ ROUTER endpoint for status and catch-up (\"since\"); \"\" = none"},
+     "ZeroMQ ROUTER endpoint for status and catch-up (\"since\"), like publish and not the same; "
+     "\"\" = none"},
     {"workers", T_INT, D(workers), 0, 0, "0", 0, 64, NULL, 0, NULL,
      "analysis worker threads; 0 = one per core"},
     {"state_dir", T_STRING, D(state_dir), 0, 0, "/var/lib/vigil", 0, 0, NULL, F_NONEMPTY, NULL,
@@ -54,7 +56,8 @@ const opt_t vg_cfg_daemon_opts[] = {
      "how long a frame waits for others to fill its batch (inference_batch > 1)"},
     {"http", T_STRING, D(http), 0, 0, "\"\"", 0, 0, NULL, F_LISTEN, NULL,
      "HTTP listener for the web UI, the API (`/api/...`) and Prometheus (`/metrics`), e.g. "
-     "127.0.0.1:8080; beyond loopback it needs `http_users`; \"\" = off"},
+     "127.0.0.1:8080 (a host is required: 0.0.0.0:8080 = every interface); beyond loopback it needs "
+     "`http_users`; \"\" = off"},
     {"metrics", T_STRING, D(metrics), 0, 0, "\"\"", 0, 0, NULL, F_LISTEN, NULL,
      "the same listener under its old name (used when `http` is \"\"); \"\" = off"},
     {"web_root", T_STRING, D(web_root), 0, 0, "\"\"", 0, 0, NULL, 0, NULL,
@@ -71,7 +74,7 @@ const opt_t vg_cfg_daemon_opts[] = {
      "most frames per second a camera hands to its live views (latest.jpg, live.mjpeg); encoded "
      "only while someone watches"},
     {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
-     0, NULL, "messages below this level are not written"},
+     0, NULL, "messages below this level are not written; a reload applies a change"},
     {.key = NULL}, /* end */
 };
 #undef D

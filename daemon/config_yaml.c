@@ -37,6 +37,8 @@ typedef struct {
                                                   faces.expression set (REF_*) */
     int ref_line[VG_CONFIG_MAX_CAMERAS][3];    /* the same per camera, 0 = unset */
     int merges;                             /* "<<" merges applied so far */
+    size_t *str_tagged;                     /* byte offsets of scalars tagged !!str (sorted) */
+    size_t n_str_tagged, cap_str_tagged;
 } pctx_t;
 
 #define C_OFF(field) offsetof(vg_camera_config_t, field)
@@ -127,13 +129,13 @@ int vg_config_parse_duration(const char *text, int64_t *ret_us) {
     char *end;
     errno = 0;
     double v = strtod_c(text, &end);
-    if (end == text || errno == ERANGE || !isfinite(v))
+    if (end == text || (errno == ERANGE && v != HUGE_VAL) || isnan(v))
         return -EINVAL;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(end, units[i].unit) == 0) {
             double us = v * units[i].us;
             if (us > 9.2e18)
-                return -EINVAL;
+                return -ERANGE; /* a duration, too long for any key */
             *ret_us = (int64_t)(us + 0.5); /* us >= 0; no libm needed */
             return 0;
         }
@@ -162,18 +164,58 @@ static int check_range(pctx_t *c, const opt_t *o, int line, const char *key, con
     return 0;
 }
 
+/* True when the scalar was written with an explicit !!str tag: libyaml's
+ * document API gives every untagged scalar the same str tag, so the event
+ * pass (check_events) noted where the explicit ones start. */
+static bool str_tagged(const pctx_t *c, const yaml_node_t *n) {
+    size_t at = n->start_mark.index, lo = 0, hi = c->n_str_tagged;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->str_tagged[mid] == at)
+            return true;
+        if (c->str_tagged[mid] < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* A number or a boolean must be written as one: "4" (quoted) and !!str 4
+ * are strings in YAML, and a schema that took them as numbers would accept
+ * what another YAML reader of the same file sees as text. what: "a number". */
+static int refuse_string(pctx_t *c, yaml_node_t *n, const char *key, const char *what) {
+    if (!is_scalar(n))
+        return 0;
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return fail(c, line_of(n), key, "expected %s, not the quoted string \"%s\" (remove the quotes)", what,
+                    sval(n));
+    if (str_tagged(c, n))
+        return fail(c, line_of(n), key, "expected %s, not a string (!!str %s)", what, sval(n));
+    return 0;
+}
+
+/* Digits with an optional sign: a whole number, however large. */
+static bool all_digits(const char *s) {
+    if (*s == '-' || *s == '+')
+        s++;
+    return *s && strspn(s, "0123456789") == strlen(s);
+}
+
 static int get_int(pctx_t *c, const opt_t *o, yaml_node_t *n, const char *key, int *ret) {
     long long v;
     double d;
     if (!is_scalar(n))
         return fail(c, line_of(n), key, "expected a number");
+    if (refuse_string(c, n, key, "a whole number") < 0)
+        return -EINVAL;
     if (!parse_ll(sval(n), &v)) {
-        if (!parse_double(sval(n), &d))
-            return fail(c, line_of(n), key, "expected a number");
-        /* 1e3 is whole; 1e30 overflows long long but is simply out of range */
-        if (d > -9e18 && d < 9e18 && d != (double)(long long)d)
-            return fail(c, line_of(n), key, "expected a whole number");
-        v = d <= -9e18 ? LLONG_MIN : d >= 9e18 ? LLONG_MAX : (long long)d;
+        /* 99999999999999999999 overflows long long but is simply out of
+         * range; 64.0, 2.5 and 1e3 are not written as whole numbers */
+        if (!all_digits(sval(n)))
+            return fail(c, line_of(n), key, parse_double(sval(n), &d) ? "expected a whole number"
+                                                                       : "expected a number");
+        v = sval(n)[0] == '-' ? LLONG_MIN : LLONG_MAX;
     }
     if (check_range(c, o, line_of(n), key, sval(n), (double)v) < 0)
         return -EINVAL;
@@ -193,20 +235,28 @@ static int set_string(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, con
     char **p = (char **)((char *)base + o->off);
     if (!is_scalar(n))
         return fail(c, line_of(n), key, "expected a string");
+    /* a null (~, null, nothing) is no value at all, before any other check */
     const char *s = is_null(n) ? "" : sval(n);
-    if (strlen(s) != n->data.scalar.length)
-        return fail(c, line_of(n), key, "contains a NUL character");
     if (!*s && (o->flags & F_NONEMPTY))
-        return fail(c, line_of(n), key, "must not be empty");
-    if (*s && (o->flags & F_ENDPOINT) && !strstr(s, "://"))
-        return fail(c, line_of(n), key,
-                    "expected a ZeroMQ endpoint like tcp://127.0.0.1:5555 or ipc:///run/vigil/events");
+        return fail(c, line_of(n), key, is_null(n) ? "must not be empty (it has no value)" : "must not be empty");
+    if (!is_null(n) && strlen(s) != n->data.scalar.length)
+        return fail(c, line_of(n), key, "contains a NUL character");
+    if (*s && (o->flags & F_ENDPOINT)) {
+        char why[160];
+        if (vg_config_check_endpoint(s, why, sizeof why) < 0)
+            return fail(c, line_of(n), key, "%s", why);
+    }
     if (*s && (o->flags & F_LISTEN)) {
         const char *hp = !strncmp(s, "tcp://", 6) ? s + 6 : !strncmp(s, "http://", 7) ? s + 7 : s;
         const char *colon = strrchr(hp, ':');
         if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
             strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
             return fail(c, line_of(n), key, "expected HOST:PORT like 127.0.0.1:9108 (port 0..65535)");
+        /* ":9108" would listen on every interface without saying so */
+        if (colon == hp)
+            return fail(c, line_of(n), key,
+                        "'%s' has no host: write 127.0.0.1%s for this machine only, or 0.0.0.0%s for every "
+                        "interface", s, colon, colon);
     }
     char *copy = NULL;
     if (*s || !(o->flags & F_EMPTY_NULL)) {
@@ -228,6 +278,8 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
     int line = line_of(n);
     switch (o->type) {
     case T_BOOL:
+        if (refuse_string(c, n, key, "true or false") < 0)
+            return -EINVAL;
         if (is_scalar(n) && strcmp(sval(n), "true") == 0)
             *(bool *)field = true;
         else if (is_scalar(n) && strcmp(sval(n), "false") == 0)
@@ -247,6 +299,8 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
     }
     case T_DOUBLE: {
         double v;
+        if (refuse_string(c, n, key, "a number") < 0)
+            return -EINVAL;
         if (!is_scalar(n) || !parse_double(sval(n), &v))
             return fail(c, line, key, "expected a number");
         int r = check_range(c, o, line, key, sval(n), v);
@@ -256,10 +310,11 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
         return 0;
     }
     case T_DURATION: {
-        int64_t us;
-        if (!is_scalar(n) || vg_config_parse_duration(sval(n), &us) < 0)
+        int64_t us = 0;
+        int r = is_scalar(n) ? vg_config_parse_duration(sval(n), &us) : -EINVAL;
+        if (r == -EINVAL)
             return fail(c, line, key, "expected a duration like 500ms, 5s, 2m");
-        if ((double)us < o->min || (double)us > o->max) {
+        if (r == -ERANGE || (double)us < o->min || (double)us > o->max) {
             char lo[32], hi[32];
             vg_cfg_fmt_duration((int64_t)o->min, lo, sizeof lo);
             vg_cfg_fmt_duration((int64_t)o->max, hi, sizeof hi);
@@ -313,12 +368,16 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
     case T_FLOAT3: {
         double v[3];
         if (is_scalar(n)) {
+            if (refuse_string(c, n, key, "a number") < 0)
+                return -EINVAL;
             if (!parse_double(sval(n), &v[0]))
                 return fail(c, line, key, "expected a number or a list of 3 numbers");
             v[1] = v[2] = v[0];
         } else if (n->type == YAML_SEQUENCE_NODE && seq_len(n) == 3) {
             for (int i = 0; i < 3; i++) {
                 yaml_node_t *it = seq_item(c, n, i);
+                if (refuse_string(c, it, key, "a number") < 0)
+                    return -EINVAL;
                 if (!is_scalar(it) || !parse_double(sval(it), &v[i]))
                     return fail(c, line_of(it), key, "expected a number");
             }
@@ -439,6 +498,37 @@ static int check_key(pctx_t *c, yaml_node_t *map, yaml_node_pair_t *p, const cha
     return 0;
 }
 
+/* Remembers where some keys were written (for the checks that come after
+ * the parse, e.g. --check-config's endpoints and model files), and which of
+ * a model's preprocessing keys were written out rather than defaulted. */
+static void note_key(const opt_t *table, const opt_t *o, void *base, int line) {
+    if (table == vg_cfg_daemon_opts) {
+        vg_config_t *cfg = base;
+        if (strcmp(o->key, "publish") == 0)
+            cfg->line_publish = line;
+        else if (strcmp(o->key, "control") == 0)
+            cfg->line_control = line;
+        else if (strcmp(o->key, "metrics") == 0)
+            cfg->line_metrics = line;
+    } else if (table == vg_cfg_model_opts) {
+        vg_model_config_t *m = base;
+        static const struct { const char *key; unsigned given; size_t line; } keys[] = {
+            {"path", 0, offsetof(vg_model_config_t, line_path)},
+            {"head", VG_MODEL_GIVEN_HEAD, offsetof(vg_model_config_t, line_head)},
+            {"input", VG_MODEL_GIVEN_INPUT, offsetof(vg_model_config_t, line_input)},
+            {"color", VG_MODEL_GIVEN_COLOR, offsetof(vg_model_config_t, line_color)},
+            {"mean", VG_MODEL_GIVEN_MEAN, offsetof(vg_model_config_t, line_mean)},
+            {"scale", VG_MODEL_GIVEN_SCALE, offsetof(vg_model_config_t, line_scale)},
+            {"letterbox", VG_MODEL_GIVEN_LETTERBOX, offsetof(vg_model_config_t, line_letterbox)},
+        };
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strcmp(o->key, keys[i].key) == 0) {
+                m->given |= keys[i].given;
+                *(int *)((char *)m + keys[i].line) = line;
+            }
+    }
+}
+
 #define MERGES_MAX 256 /* "<<" visits per file; aliases could make them exponential */
 #define MERGE_DEPTH_MAX 8
 
@@ -471,6 +561,7 @@ static int apply_pairs(pctx_t *c, const opt_t *table, yaml_node_t *map, void *ba
         *seen |= 1ull << (o - table);
         if ((r = set_value(c, o, v, base, key)) < 0)
             return r;
+        note_key(table, o, base, line_of(k));
     }
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
@@ -608,6 +699,45 @@ static int check_ref(pctx_t *c, const vg_config_t *cfg, const vg_camera_config_t
     return fail(c, line, key, "no model named '%s' (defined: %s)", model, names);
 }
 
+/* "HOST:PORT" of a tcp:// endpoint or a metrics address, NULL when none. */
+static const char *host_port(const char *s) {
+    if (!s || !*s)
+        return NULL;
+    if (!strncmp(s, "ipc://", 6))
+        return NULL;
+    return !strncmp(s, "tcp://", 6) ? s + 6 : !strncmp(s, "http://", 7) ? s + 7 : s;
+}
+
+/* Two listeners on one port: the same HOST:PORT, or the same port with a
+ * wildcard host on either side. */
+static bool same_listener(const char *a, const char *b) {
+    const char *ha = host_port(a), *hb = host_port(b);
+    if (!ha || !hb) /* ipc:// paths */
+        return a && b && !host_port(a) && !host_port(b) && *a && strcmp(a, b) == 0;
+    const char *ca = strrchr(ha, ':'), *cb = strrchr(hb, ':');
+    if (!ca || !cb || atoi(ca + 1) != atoi(cb + 1) || atoi(ca + 1) == 0)
+        return false;
+    size_t la = (size_t)(ca - ha), lb = (size_t)(cb - hb);
+    bool wa = (la == 1 && ha[0] == '*') || (la == 7 && !strncmp(ha, "0.0.0.0", 7));
+    bool wb = (lb == 1 && hb[0] == '*') || (lb == 7 && !strncmp(hb, "0.0.0.0", 7));
+    return wa || wb || (la == lb && strncmp(ha, hb, la) == 0);
+}
+
+/* daemon.publish, daemon.control and daemon.metrics listen on distinct
+ * endpoints (the second bind would fail at start). */
+static int check_listeners(pctx_t *c, const vg_config_t *cfg) {
+    if (cfg->control && cfg->control[0] && same_listener(cfg->publish, cfg->control))
+        return fail(c, cfg->line_control ? cfg->line_control : cfg->line_publish, "daemon.control",
+                    "'%s' is the same endpoint as daemon.publish", cfg->control);
+    if (cfg->metrics && same_listener(cfg->publish, cfg->metrics))
+        return fail(c, cfg->line_metrics, "daemon.metrics", "'%s' is the same port as daemon.publish '%s'",
+                    cfg->metrics, cfg->publish);
+    if (cfg->metrics && cfg->control && same_listener(cfg->control, cfg->metrics))
+        return fail(c, cfg->line_metrics, "daemon.metrics", "'%s' is the same port as daemon.control '%s'",
+                    cfg->metrics, cfg->control);
+    return 0;
+}
+
 static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
     int r;
     if (root->type != YAML_MAPPING_NODE)
@@ -631,6 +761,8 @@ static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
         if (r < 0)
             return r;
     }
+    if ((r = check_listeners(c, cfg)) < 0)
+        return r;
     /* Cross references, once every model is known (models may come after cameras). */
     for (int i = 0; i < cfg->n_cameras; i++) {
         const vg_camera_config_t *cam = &cfg->cameras[i];
@@ -694,7 +826,23 @@ static int check_events(pctx_t *c, const char *text, size_t len) {
         }
         yaml_event_type_t type = ev.type;
         int line = (int)ev.start_mark.line + 1;
+        bool tagged_str = type == YAML_SCALAR_EVENT && ev.data.scalar.tag &&
+                          strcmp((const char *)ev.data.scalar.tag, YAML_STR_TAG) == 0;
+        size_t at = ev.start_mark.index;
         yaml_event_delete(&ev);
+        if (tagged_str) { /* events come in file order: the array stays sorted */
+            if (c->n_str_tagged == c->cap_str_tagged) {
+                size_t cap = c->cap_str_tagged ? c->cap_str_tagged * 2 : 16;
+                size_t *nt = realloc(c->str_tagged, cap * sizeof *nt);
+                if (!nt) {
+                    r = fail_nomem(c);
+                    break;
+                }
+                c->str_tagged = nt;
+                c->cap_str_tagged = cap;
+            }
+            c->str_tagged[c->n_str_tagged++] = at;
+        }
         if (type == YAML_STREAM_END_EVENT)
             break;
         if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
@@ -726,10 +874,14 @@ int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t 
         err[0] = '\0';
     if (!text)
         text = "", len = 0;
-    if ((r = check_events(&c, text, len)) < 0)
+    if ((r = check_events(&c, text, len)) < 0) {
+        free(c.str_tagged);
         return r;
-    if (!yaml_parser_initialize(&parser))
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        free(c.str_tagged);
         return fail_nomem(&c);
+    }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         r = fail_syntax(&c, &parser, text, len);
@@ -769,6 +921,7 @@ int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t 
     cfg = NULL;
     r = 0;
 out:
+    free(c.str_tagged);
     vg_config_free(&cfg);
     if (have_doc)
         yaml_document_delete(&doc);

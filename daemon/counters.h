@@ -50,8 +50,9 @@
       "Losses by stage and reason: frames (ring, pool, shutdown) or messages (publish).")                       \
     X(dropped_pool, VG_FROM_SOURCE(dropped_pool), DROPPED, "pool", counter, "vigil_dropped_total",              \
       "stage=\"pool\",reason=\"no_free_frame\"", "Frames dropped for want of a free frame buffer.")             \
-    X(dropped_publish, VG_FROM_ANALYSIS(emit_dropped), DROPPED, "publish", counter, "vigil_dropped_total",      \
-      "stage=\"publish\",reason=\"queue_full\"", "Messages the publisher queue refused.")                       \
+    X(dropped_publish, VG_FROM_CAMERA(dropped_publish), DROPPED, "publish", counter, "vigil_dropped_total",     \
+      "stage=\"publish\",reason=\"queue_full\"",                                                                   \
+      "Messages not published: the publisher queue was full, or the message could not be built.")             \
     X(dropped_shutdown, VG_FROM_CAMERA(dropped_shutdown), DROPPED, "shutdown", counter, "vigil_dropped_total",  \
       "stage=\"shutdown\",reason=\"stopped\"", "Frames still queued when the camera stopped.")                  \
     X(detect_frames, VG_FROM_ANALYSIS(detect_frames), DETECT, "frames", counter, "vigil_frames_detected_total", \

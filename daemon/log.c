@@ -19,6 +19,11 @@ void vg_log_setup(const char *program, int max_level)
     log_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
+void vg_log_set_level(int max_level)
+{
+    atomic_store_explicit(&log_max, max_level, memory_order_relaxed);
+}
+
 int vg_log_level_from_name(const char *name)
 {
     static const struct { const char *name; int level; } levels[] = {

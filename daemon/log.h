@@ -17,6 +17,9 @@ enum { VG_LOG_ERROR = 3, VG_LOG_WARNING = 4, VG_LOG_INFO = 6, VG_LOG_DEBUG = 7 }
  * Thread: main, before other threads log. */
 void vg_log_setup(const char *program, int max_level);
 
+/* Changes the most verbose level printed (a reload). Thread: any. */
+void vg_log_set_level(int max_level);
+
 /* "error" | "warning" | "info" | "debug" -> level (VG_LOG_*), or -EINVAL.
  * Thread: any. */
 int vg_log_level_from_name(const char *name);

@@ -109,6 +109,19 @@ static vg_http_t *http_start(const vg_config_t *cfg, vg_runtime_t *rt, bool *ret
 
 static bool str_same(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
 
+/* Sets vigild's log level (and libav*'s, which follows it). Thread: main. */
+static void apply_log_level(const char *name)
+{
+    int level = vg_log_level_from_name(name);
+    if (level < 0)
+        level = VG_LOG_INFO; /* the schema only lets known names through */
+    vg_log_set_level(level);
+    /* libav* would print every damaged packet; we count them (stats) and
+     * log each camera's failures and recoveries once (runtime.c), so its
+     * own messages are for debugging */
+    av_log_set_level(level >= VG_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_FATAL);
+}
+
 /* SIGHUP: parse, validate, apply per camera; a bad file changes nothing. */
 static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_http_t **http, bool ready)
 {
@@ -129,6 +142,12 @@ static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_htt
             bool failed;
             vg_http_free(http);
             *http = http_start(next, rt, &failed);
+        }
+        if (strcmp((*cfg)->log_level, next->log_level) != 0) {
+            /* said at the old level and the new one's, whichever is quieter
+             * still shows a warning */
+            vg_log(VG_LOG_WARNING, "reload: log_level %s -> %s", (*cfg)->log_level, next->log_level);
+            apply_log_level(next->log_level);
         }
         vg_config_free(cfg);
         *cfg = next;
@@ -171,14 +190,7 @@ int main(int argc, char **argv)
         vg_log(VG_LOG_ERROR, "%s", err);
         return 1;
     }
-    int level = vg_log_level_from_name(cfg->log_level);
-    if (level < 0)
-        level = VG_LOG_INFO; /* the schema only lets known names through */
-    vg_log_setup("vigild", level);
-    /* libav* would print every damaged packet; we count them (stats) and
-     * log each camera's failures and recoveries once (runtime.c), so its
-     * own messages are for debugging */
-    av_log_set_level(level >= VG_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_FATAL);
+    apply_log_level(cfg->log_level);
 
     /* Block the signals before any thread starts, so every thread inherits
      * the mask and only the signalfd sees them. */

@@ -22,10 +22,19 @@ void vg_model_detector_config(const vg_model_config_t *mc, vg_detector_config_t 
     ret->letterbox = mc->letterbox;
     /* head and input are required keys: always given in a config, so checked
      * against a manifest (`vigil detect` leaves them empty for a model named
-     * by its file, which the manifest describes). color/mean/scale/letterbox
-     * have defaults the config cannot yet tell from a value written out, so
-     * they are not checked. */
+     * by its file, which the manifest describes). color, mean, scale and
+     * letterbox are checked only when written out (mc->given, set by the
+     * config parser); their defaults give way to the manifest. */
+    static const struct { unsigned model, detector; } map[] = {
+        {VG_MODEL_GIVEN_COLOR, VG_DETECTOR_GIVEN_COLOR},
+        {VG_MODEL_GIVEN_MEAN, VG_DETECTOR_GIVEN_MEAN},
+        {VG_MODEL_GIVEN_SCALE, VG_DETECTOR_GIVEN_SCALE},
+        {VG_MODEL_GIVEN_LETTERBOX, VG_DETECTOR_GIVEN_LETTERBOX},
+    };
     ret->given = (mc->head[0] ? VG_DETECTOR_GIVEN_HEAD : 0) | (mc->input_w > 0 ? VG_DETECTOR_GIVEN_INPUT : 0);
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (mc->given & map[i].model)
+            ret->given |= map[i].detector;
 }
 
 int vg_model_load(const vg_config_t *cfg, const vg_model_config_t *mc, int batch, vg_detector_t **ret, char *err,

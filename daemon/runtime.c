@@ -58,11 +58,35 @@ static void log_health(camera_t *cam, vg_source_state_t state, const char *reaso
     h->repeats = 0;
 }
 
-/* Capture thread: a state change of the camera's source. */
+void public_text(const char *text, char *buf, size_t len)
+{
+    char full[4096];
+    /* redacted first, over the whole text: a cut must not leave a password */
+    vg_log_redact_urls(text, full, sizeof(full));
+    size_t n = strlen(full);
+    if (n < len) {
+        memcpy(buf, full, n + 1);
+        return;
+    }
+    size_t keep = len - 4; /* room for "..." and the NUL */
+    while (keep > 0 && ((unsigned char)full[keep] & 0xC0) == 0x80)
+        keep--; /* not inside a UTF-8 sequence */
+    memcpy(buf, full, keep);
+    memcpy(buf + keep, "...", 4);
+}
+
+/* Capture thread: a state change of the camera's source. Messages carry
+ * the URL and reason without credentials, and bounded so that the message
+ * always fits; a message that still cannot be sent is counted. */
 static void on_health(void *opaque, vg_source_state_t state, const char *reason)
 {
     camera_t *cam = opaque;
     log_health(cam, state, reason);
+    char why[TEXT_MAX];
+    public_text(reason ? reason : "", why, sizeof(why));
+    pthread_mutex_lock(&cam->reason_lock);
+    memcpy(cam->reason, why, sizeof(why));
+    pthread_mutex_unlock(&cam->reason_lock);
     vg_jsonw_t w;
     vg_jsonw_init(&w, cam->health_msg, sizeof(cam->health_msg));
     vg_jsonw_object_begin(&w);
@@ -71,13 +95,15 @@ static void on_health(void *opaque, vg_source_state_t state, const char *reason)
     vg_jsonw_key(&w, "state");
     vg_jsonw_string(&w, vg_source_state_name(state));
     vg_jsonw_key(&w, "reason");
-    vg_jsonw_string(&w, reason);
+    vg_jsonw_string(&w, why);
     vg_jsonw_key(&w, "url");
-    vg_jsonw_string(&w, cam->url);
+    vg_jsonw_string(&w, cam->url_public);
     vg_jsonw_object_end(&w);
     int len = vg_jsonw_finish(&w);
-    if (len > 0)
-        vg_emitter_send(cam->health_emitter, cam->topic_health, cam->cfg.name, cam->health_msg, (size_t)len);
+    if (len <= 0 ||
+        vg_emitter_send(cam->health_emitter, cam->topic_health, cam->cfg.name, cam->health_msg, (size_t)len) < 0)
+        /* relaxed: a counter */
+        atomic_fetch_add_explicit(&cam->publish_lost, 1, memory_order_relaxed);
 }
 
 static void on_frame_queued(void *opaque)
@@ -146,6 +172,7 @@ static void camera_free(camera_t **pcam)
     vg_cascade_free(&cam->cascade);
     vg_ring_free(&cam->ring);
     vg_frame_pool_free(&cam->pool);
+    pthread_mutex_destroy(&cam->reason_lock);
     free(cam->url);
     free(cam);
     *pcam = NULL;
@@ -158,6 +185,8 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         return -ENOMEM;
     int r = -ENOMEM;
     cam->rt = rt;
+    pthread_mutex_init(&cam->reason_lock, NULL);
+    atomic_init(&cam->publish_lost, 0);
     if (cc->detect_model[0] && cc->detect_when != VG_DETECT_NEVER) {
         model_t *m = find_model(rt->models, rt->n_models, cc->detect_model);
         cam->detector = m ? m->detector : NULL;
@@ -189,6 +218,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
     if (!cam->url)
         goto fail;
     cam->cfg.url = cam->url;
+    public_text(cam->url, cam->url_public, sizeof(cam->url_public));
     snprintf(cam->topic_health, sizeof(cam->topic_health), "health.%s", cc->name);
     if ((r = vg_ring_new((uint32_t)cc->ring_size, &cam->ring)) < 0)
         goto fail;

@@ -11,6 +11,7 @@
 
 #include "daemon/runtime.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -24,6 +25,10 @@
 #include "pipeline/workers.h"
 
 #define MSG_CAP 4096
+/* What of a URL or a reason goes into a message, in bytes: with JSON's
+ * escapes (6 bytes per control character at worst) both still fit in
+ * MSG_CAP beside the other fields. Longer ones are cut, marked "...". */
+#define TEXT_MAX 256
 
 typedef struct {
     uint64_t decoded, analysed;
@@ -56,6 +61,7 @@ typedef struct camera {
     vg_cascade_t *cascade;         /* faces -> expression; NULL = none */
     vg_camera_config_t cfg;        /* copy; url points to our own copy */
     char *url;
+    char url_public[TEXT_MAX];     /* url without user:password, bounded: what messages carry */
     char topic_health[96];
     vg_ring_t *ring;
     vg_frame_pool_t *pool;
@@ -65,6 +71,10 @@ typedef struct camera {
     vg_emitter_t *health_emitter;  /* used by the capture thread only */
     char health_msg[MSG_CAP];      /* capture thread only */
     health_log_t health_log;       /* capture thread only */
+    pthread_mutex_t reason_lock;   /* guards reason: the capture thread writes, main reads */
+    char reason[TEXT_MAX];         /* the last health report's reason, redacted and bounded */
+    _Atomic uint64_t publish_lost; /* messages of this camera not handed to the publisher
+                                      (queue full, or too big to build); any thread adds */
     int queue;                     /* worker queue id, -1 when not queued */
     bool retired;                  /* capture ended and the queue was removed */
     uint64_t dropped_shutdown;     /* frames left in the ring at removal */
@@ -130,6 +140,10 @@ void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_models,
 
 /* runtime_stats.c */
 void add_totals(vg_runtime_totals_t *t, const camera_t *cam);
+/* Copies text into buf (len >= 8) with URLs' user:password removed
+ * (vg_log_redact_urls) and cut to len - 1 bytes at a UTF-8 boundary, the cut
+ * marked "...". Thread: any. */
+void public_text(const char *text, char *buf, size_t len);
 void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, double cpu_s);
 
 #endif

@@ -19,6 +19,8 @@ static void read_counters(const camera_t *cam, vg_camera_counters_t *ret)
     const vg_analysis_stats_t *a = vg_analysis_stats(cam->analysis);
     uint64_t dropped_shutdown = cam->dropped_shutdown;
     uint64_t ring_fill = cam->retired ? 0 : vg_ring_count(cam->ring);
+    /* the analysis' messages and the camera's own (health, stats) */
+    uint64_t dropped_publish = load(&a->emit_dropped) + load(&cam->publish_lost);
 #define VG_FROM_SOURCE(member) load(&s->member)
 #define VG_FROM_ANALYSIS(member) load(&a->member)
 #define VG_FROM_CAMERA(local) local
@@ -79,6 +81,13 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     /* relaxed: a status reading */
     vg_jsonw_string(&w, vg_source_state_name(
                             (vg_source_state_t)atomic_load_explicit(&s->state, memory_order_relaxed)));
+    /* why it is in that state: a subscriber that joins late learns it here */
+    char why[TEXT_MAX];
+    pthread_mutex_lock(&cam->reason_lock);
+    memcpy(why, cam->reason, sizeof(why));
+    pthread_mutex_unlock(&cam->reason_lock);
+    vg_jsonw_key(&w, "reason");
+    vg_jsonw_string(&w, why);
     vg_jsonw_key(&w, "width");
     vg_jsonw_int(&w, atomic_load_explicit(&s->width, memory_order_relaxed));
     vg_jsonw_key(&w, "height");
@@ -153,8 +162,9 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     vg_jsonw_object_end(&w);
     vg_jsonw_object_end(&w);
     int len = vg_jsonw_finish(&w);
-    if (len > 0)
-        vg_emitter_send(rt->main_emitter, "stats", cam->cfg.name, rt->msg, (size_t)len);
+    if (len <= 0 || vg_emitter_send(rt->main_emitter, "stats", cam->cfg.name, rt->msg, (size_t)len) < 0)
+        /* relaxed: a counter */
+        atomic_fetch_add_explicit(&cam->publish_lost, 1, memory_order_relaxed);
     cam->mark = (rate_mark_t){c.decoded, c.analysed, now_mono};
 }
 

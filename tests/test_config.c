@@ -125,8 +125,60 @@ static const bad_t bad[] = {
     /* strings */
     {"daemon:\n  publish: \"\"\n", "t.yaml:2: daemon.publish: must not be empty"},
     {"daemon:\n  publish: localhost:5555\n",
-     "t.yaml:2: daemon.publish: expected a ZeroMQ endpoint like tcp://127.0.0.1:5555 or "
-     "ipc:///run/vigil/events"},
+     "t.yaml:2: daemon.publish: 'localhost:5555' is not a ZeroMQ endpoint vigild can bind: expected "
+     "tcp://127.0.0.1:5555 or ipc:///run/vigil/events"},
+    /* endpoints (issue 10 item 8): the syntax and port range vigild binds */
+    {"daemon:\n  publish: bogus://\n",
+     "t.yaml:2: daemon.publish: 'bogus://' is not a ZeroMQ endpoint vigild can bind: expected "
+     "tcp://127.0.0.1:5555 or ipc:///run/vigil/events"},
+    {"daemon:\n  publish: tcp://127.0.0.1:99999\n",
+     "t.yaml:2: daemon.publish: 'tcp://127.0.0.1:99999': port 99999 is out of range 1..65535"},
+    {"daemon:\n  control: tcp://127.0.0.1:0\n",
+     "t.yaml:2: daemon.control: 'tcp://127.0.0.1:0': port 0 is out of range 1..65535"},
+    {"daemon:\n  control: tcp://127.0.0.1:x\n",
+     "t.yaml:2: daemon.control: 'tcp://127.0.0.1:x': the port must be a number 1..65535"},
+    {"daemon:\n  publish: tcp://127.0.0.1\n",
+     "t.yaml:2: daemon.publish: 'tcp://127.0.0.1' needs HOST:PORT, e.g. tcp://127.0.0.1:5555"},
+    {"daemon:\n  publish: ipc://\n",
+     "t.yaml:2: daemon.publish: 'ipc://' has no path: expected ipc:///run/vigil/events"},
+    {"daemon:\n  publish: tcp://127.0.0.1:7000\n  control: tcp://127.0.0.1:7000\n",
+     "t.yaml:3: daemon.control: 'tcp://127.0.0.1:7000' is the same endpoint as daemon.publish"},
+    {"daemon:\n  control: tcp://*:5555\n",
+     "t.yaml:2: daemon.control: 'tcp://*:5555' is the same endpoint as daemon.publish"},
+    {"daemon:\n  metrics: 127.0.0.1:5556\n",
+     "t.yaml:2: daemon.metrics: '127.0.0.1:5556' is the same port as daemon.control 'tcp://127.0.0.1:5556'"},
+    /* a metrics address without a host (issue 10 item 9) */
+    {"daemon:\n  metrics: \":9108\"\n",
+     "t.yaml:2: daemon.metrics: ':9108' has no host: write 127.0.0.1:9108 for this machine only, or "
+     "0.0.0.0:9108 for every interface"},
+    {"daemon:\n  metrics: tcp://:9108\n",
+     "t.yaml:2: daemon.metrics: 'tcp://:9108' has no host: write 127.0.0.1:9108 for this machine only, or "
+     "0.0.0.0:9108 for every interface"},
+    /* lenient values (issue 10 item 15): strings are not numbers */
+    {CAM "    ring_size: !!str 4\n",
+     "t.yaml:4: cameras.a.ring_size: expected a whole number, not a string (!!str 4)"},
+    {CAM "    ring_size: \"4\"\n",
+     "t.yaml:4: cameras.a.ring_size: expected a whole number, not the quoted string \"4\" (remove the quotes)"},
+    {CAM "    ring_size: '4'\n",
+     "t.yaml:4: cameras.a.ring_size: expected a whole number, not the quoted string \"4\" (remove the quotes)"},
+    {CAM "    ring_size: 64.0\n", "t.yaml:4: cameras.a.ring_size: expected a whole number"},
+    {CAM "    ring_size: 1e1\n", "t.yaml:4: cameras.a.ring_size: expected a whole number"},
+    {CAM "    analysis_fps: !!str 5\n",
+     "t.yaml:4: cameras.a.analysis_fps: expected a number, not a string (!!str 5)"},
+    {CAM "    analysis_fps: \"5\"\n",
+     "t.yaml:4: cameras.a.analysis_fps: expected a number, not the quoted string \"5\" (remove the quotes)"},
+    {CAM "    realtime: \"true\"\n",
+     "t.yaml:4: cameras.a.realtime: expected true or false, not the quoted string \"true\" (remove the quotes)"},
+    {MODEL "    mean: [1, \"2\", 3]\n",
+     "t.yaml:6: models.det.mean: expected a number, not the quoted string \"2\" (remove the quotes)"},
+    {"models:\n  det:\n    path: d.onnx\n    head: nanodet\n    input: [416, !!str 416]\n",
+     "t.yaml:5: models.det.input: expected a whole number, not a string (!!str 416)"},
+    {"cameras:\n  a:\n    url: ~\n", "t.yaml:3: cameras.a.url: must not be empty (it has no value)"},
+    {"cameras:\n  a:\n    url: null\n", "t.yaml:3: cameras.a.url: must not be empty (it has no value)"},
+    {"cameras:\n  a:\n    url:\n", "t.yaml:3: cameras.a.url: must not be empty (it has no value)"},
+    {"daemon:\n  stats_interval: 99999999999999h\n",
+     "t.yaml:2: daemon.stats_interval: 99999999999999h is out of range 100ms..1h"},
+    {CAM "    timeout: 1e400s\n", "t.yaml:4: cameras.a.timeout: 1e400s is out of range 100ms..10m"},
     /* required keys, names, references */
     {"cameras:\n  a:\n    loop: true\n", "t.yaml:2: cameras.a: missing required key 'url'"},
     {"cameras:\n  a:\n", "t.yaml:2: cameras.a: missing required key 'url'"},
@@ -261,7 +313,7 @@ Test(config, error_buffer_is_bounded) {
 static const char full[] = "daemon:\n"
                            "  publish: ipc:///run/vigil/events\n"
                            "  control: \"\"\n"
-                           "  workers: 3e0\n"
+                           "  workers: 3\n"
                            "  state_dir: /srv/vigil\n"
                            "  stats_interval: 250ms\n"
                            "  publish_hwm: 50\n"
@@ -731,7 +783,7 @@ Test(config, durations) {
         {"48h", 172800000000LL},
     };
     static const char *const refused[] = {"5", "0", "", "s", "5 s", " 5s", "-5s", "5sec", "5S",
-                                          "5d", "ms", "5ms5", ".5s", "1e400s", "nans", "infs"};
+                                          "5d", "ms", "5ms5", ".5s", "nans", "infs"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t us = -1;
         cr_expect_eq(vg_config_parse_duration(good[i].text, &us), 0, "'%s' refused", good[i].text);
@@ -744,6 +796,45 @@ Test(config, durations) {
     }
     int64_t us;
     cr_expect_eq(vg_config_parse_duration(NULL, &us), -EINVAL);
+    /* durations, but too long for any key: the caller says "out of range" */
+    static const char *const huge[] = {"99999999999999h", "1e400s", "9300000000000000000us"};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        us = 42;
+        cr_expect_eq(vg_config_parse_duration(huge[i], &us), -ERANGE, "'%s'", huge[i]);
+        cr_expect_eq(us, 42);
+    }
+}
+
+/* A model's preprocessing keys written out are marked, so that one that
+ * contradicts the model's manifest is refused; defaults are not marked. */
+Test(config, model_keys_written_out_are_told_from_defaults) {
+    vg_config_t *cfg = parse_ok(MODEL "    color: rgb\n    letterbox: true\n"
+                                "  other:\n    path: o.onnx\n    head: ssd\n    input: [300, 300]\n"
+                                "    mean: 0.5\n    scale: [1, 1, 1]\n");
+    const vg_model_config_t *a = vg_config_find_model(cfg, "det"), *b = vg_config_find_model(cfg, "other");
+    cr_expect_eq(a->given, VG_MODEL_GIVEN_HEAD | VG_MODEL_GIVEN_INPUT | VG_MODEL_GIVEN_COLOR |
+                               VG_MODEL_GIVEN_LETTERBOX);
+    cr_expect_eq(b->given, VG_MODEL_GIVEN_HEAD | VG_MODEL_GIVEN_INPUT | VG_MODEL_GIVEN_MEAN |
+                               VG_MODEL_GIVEN_SCALE);
+    cr_expect_eq(a->line_path, 3);
+    cr_expect_eq(a->line_head, 4);
+    cr_expect_eq(a->line_color, 6);
+    cr_expect_eq(b->line_mean, 12);
+    /* the same values, one written out and one defaulted, are not equal:
+     * reload must check the written one against the manifest */
+    vg_config_t *d = parse_ok(MODEL);
+    cr_expect_not(vg_model_config_equal(a, vg_config_find_model(d, "det")));
+    vg_config_free(&d);
+    vg_config_free(&cfg);
+}
+
+/* daemon.publish/control/metrics lines are kept for later checks. */
+Test(config, daemon_endpoint_lines) {
+    vg_config_t *cfg = parse_ok("daemon:\n  workers: 1\n  publish: ipc:///tmp/x\n  metrics: 127.0.0.1:9108\n");
+    cr_expect_eq(cfg->line_publish, 3);
+    cr_expect_eq(cfg->line_metrics, 4);
+    cr_expect_eq(cfg->line_control, 0);
+    vg_config_free(&cfg);
 }
 
 /* ------------------------------------------------------------------- docs */
