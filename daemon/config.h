@@ -117,6 +117,8 @@ typedef struct {
     char *http_tls_cert, *http_tls_key; /* PEM files; "" = plain HTTP */
     double live_fps;          /* live view frames per second at most; default 5 */
     char log_level[8];        /* error | warning | info | debug; default info */
+    int catchup_messages;     /* catch-up log per camera, messages; default 1000, 0 = none */
+    int catchup_bytes;        /* ... and bytes of JSON; default 1 MiB, 0 = none */
     int line_publish, line_control, line_metrics; /* where written, 0 = default */
 
     int n_models;

@@ -73,6 +73,12 @@ const opt_t vg_cfg_daemon_opts[] = {
     {"live_fps", T_DOUBLE, D(live_fps), 0, 0, "5", 0.2, 30, NULL, 0, NULL,
      "most frames per second a camera hands to its live views (latest.jpg, live.mjpeg); encoded "
      "only while someone watches"},
+    {"catchup_messages", T_INT, D(catchup_messages), 0, 0, "1000", 0, 100000, NULL, 0, NULL,
+     "catch-up log: the newest messages of each camera kept for `since <camera> <seq>` on the control "
+     "socket (`vigil events --resume`); 0 = none"},
+    {"catchup_bytes", T_INT, D(catchup_bytes), 0, 0, "1048576", 0, 67108864, NULL, 0, NULL,
+     "catch-up log: at most this many bytes of JSON per camera (held from the camera's first message; "
+     "in the memory budget); 0 = none"},
     {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
      0, NULL, "messages below this level are not written; a reload applies a change"},
     {.key = NULL}, /* end */

@@ -144,8 +144,10 @@ static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_htt
             *http = http_start(next, rt, &failed);
         }
         if (strcmp((*cfg)->log_level, next->log_level) != 0) {
-            /* said at the old level and the new one's, whichever is quieter
-             * still shows a warning */
+            /* said at the more verbose of the two levels, so that it shows
+             * whichever way the level went */
+            int was = vg_log_level_from_name((*cfg)->log_level), now = vg_log_level_from_name(next->log_level);
+            vg_log_set_level(was > now ? was : now);
             vg_log(VG_LOG_WARNING, "reload: log_level %s -> %s", (*cfg)->log_level, next->log_level);
             apply_log_level(next->log_level);
         }

@@ -1,6 +1,8 @@
 /* publisher.c: see publisher.h. */
 #include "daemon/publisher.h"
 
+#include "daemon/control.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -22,11 +24,27 @@
  * wakes the thread at once. */
 #define POLL_MS 50
 
+/* One message in a camera's catch-up log: where its bytes are in data. */
+typedef struct {
+    uint64_t seq;
+    size_t off, len;
+} log_entry_t;
+
 typedef struct {
     char name[64];
     uint64_t seq;
+    bool removed;          /* removed by a reload: "status" leaves it out */
     char stats[STATS_CAP]; /* latest stats message, for "status" */
     size_t stats_len;
+    /* The catch-up log: the newest published messages, at most
+     * cfg.log_messages of them and cfg.log_bytes of JSON, oldest first.
+     * entries is a ring of log_messages slots; data a ring of log_bytes
+     * bytes in which a message may wrap around the end. Allocated when the
+     * camera first publishes (once; never per message). */
+    log_entry_t *entries;
+    char *data;
+    size_t head, count;    /* oldest entry, number of entries */
+    size_t used;           /* bytes of data held */
 } camera_seq_t;
 
 struct vg_publisher {
@@ -63,7 +81,60 @@ static camera_seq_t *camera_entry(vg_publisher_t *p, const char *name, size_t le
     c->name[len] = '\0';
     c->seq = 0;
     c->stats_len = 0;
+    if (p->cfg.log_messages > 0 && p->cfg.log_bytes > 0) {
+        c->entries = calloc((size_t)p->cfg.log_messages, sizeof(*c->entries));
+        c->data = malloc(p->cfg.log_bytes);
+        if (!c->entries || !c->data) { /* no log for this camera: "since" reports a gap */
+            free(c->entries);
+            free(c->data);
+            c->entries = NULL;
+            c->data = NULL;
+        }
+    }
     return c;
+}
+
+static camera_seq_t *camera_find(vg_publisher_t *p, const char *name)
+{
+    for (int i = 0; i < p->n_cameras; i++)
+        if (strcmp(p->cameras[i].name, name) == 0)
+            return &p->cameras[i];
+    return NULL;
+}
+
+/* Appends the message just published to the camera's catch-up log, first
+ * dropping the oldest until it fits. One that could never fit empties the
+ * log: what it keeps must follow on without a hole. */
+static void log_append(vg_publisher_t *p, camera_seq_t *c, const char *msg, size_t len)
+{
+    if (!c->entries)
+        return;
+    size_t cap = p->cfg.log_bytes, slots = (size_t)p->cfg.log_messages;
+    while (c->count > 0 && (c->count == slots || c->used + len > cap)) {
+        c->used -= c->entries[c->head].len;
+        c->head = (c->head + 1) % slots;
+        c->count--;
+    }
+    if (len > cap)
+        return;
+    size_t off = c->count ? (c->entries[c->head].off + c->used) % cap : 0;
+    if (!c->count)
+        c->used = 0;
+    size_t first = len < cap - off ? len : cap - off;
+    memcpy(c->data + off, msg, first);
+    memcpy(c->data, msg + first, len - first);
+    c->entries[(c->head + c->count) % slots] = (log_entry_t){.seq = c->seq, .off = off, .len = len};
+    c->count++;
+    c->used += len;
+}
+
+/* Copies logged entry e into buf (at least e->len bytes). */
+static void log_read(const vg_publisher_t *p, const camera_seq_t *c, const log_entry_t *e, char *buf)
+{
+    size_t cap = p->cfg.log_bytes;
+    size_t first = e->len < cap - e->off ? e->len : cap - e->off;
+    memcpy(buf, c->data + e->off, first);
+    memcpy(buf + first, c->data, e->len - first);
 }
 
 /* Receives one part into buf (NUL-terminated); returns its length,
@@ -116,6 +187,15 @@ static bool forward_one(vg_publisher_t *p, int flags)
         atomic_fetch_add_explicit(&p->stats.invalid, 1, memory_order_relaxed);
         return true;
     }
+    if (tl == 0) { /* vg_emitter_forget: the camera was removed */
+        drain_parts(p->pull, more);
+        camera_seq_t *gone = camera_find(p, camera);
+        if (gone) {
+            gone->removed = true;
+            gone->stats_len = 0;
+        }
+        return true;
+    }
     int bl = recv_part(p->pull, body, sizeof(p->in), 0, &more);
     camera_seq_t *c = cl > 0 ? camera_entry(p, camera, (size_t)cl) : NULL;
     if (bl < 2 || more || body[0] != '{' || !c) {
@@ -124,12 +204,15 @@ static bool forward_one(vg_publisher_t *p, int flags)
         return true;
     }
     c->seq++;
+    c->removed = false;
     /* body is "{...}": splice our fields in after its brace */
     bool empty = bl == 2;
     int n = snprintf(p->out, sizeof(p->out), "{\"topic\":\"%s\",\"camera\":\"%s\",\"seq\":%" PRIu64 "%s",
                      topic, c->name, c->seq, empty ? "" : ",");
     if (n < 0 || (size_t)n + (size_t)bl > sizeof(p->out)) {
-        atomic_fetch_add_explicit(&p->stats.invalid, 1, memory_order_relaxed);
+        /* cannot happen below OUT_CAP - 200 bytes of body; seq is spent, so
+         * subscribers see the loss, and it is counted */
+        atomic_fetch_add_explicit(&p->stats.dropped, 1, memory_order_relaxed);
         return true;
     }
     memcpy(p->out + n, body + 1, (size_t)bl - 1);
@@ -138,6 +221,7 @@ static bool forward_one(vg_publisher_t *p, int flags)
         memcpy(c->stats, p->out, len);
         c->stats_len = len;
     }
+    log_append(p, c, p->out, len);
     if (p->cfg.print_to) {
         fwrite(p->out, 1, len, p->cfg.print_to);
         fputc('\n', p->cfg.print_to);
@@ -152,7 +236,71 @@ static bool forward_one(vg_publisher_t *p, int flags)
     return true;
 }
 
-/* Answers one control request: [identity][""][command]. */
+static void send_reply_part(vg_publisher_t *p, const void *data, size_t len, bool more)
+{
+    zmq_send(p->router, data, len, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+}
+
+/* "status": the latest stats of every camera still configured. */
+static size_t answer_status(vg_publisher_t *p)
+{
+    size_t len = (size_t)snprintf(p->out, sizeof(p->out),
+                                  "{\"published\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"cameras\":[",
+                                  atomic_load_explicit(&p->stats.published, memory_order_relaxed),
+                                  atomic_load_explicit(&p->stats.dropped, memory_order_relaxed));
+    bool first = true;
+    for (int i = 0; i < p->n_cameras; i++) {
+        camera_seq_t *c = &p->cameras[i];
+        if (c->removed || !c->stats_len || len + c->stats_len + 4 >= sizeof(p->out))
+            continue;
+        if (!first)
+            p->out[len++] = ',';
+        memcpy(p->out + len, c->stats, c->stats_len);
+        len += c->stats_len;
+        first = false;
+    }
+    len += (size_t)snprintf(p->out + len, sizeof(p->out) - len, "]}");
+    return len;
+}
+
+/* "since <camera> <seq>": a header, then every logged message after seq,
+ * oldest first, one per part. When messages after seq are no longer in the
+ * log, the header says which ("gap"), and what is still there follows. */
+static void answer_since(vg_publisher_t *p, const vg_control_request_t *rq)
+{
+    camera_seq_t *c = camera_find(p, rq->camera);
+    if (!c) {
+        int n = snprintf(p->out, sizeof(p->out), "{\"error\":\"no camera '%s' has published\"}", rq->camera);
+        send_reply_part(p, p->out, (size_t)n, false);
+        return;
+    }
+    size_t slots = (size_t)p->cfg.log_messages, from = 0, n_after = 0;
+    /* entries hold consecutive seqs: the first after rq->seq is found by
+     * arithmetic, not a search */
+    uint64_t oldest = c->count ? c->entries[c->head].seq : c->seq + 1;
+    if (rq->seq < c->seq) {
+        uint64_t want = rq->seq + 1 > oldest ? rq->seq + 1 : oldest;
+        from = (size_t)(want - oldest);
+        n_after = c->count - from;
+    }
+    int n = snprintf(p->out, sizeof(p->out),
+                     "{\"camera\":\"%s\",\"since\":%" PRIu64 ",\"last\":%" PRIu64 ",\"count\":%zu", c->name,
+                     rq->seq, c->seq, n_after);
+    if (rq->seq + 1 < oldest && rq->seq < c->seq)
+        n += snprintf(p->out + n, sizeof(p->out) - (size_t)n,
+                      ",\"gap\":{\"from\":%" PRIu64 ",\"to\":%" PRIu64 ",\"missing\":%" PRIu64
+                      ",\"why\":\"no longer in the catch-up log (daemon.catchup_messages, catchup_bytes)\"}",
+                      rq->seq + 1, oldest - 1, oldest - 1 - rq->seq);
+    n += snprintf(p->out + n, sizeof(p->out) - (size_t)n, "}");
+    send_reply_part(p, p->out, (size_t)n, n_after > 0);
+    for (size_t i = 0; i < n_after; i++) {
+        const log_entry_t *e = &c->entries[(c->head + from + i) % slots];
+        log_read(p, c, e, p->out);
+        send_reply_part(p, p->out, e->len, i + 1 < n_after);
+    }
+}
+
+/* Answers one control request: [identity][""][request]. */
 static void answer_control(vg_publisher_t *p)
 {
     char id[256], empty[8], cmd[256];
@@ -169,30 +317,20 @@ static void answer_control(vg_publisher_t *p)
     }
     int cl = recv_part(p->router, cmd, sizeof(cmd), 0, &more);
     drain_parts(p->router, more);
-    size_t len = 0;
-    if (cl >= 0 && strcmp(cmd, "status") == 0) {
-        len = (size_t)snprintf(p->out, sizeof(p->out),
-                               "{\"published\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"cameras\":[",
-                               atomic_load_explicit(&p->stats.published, memory_order_relaxed),
-                               atomic_load_explicit(&p->stats.dropped, memory_order_relaxed));
-        bool first = true;
-        for (int i = 0; i < p->n_cameras; i++) {
-            camera_seq_t *c = &p->cameras[i];
-            if (!c->stats_len || len + c->stats_len + 4 >= sizeof(p->out))
-                continue;
-            if (!first)
-                p->out[len++] = ',';
-            memcpy(p->out + len, c->stats, c->stats_len);
-            len += c->stats_len;
-            first = false;
-        }
-        len += (size_t)snprintf(p->out + len, sizeof(p->out) - len, "]}");
-    } else {
-        len = (size_t)snprintf(p->out, sizeof(p->out), "{\"error\":\"unknown command; try 'status'\"}");
-    }
+    vg_control_request_t rq;
+    char why[128];
     zmq_send(p->router, id, (size_t)il, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_send(p->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send(p->router, p->out, len, ZMQ_DONTWAIT);
+    if (cl < 0 || vg_control_parse(cmd, (size_t)cl, &rq, why, sizeof(why)) < 0) {
+        if (cl < 0)
+            snprintf(why, sizeof(why), "request too long");
+        int n = snprintf(p->out, sizeof(p->out), "{\"error\":\"%s\"}", why);
+        send_reply_part(p, p->out, (size_t)n, false);
+    } else if (rq.kind == VG_CONTROL_STATUS) {
+        send_reply_part(p, p->out, answer_status(p), false);
+    } else {
+        answer_since(p, &rq);
+    }
 }
 
 static int64_t mono_us(void)
@@ -338,6 +476,10 @@ void vg_publisher_free(vg_publisher_t **pp)
     close_socket(&p->router);
     close_socket(&p->pub);
     close_socket(&p->pull);
+    for (int i = 0; p->cameras && i < p->n_cameras; i++) {
+        free(p->cameras[i].entries);
+        free(p->cameras[i].data);
+    }
     free(p->cameras);
     free(p);
     *pp = NULL;
@@ -381,10 +523,20 @@ void vg_emitter_free(vg_emitter_t **em)
     *em = NULL;
 }
 
+int vg_emitter_forget(vg_emitter_t *em, const char *camera)
+{
+    int flags = em->pub->cfg.lossless ? 0 : ZMQ_DONTWAIT;
+    if (zmq_send(em->push, "", 0, ZMQ_SNDMORE | flags) < 0)
+        return -EAGAIN;
+    zmq_send(em->push, camera, strlen(camera), ZMQ_SNDMORE);
+    zmq_send(em->push, "{}", 2, 0);
+    return 0;
+}
+
 int vg_emitter_send(void *emitter, const char *topic, const char *camera, const char *json, size_t len)
 {
     vg_emitter_t *em = emitter;
-    if (!topic || !camera || !json || len < 2)
+    if (!topic || !topic[0] || !camera || !json || len < 2)
         return -EINVAL;
     int flags = em->pub->cfg.lossless ? 0 : ZMQ_DONTWAIT;
     /* The first part decides: once it is queued, ZeroMQ queues the rest of

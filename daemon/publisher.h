@@ -6,14 +6,18 @@
  * "topic", "camera" and the per-camera "seq" (rising by one over every topic
  * of that camera) to each message and sends it as [topic][json] on the PUB
  * socket, or prints it as one JSON line (replay). It also answers the control
- * socket (ROUTER): "status" returns the latest stats of every camera.
+ * socket (ROUTER, daemon/control.h): "status" returns the latest stats of
+ * every camera, "since <camera> <seq>" replays what a subscriber missed from
+ * the camera's catch-up log (its newest messages, bounded in number and
+ * bytes).
  *
  * A slow subscriber never slows the pipeline: the PUB socket drops at its
  * send high-water mark (subscribers see the gap in seq), and an emitter whose
  * queue to the publisher is full drops the message and counts it, unless the
  * publisher was made lossless (replay), where emitters wait instead.
  *
- * Owns: the PUB socket, the control ROUTER, the inproc PULL, the seq table.
+ * Owns: the PUB socket, the control ROUTER, the inproc PULL, the seq table,
+ * the catch-up logs.
  * Thread: new/free and emitter new/free from the main thread; each emitter is
  * then used by exactly one thread (ZeroMQ sockets are not thread-safe; a
  * socket may move to another thread across a thread start).
@@ -35,6 +39,8 @@ typedef struct {
     int hwm;               /* PUB send high-water mark (messages) */
     FILE *print_to;        /* print JSON lines here instead of publishing */
     bool lossless;         /* emitters block instead of dropping */
+    int log_messages;      /* catch-up log per camera: at most this many messages */
+    size_t log_bytes;      /* ... and this many bytes of JSON; either 0 = no log */
 } vg_publisher_config_t;
 
 typedef struct {
@@ -68,6 +74,11 @@ int vg_emitter_new(vg_publisher_t *pub, vg_emitter_t **ret);
 /* Closes it; messages it queued still go out. Accepts NULL. Thread: main,
  * once the thread that used it is done with it. */
 void vg_emitter_free(vg_emitter_t **em);
+
+/* Tells the publisher that camera was removed (a reload): "status" stops
+ * listing it; its seq and catch-up log stay, should it come back.
+ * Returns 0 or -EAGAIN. Thread: the one thread that uses this emitter. */
+int vg_emitter_forget(vg_emitter_t *em, const char *camera);
 
 /* Queues one message (see vg_emit_fn in pipeline/analysis.h: body is a JSON
  * object without topic, camera and seq). emitter is a vg_emitter_t.

@@ -388,6 +388,8 @@ static void camera_remove(vg_runtime_t *rt, int i, const char *reason)
 {
     camera_t *cam = rt->cameras[i];
     camera_retire(rt, cam, 0, reason);
+    /* after its last messages (the same queue): `vigil status` forgets it */
+    vg_emitter_forget(rt->main_emitter, cam->cfg.name);
     add_totals(&rt->retired_totals, cam);
     camera_free(&cam);
     memmove(&rt->cameras[i], &rt->cameras[i + 1], (size_t)(rt->n_cameras - i - 1) * sizeof(*rt->cameras));
@@ -400,9 +402,10 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     msg[0] = '\0';
     if (strcmp(cfg->publish, rt->cfg->publish) != 0 || strcmp(cfg->control, rt->cfg->control) != 0 ||
         cfg->workers != rt->cfg->workers || cfg->publish_hwm != rt->cfg->publish_hwm ||
+        cfg->catchup_messages != rt->cfg->catchup_messages || cfg->catchup_bytes != rt->cfg->catchup_bytes ||
         cfg->inference_batch != rt->batch || cfg->inference_wait_us != rt->batch_wait_us) {
-        snprintf(msg, msglen, "daemon.publish, daemon.control, daemon.workers, daemon.publish_hwm and "
-                              "daemon.inference_batch/_wait take effect after a restart");
+        snprintf(msg, msglen, "daemon.publish, daemon.control, daemon.workers, daemon.publish_hwm, "
+                              "daemon.catchup_* and daemon.inference_batch/_wait take effect after a restart");
         restart_needed = 1;
     }
     model_t *models[VG_CONFIG_MAX_MODELS];
@@ -487,6 +490,9 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, char
         .hwm = cfg->publish_hwm,
         .print_to = rt->opt.print_to,
         .lossless = rt->opt.lossless,
+        /* replay prints everything: nobody can ask it to catch up */
+        .log_messages = rt->opt.print_to ? 0 : cfg->catchup_messages,
+        .log_bytes = rt->opt.print_to ? 0 : (size_t)cfg->catchup_bytes,
     };
     if ((r = vg_publisher_new(&pc, err, errlen, &rt->pub)) < 0)
         goto fail;

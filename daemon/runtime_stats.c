@@ -248,7 +248,11 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
     for (int i = 0; i < rt->n_models; i++)
         if (rt->models[i]->actor)
             models_mb += vg_inference_memory(rt->models[i]->actor) / (double)(1 << 20);
-    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb;
+    /* the publisher's catch-up log, held from each camera's first message */
+    double catchup_mb = rt->opt.print_to ? 0
+                                         : (double)rt->cfg->catchup_bytes * rt->n_cameras / (1 << 20) +
+                                               (double)rt->cfg->catchup_messages * rt->n_cameras * 24 / (1 << 20);
+    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb + catchup_mb;
     vg_procstat_t p = {0};
     vg_procstat_read(&p);
     char sized[64] = "";
@@ -256,7 +260,9 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
         snprintf(sized, sizeof(sized), ", %d not open yet counted at 1080p", unknown);
     vg_log(VG_LOG_INFO,
            "memory budget: %.0f MB = process ~%.0f + frames %.0f (ring + 3 + decoder ~%d per camera) + motion %.1f + "
-           "corrections up to %.0f + models %.0f, for %d camera%s%s; resident now %.0f MB",
-           total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb,
+           "corrections up to %.0f + models %.0f + catch-up log %.1f (%d messages or %d bytes per camera), "
+           "for %d camera%s%s; resident now %.0f MB",
+           total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb, catchup_mb,
+           rt->cfg->catchup_messages, rt->cfg->catchup_bytes,
            rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, (double)p.rss_bytes / (1 << 20));
 }

@@ -56,6 +56,8 @@ static void usage(FILE *out)
 typedef struct {
     char name[64];
     bool ended;
+    unsigned long long last; /* --resume: the newest seq printed or skipped on purpose */
+    bool known;              /* last is set */
 } seen_camera_t;
 
 static volatile sig_atomic_t interrupted; /* set by the SIGINT handler only */
@@ -68,93 +70,336 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads a message's camera and, for health, whether it reports the end of
- * the camera's stream (eof or failed). False when it names no camera. */
-static bool camera_and_end(const char *json, size_t len, const char *topic, char *camera, size_t camlen,
-                           bool *ret_ended)
+/* What `vigil events` keeps between messages. */
+typedef struct {
+    const char *endpoint, *control;
+    const char *topics[32];
+    int n_topics;
+    bool until_eof, resume;
+    seen_camera_t seen[256];
+    int n_seen;
+    long printed;
+    long long drain_until;      /* --until-eof: stop printing at this time */
+    void *ctx;
+    const char *server_key;     /* CURVE: the server's public key (Z85), NULL = none */
+    char public_key[41], secret_key[41]; /* CURVE: ours */
+} events_t;
+
+static seen_camera_t *seen_camera(events_t *ev, const char *name)
+{
+    for (int k = 0; k < ev->n_seen; k++)
+        if (strcmp(ev->seen[k].name, name) == 0)
+            return &ev->seen[k];
+    if (ev->n_seen == 256)
+        return NULL;
+    seen_camera_t *c = &ev->seen[ev->n_seen++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    return c;
+}
+
+/* Sets a socket's CURVE client keys when the server has one. */
+static void curve_client(events_t *ev, void *sock)
+{
+    if (!ev->server_key)
+        return;
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, ev->server_key, 40);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, ev->public_key, 40);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, ev->secret_key, 40);
+}
+
+static void deliver(events_t *ev, const char *topic, const char *json, size_t len, bool from_log);
+
+/* --resume: asks vigild's control socket for camera's messages after seq
+ * ("since") and delivers them in order. A gap (messages no longer in the
+ * daemon's log) is said on stderr. Returns 0 or -1 when no answer came. */
+static int catch_up(events_t *ev, const char *camera, unsigned long long seq)
+{
+    void *req = zmq_socket(ev->ctx, ZMQ_REQ);
+    int timeout = 3000, zero = 0, rc = -1;
+    zmq_setsockopt(req, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof(zero));
+    curve_client(ev, req);
+    static char buf[256 * 1024];
+    char cmd[128];
+    int n = snprintf(cmd, sizeof(cmd), "since %s %llu", camera, seq);
+    if (zmq_connect(req, ev->control) != 0 || zmq_send(req, cmd, (size_t)n, 0) < 0)
+        goto out;
+    int more = 0;
+    size_t ml = sizeof(more);
+    int hl = zmq_recv(req, buf, sizeof(buf) - 1, 0);
+    if (hl < 0) {
+        fprintf(stderr, "vigil events: no answer from '%s' to '%s' within 3s\n", ev->control, cmd);
+        goto out;
+    }
+    buf[hl < (int)sizeof(buf) - 1 ? hl : (int)sizeof(buf) - 1] = '\0';
+    json_error_t e;
+    json_t *h = json_loads(buf, 0, &e);
+    json_t *gap = json_object_get(h, "gap");
+    if (json_object_get(h, "error"))
+        fprintf(stderr, "vigil events: catch-up of '%s': %s\n", camera,
+                json_string_value(json_object_get(h, "error")));
+    if (gap)
+        fprintf(stderr, "vigil events: camera '%s': messages %lld..%lld (%lld) are lost: no longer in vigild's "
+                "catch-up log\n", camera, (long long)json_integer_value(json_object_get(gap, "from")),
+                (long long)json_integer_value(json_object_get(gap, "to")),
+                (long long)json_integer_value(json_object_get(gap, "missing")));
+    json_decref(h);
+    for (zmq_getsockopt(req, ZMQ_RCVMORE, &more, &ml); more; zmq_getsockopt(req, ZMQ_RCVMORE, &more, &ml)) {
+        int bl = zmq_recv(req, buf, sizeof(buf) - 1, 0);
+        if (bl < 0)
+            break;
+        if (bl > (int)sizeof(buf) - 1)
+            bl = (int)sizeof(buf) - 1;
+        buf[bl] = '\0';
+        json_t *m = json_loadb(buf, (size_t)bl, 0, &e);
+        const char *topic = json_string_value(json_object_get(m, "topic"));
+        if (topic) {
+            char t[256];
+            snprintf(t, sizeof(t), "%s", topic);
+            deliver(ev, t, buf, (size_t)bl, true);
+        }
+        json_decref(m);
+    }
+    rc = 0;
+out:
+    zmq_close(req);
+    return rc;
+}
+
+/* One message from the SUB socket (or, from_log, from a catch-up answer):
+ * printed when wanted; with --resume, a duplicate is skipped and a gap in
+ * seq is filled from the daemon's log first. */
+static void deliver(events_t *ev, const char *topic, const char *json, size_t len, bool from_log)
 {
     json_error_t e;
     json_t *root = json_loadb(json, len, 0, &e);
-    const char *c = root ? json_string_value(json_object_get(root, "camera")) : NULL;
+    const char *camera = root ? json_string_value(json_object_get(root, "camera")) : NULL;
     const char *st = root ? json_string_value(json_object_get(root, "state")) : NULL;
-    if (c)
-        snprintf(camera, camlen, "%s", c);
-    *ret_ended = c && st && strncmp(topic, "health.", 7) == 0 && (!strcmp(st, "eof") || !strcmp(st, "failed"));
+    json_t *jseq = root ? json_object_get(root, "seq") : NULL;
+    unsigned long long seq = json_is_integer(jseq) ? (unsigned long long)json_integer_value(jseq) : 0;
+    seen_camera_t *c = camera ? seen_camera(ev, camera) : NULL;
+    if (ev->resume && c && seq) {
+        if (c->known && seq == 1 && c->last > 1 && !from_log) {
+            fprintf(stderr, "vigil events: camera '%s' starts again at seq 1 (vigild restarted?)\n", c->name);
+            c->last = 0;
+        }
+        if (c->known && seq <= c->last)
+            goto done; /* already printed (from the log or live) */
+        if (c->known && seq > c->last + 1 && !from_log) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s", c->name);
+            catch_up(ev, name, c->last); /* delivers c->last+1 .. newest */
+            if (seq <= c->last)
+                goto done;
+        }
+        c->known = true;
+        c->last = seq;
+    }
+    bool wanted = ev->n_topics == 0;
+    for (int i = 0; i < ev->n_topics; i++)
+        if (strncmp(topic, ev->topics[i], strlen(ev->topics[i])) == 0)
+            wanted = true;
+    if (wanted) {
+        fwrite(json, 1, len, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+        ev->printed++;
+    }
+    if (ev->until_eof && c) {
+        if (st && strncmp(topic, "health.", 7) == 0 && (!strcmp(st, "eof") || !strcmp(st, "failed")))
+            c->ended = true;
+        bool all = ev->n_seen > 0;
+        for (int i = 0; i < ev->n_seen; i++)
+            all = all && ev->seen[i].ended;
+        /* the end events and last stats of a camera follow its eof: keep
+         * printing for a moment */
+        if (all && !ev->drain_until)
+            ev->drain_until = now_ms() + 1500;
+    }
+done:
     json_decref(root);
-    return c != NULL;
+}
+
+/* Reads a key file written by `vigil keygen` (or a bare Z85 key) into
+ * key[41]: the line after "secret:" or "public:" as asked, else the first
+ * 40-character line. Returns 0 or -1. */
+static int read_key(const char *path_or_key, const char *which, char key[41])
+{
+    if (strlen(path_or_key) == 40 && access(path_or_key, F_OK) != 0) {
+        memcpy(key, path_or_key, 41);
+        return 0;
+    }
+    FILE *f = fopen(path_or_key, "r");
+    if (!f)
+        return -1;
+    char line[256];
+    int rc = -1;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        const char *v = line;
+        size_t wl = strlen(which);
+        if (strncmp(line, which, wl) == 0 && line[wl] == ':')
+            v = line + wl + 1;
+        else if (strchr(line, ':'))
+            continue;
+        while (*v == ' ')
+            v++;
+        if (strlen(v) == 40) {
+            memcpy(key, v, 41);
+            rc = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
 }
 
 static int cmd_events(int argc, char **argv)
 {
-    const char *endpoint = "tcp://127.0.0.1:5555";
-    const char *topics[32];
-    int n_topics = 0;
+    static events_t ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.endpoint = "tcp://127.0.0.1:5555";
+    ev.control = "tcp://127.0.0.1:5556";
+    const char *key_file = NULL;
     long count = -1;
     double timeout_s = 0;
-    bool until_eof = false;
+    struct { char camera[64]; unsigned long long seq; } since[64];
+    int n_since = 0;
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, 'e'}, {"topic", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'n'},    {"until-eof", no_argument, NULL, 'u'},
-        {"timeout", required_argument, NULL, 'T'},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"timeout", required_argument, NULL, 'T'},  {"resume", no_argument, NULL, 'r'},
+        {"since", required_argument, NULL, 's'},    {"control", required_argument, NULL, 'c'},
+        {"server-key", required_argument, NULL, 'S'}, {"key", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "e:t:n:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'e': endpoint = optarg; break;
+        case 'e': ev.endpoint = optarg; break;
         case 't':
-            if (n_topics < 32)
-                topics[n_topics++] = optarg;
+            if (ev.n_topics < 32)
+                ev.topics[ev.n_topics++] = optarg;
             break;
         case 'n': count = strtol(optarg, NULL, 10); break;
-        case 'u': until_eof = true; break;
+        case 'u': ev.until_eof = true; break;
         case 'T': timeout_s = strtod(optarg, NULL); break;
+        case 'r': ev.resume = true; break;
+        case 's': {
+            const char *eq = strrchr(optarg, '=');
+            if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(since[0].camera) || n_since == 64) {
+                fprintf(stderr, "vigil events: --since wants CAMERA=SEQ, got '%s'\n", optarg);
+                return 2;
+            }
+            snprintf(since[n_since].camera, sizeof(since[0].camera), "%.*s", (int)(eq - optarg), optarg);
+            since[n_since++].seq = strtoull(eq + 1, NULL, 10);
+            ev.resume = true;
+            break;
+        }
+        case 'c': ev.control = optarg; break;
+        case 'S': ev.server_key = optarg; break;
+        case 'k': key_file = optarg; break;
         case 'h':
             printf("usage: vigil events [--endpoint E] [--topic PREFIX]... [--count N] [--until-eof] [--timeout S]\n"
-                   "  --endpoint   vigild's publish endpoint (default tcp://127.0.0.1:5555)\n"
-                   "  --topic      subscribe to topics starting with PREFIX (default: all);\n"
-                   "               e.g. event., det.street, health., stats\n"
-                   "  --count      exit after N messages\n"
-                   "  --until-eof  exit when every camera seen has ended (health eof/failed),\n"
-                   "               after printing what follows for 1.5 s (end events, last stats)\n"
-                   "  --timeout    exit with status 1 when nothing arrives for S seconds\n");
+                   "                    [--resume] [--since CAMERA=SEQ]... [--control E]\n"
+                   "                    [--server-key KEY] [--key FILE]\n"
+                   "  --endpoint    vigild's publish endpoint (default tcp://127.0.0.1:5555)\n"
+                   "  --topic       subscribe to topics starting with PREFIX (default: all);\n"
+                   "                e.g. event., det.street, health., stats\n"
+                   "  --count       exit after N messages\n"
+                   "  --until-eof   exit when every camera seen has ended (health eof/failed),\n"
+                   "                after printing what follows for 1.5 s (end events, last stats)\n"
+                   "  --timeout     exit with status 1 when nothing arrives for S seconds\n"
+                   "  --resume      lose nothing still in vigild's catch-up log: a gap in a camera's\n"
+                   "                seq is filled from the control socket (\"since\"); what is gone\n"
+                   "                from the log is said on stderr\n"
+                   "  --since       CAMERA=SEQ: start by printing CAMERA's messages after SEQ (the last\n"
+                   "                seq a previous run printed); implies --resume; repeatable\n"
+                   "  --control     vigild's control endpoint (default tcp://127.0.0.1:5556)\n"
+                   "  --server-key  CURVE: vigild's public key (a file from `vigil keygen`, or Z85)\n"
+                   "  --key         CURVE: our key pair (the .key file from `vigil keygen`)\n");
             return 0;
         default: return 2;
         }
     }
-    void *ctx = zmq_ctx_new();
-    void *sub = zmq_socket(ctx, ZMQ_SUB);
-    if (zmq_connect(sub, endpoint) != 0) {
-        fprintf(stderr, "vigil events: cannot connect to '%s': %s\n", endpoint, zmq_strerror(zmq_errno()));
+    char server_key[41];
+    if (ev.server_key) {
+        if (read_key(ev.server_key, "public", server_key) < 0) {
+            fprintf(stderr, "vigil events: no public key in '%s'\n", ev.server_key);
+            return 2;
+        }
+        ev.server_key = server_key;
+        if (!key_file || read_key(key_file, "secret", ev.secret_key) < 0 ||
+            zmq_curve_public(ev.public_key, ev.secret_key) != 0) {
+            fprintf(stderr, "vigil events: --server-key needs --key FILE with our secret key (vigil keygen)\n");
+            return 2;
+        }
+    }
+    ev.ctx = zmq_ctx_new();
+    void *sub = zmq_socket(ev.ctx, ZMQ_SUB);
+    curve_client(&ev, sub);
+    if (zmq_connect(sub, ev.endpoint) != 0) {
+        fprintf(stderr, "vigil events: cannot connect to '%s': %s\n", ev.endpoint, zmq_strerror(zmq_errno()));
         zmq_close(sub);
-        zmq_ctx_term(ctx);
+        zmq_ctx_term(ev.ctx);
         return 1;
     }
-    if (n_topics == 0)
+    /* --resume follows every topic's seq (they share one per camera) and
+     * filters what it prints */
+    if (ev.n_topics == 0 || ev.resume)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    for (int i = 0; i < n_topics; i++)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i]));
-    if (until_eof && n_topics > 0)
+    for (int i = 0; i < ev.n_topics && !ev.resume; i++)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, ev.topics[i], strlen(ev.topics[i]));
+    if (ev.until_eof && ev.n_topics > 0 && !ev.resume)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "health.", 7);
+    /* a reconnect may have lost messages: catch every camera up after it */
+    void *mon = NULL;
+    if (ev.resume) {
+        char mon_ep[64];
+        snprintf(mon_ep, sizeof(mon_ep), "inproc://vigil-events-monitor-%p", (void *)sub);
+        if (zmq_socket_monitor(sub, mon_ep, ZMQ_EVENT_CONNECTED) == 0) {
+            mon = zmq_socket(ev.ctx, ZMQ_PAIR);
+            if (zmq_connect(mon, mon_ep) != 0) {
+                zmq_close(mon);
+                mon = NULL;
+            }
+        }
+    }
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
-    seen_camera_t seen[256];
-    int n_seen = 0;
-    long printed = 0;
-    int rc = 0;
+    for (int i = 0; i < n_since; i++) {
+        seen_camera_t *c = seen_camera(&ev, since[i].camera);
+        if (c) {
+            c->known = true;
+            c->last = since[i].seq;
+            catch_up(&ev, since[i].camera, since[i].seq);
+        }
+    }
+    int rc = 0, connects = 0;
     static char buf[256 * 1024];
     double idle = 0;
-    long long drain_until = 0; /* --until-eof: stop printing at this time */
-    while (!interrupted && (count < 0 || printed < count)) {
-        zmq_pollitem_t it = {.socket = sub, .events = ZMQ_POLLIN};
-        int pr = zmq_poll(&it, 1, 200);
+    while (!interrupted && (count < 0 || ev.printed < count)) {
+        zmq_pollitem_t it[2] = {{.socket = sub, .events = ZMQ_POLLIN}, {.socket = mon, .events = ZMQ_POLLIN}};
+        int pr = zmq_poll(it, mon ? 2 : 1, 200);
         if (pr < 0)
             break;
-        if (pr == 0) {
-            if (drain_until && now_ms() > drain_until)
+        if (mon && (it[1].revents & ZMQ_POLLIN)) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            for (int more = 1; more && zmq_msg_recv(&m, mon, 0) >= 0; more = zmq_msg_more(&m))
+                ;
+            zmq_msg_close(&m);
+            if (connects++ > 0)
+                for (int i = 0; i < ev.n_seen; i++)
+                    if (ev.seen[i].known)
+                        catch_up(&ev, ev.seen[i].name, ev.seen[i].last);
+        }
+        if (!(it[0].revents & ZMQ_POLLIN)) {
+            if (ev.drain_until && now_ms() > ev.drain_until)
                 break;
             idle += 0.2;
             if (timeout_s > 0 && idle >= timeout_s) {
-                fprintf(stderr, "vigil events: nothing from '%s' for %.1fs\n", endpoint, timeout_s);
+                fprintf(stderr, "vigil events: nothing from '%s' for %.1fs\n", ev.endpoint, timeout_s);
                 rc = 1;
                 break;
             }
@@ -181,46 +426,18 @@ static int cmd_events(int argc, char **argv)
             char skip[16];
             zmq_recv(sub, skip, sizeof(skip), 0); /* snapshot JPEGs: not printed */
         }
-        bool wanted = n_topics == 0;
-        for (int i = 0; i < n_topics; i++)
-            if (strncmp(topic, topics[i], strlen(topics[i])) == 0)
-                wanted = true;
-        if (wanted) {
-            fwrite(buf, 1, (size_t)bl, stdout);
-            fputc('\n', stdout);
-            fflush(stdout);
-            printed++;
-        }
-        if (!until_eof)
-            continue;
-        char camera[64] = "";
-        bool ended = false;
-        if (!camera_and_end(buf, (size_t)bl, topic, camera, sizeof(camera), &ended))
-            continue;
-        int k = 0;
-        while (k < n_seen && strcmp(seen[k].name, camera) != 0)
-            k++;
-        if (k == n_seen && n_seen < 256) {
-            snprintf(seen[n_seen].name, sizeof(seen[0].name), "%s", camera);
-            seen[n_seen++].ended = false;
-        }
-        if (ended && k < n_seen)
-            seen[k].ended = true;
-        bool all = n_seen > 0;
-        for (int i = 0; i < n_seen; i++)
-            all = all && seen[i].ended;
-        if (all && !drain_until) {
-            /* the end events and last stats of a camera follow its eof:
-             * keep printing for a moment */
-            drain_until = now_ms() + 1500;
-        }
-        if (drain_until && now_ms() > drain_until)
+        deliver(&ev, topic, buf, (size_t)bl, false);
+        if (ev.drain_until && now_ms() > ev.drain_until)
             break;
     }
     int zero = 0;
     zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_close(sub);
-    zmq_ctx_term(ctx);
+    if (mon) {
+        zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_close(mon);
+    }
+    zmq_ctx_term(ev.ctx);
     return rc;
 }
 
