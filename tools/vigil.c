@@ -39,7 +39,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: vigil <command> [options]\n"
             "  events  [--endpoint E] [--topic T]... [--count N] [--until-eof] [--timeout S]\n"
-            "          print messages from a running vigild, one JSON line each\n"
+            "          [--resume] [--since CAMERA=SEQ]...\n"
+            "          print messages from a running vigild, one JSON line each; --resume fills\n"
+            "          gaps from its catch-up log\n"
             "  replay  FILE [--config C] [--camera NAME] [--analysis-fps F] [--quiet]\n"
             "          run the pipeline on FILE as fast as possible; JSON lines on stdout,\n"
             "          a summary on stderr\n"
