@@ -17,6 +17,7 @@
 #include <libavutil/log.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/http.h"
@@ -36,7 +37,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vigild [--config FILE]      run the daemon (default " DEFAULT_CONFIG ")\n"
-            "       vigild --check-config FILE  validate FILE and exit 0 (valid) or 1\n"
+            "       vigild --check-config FILE  validate FILE and exit 0 (valid) or 1: the schema, the\n"
+            "                                   endpoints (bindable now), the models (load, manifest)\n"
             "       vigild --version | --help\n"
             "Signals: SIGHUP reloads the config (only changed cameras restart);\n"
             "SIGTERM/SIGINT drain the pipeline and exit 0.\n");
@@ -48,6 +50,12 @@ static int check_config(const char *path)
     vg_config_t *cfg = NULL;
     if (vg_config_load(path, &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    /* what would fail at start or lose detection: endpoints, model files */
+    if (vg_check_config(cfg, stdout, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        vg_config_free(&cfg);
         return 1;
     }
     printf("%s: ok (%d camera%s, %d model%s)\n", path, cfg->n_cameras, cfg->n_cameras == 1 ? "" : "s",

@@ -337,3 +337,98 @@ Test(losses, a_subscriber_killed_and_restarted_misses_nothing, .timeout = 90)
         cr_assert_eq(s2[i], s2[i - 1] + 1, "second run: seq %lld after %lld", s2[i], s2[i - 1]);
     cr_assert_eq(vg_test_vigild_stop(&d, SIGTERM, 10000), 0);
 }
+
+/* ------------------------------------------------------- --check-config */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* A TCP listener on 127.0.0.1 (a port in use); returns its fd, port in *port. */
+static int listen_somewhere(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    socklen_t l = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Runs vigild --check-config on text; returns its exit status, stderr in err. */
+static int check_config(const char *dir, const char *text, char *err, size_t errlen)
+{
+    char path[512], bin[4096];
+    snprintf(path, sizeof(path), "%s/check.yaml", dir);
+    vg_test_write_file(path, text);
+    vg_test_build_path("daemon/vigild", bin, sizeof(bin));
+    char *argv[] = {bin, "--check-config", path, NULL};
+    vg_test_proc_t p;
+    cr_assert_eq(vg_test_spawn(argv, &p), 0);
+    int st = vg_test_wait(&p, 30000);
+    err[0] = '\0';
+    vg_test_read_stderr(&p, err, errlen);
+    vg_test_stop(&p, SIGKILL, 1000);
+    return st;
+}
+
+Test(losses, check_config_checks_endpoints_and_model_files, .timeout = 120)
+{
+    daemon_t d;
+    vg_test_vigild_prepare(&d, "check");
+    const char *cache = getenv("VIGIL_CACHE_DIR");
+    cr_assert_not_null(cache);
+    int busy_port, busy = listen_somewhere(&busy_port);
+    char busy_ep[64], busy_http[64];
+    snprintf(busy_ep, sizeof(busy_ep), "tcp://127.0.0.1:%d", busy_port);
+    snprintf(busy_http, sizeof(busy_http), "127.0.0.1:%d", busy_port);
+    /* line numbers below count from this template */
+    static const char tmpl[] = "daemon:\n"                 /* 1 */
+                               "  state_dir: %s\n"         /* 2 */
+                               "  publish: %s\n"           /* 3 */
+                               "  control: ipc://%s/ctl\n" /* 4 */
+                               "  metrics: \"%s\"\n"       /* 5 */
+                               "models:\n"                 /* 6 */
+                               "  det:\n"                  /* 7 */
+                               "    path: %s\n"            /* 8 */
+                               "    head: %s\n"            /* 9 */
+                               "    input: [416, 416]\n"   /* 10 */
+                               "%s"                        /* 11: extra model keys */
+                               "cameras:\n  a:\n    url: /dev/null\n    detect: { model: det }\n";
+    char pub[256], text[8192], err[8192];
+    snprintf(pub, sizeof(pub), "ipc://%s/pub", d.dir);
+    struct {
+        const char *publish, *metrics, *path, *head, *extra, *expect;
+    } cases[] = {
+        {pub, "", "models/nanodet.onnx", "nanodet", "", NULL},
+        {pub, "127.0.0.1:0", "models/nanodet.onnx", "nanodet", "    color: rgb\n    letterbox: true\n", NULL},
+        /* item 7: a written value that contradicts the manifest */
+        {pub, "", "models/nanodet.onnx", "nanodet", "    color: bgr\n", ":11: models.det.color: 'bgr', but the manifest"},
+        {pub, "", "models/nanodet.onnx", "nanodet", "    letterbox: false\n", ":11: models.det.letterbox: false, but"},
+        {pub, "", "models/nanodet.onnx", "classifier", "", ":9: models.det.head: 'classifier', but the manifest"},
+        /* item 8: files */
+        {pub, "", "models/missing.onnx", "nanodet", "", ":8: models.det.path: cannot read '"},
+        {pub, "", "models/coco80.txt", "nanodet", "", ":8: models.det.path: cannot load '"},
+        /* item 8: endpoints */
+        {"ipc:///nonexistent-vigil-dir/pub", "", "models/nanodet.onnx", "nanodet", "",
+         ":3: daemon.publish: the folder '/nonexistent-vigil-dir' of 'ipc:///nonexistent-vigil-dir/pub' does not exist"},
+        {busy_ep, "", "models/nanodet.onnx", "nanodet", "", ":3: daemon.publish: cannot bind 'tcp://127.0.0.1:"},
+        {pub, busy_http, "models/nanodet.onnx", "nanodet", "", ":5: daemon.metrics: cannot listen on '127.0.0.1:"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), tmpl, cache, cases[i].publish, d.dir, cases[i].metrics, cases[i].path,
+                 cases[i].head, cases[i].extra);
+        int st = check_config(d.dir, text, err, sizeof(err));
+        if (!cases[i].expect) {
+            cr_expect_eq(st, 0, "case %zu refused: %s", i, err);
+            continue;
+        }
+        cr_expect_eq(st, 1, "case %zu passed, wanted '%s'", i, cases[i].expect);
+        cr_expect(strstr(err, "/check.yaml") && strstr(err, cases[i].expect), "case %zu: wanted '%s', got: %s", i,
+                  cases[i].expect, err);
+    }
+    close(busy);
+    vg_test_vigild_stop(&d, SIGTERM, 1000);
+}
