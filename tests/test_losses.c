@@ -432,3 +432,101 @@ Test(losses, check_config_checks_endpoints_and_model_files, .timeout = 120)
     close(busy);
     vg_test_vigild_stop(&d, SIGTERM, 1000);
 }
+
+/* ------------------------------------------------------------- metrics */
+
+#include <fcntl.h>
+#include <poll.h>
+
+/* A TCP connection from src (e.g. "127.0.0.2") to 127.0.0.1:port that has
+ * sent only the start of a request: a slow client. */
+static int slow_client(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in from = {.sin_family = AF_INET}, to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, src, &from.sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0, "bind %s", src);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+    cr_assert_eq(write(fd, "GET /met", 8), 8);
+    return fd;
+}
+
+/* GET /metrics from 127.0.0.1 within timeout_ms: true when an HTTP answer
+ * came (503 before vigild's first snapshot counts: it was served). */
+static bool metrics_answer(int port, int timeout_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    connect(fd, (struct sockaddr *)&to, sizeof(to));
+    long long end = vg_test_now_ms() + timeout_ms;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    bool ok = false;
+    if (poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLOUT)) {
+        const char *req = "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n";
+        if (write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+            char buf[64] = "";
+            size_t have = 0;
+            while (have < 12 && vg_test_now_ms() < end) {
+                p = (struct pollfd){.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, (int)(end - vg_test_now_ms())) != 1)
+                    break;
+                ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+                if (n <= 0)
+                    break;
+                have += (size_t)n;
+            }
+            buf[have] = '\0';
+            ok = strncmp(buf, "HTTP/1.0 ", 9) == 0 || strncmp(buf, "HTTP/1.1 ", 9) == 0;
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+Test(losses, slow_clients_cannot_shut_out_metrics, .timeout = 60)
+{
+    daemon_t d;
+    vg_test_vigild_prepare(&d, "slowloris");
+    char cams[1024];
+    snprintf(cams, sizeof(cams), "  a:\n    url: %s\n    loop: true\n", vg_test_footage("vtest.avi"));
+    write_config(&d, "  metrics: 127.0.0.1:0\n", cams);
+    vg_test_vigild_start(&d);
+    int port = 0;
+    long long end = vg_test_now_ms() + 10000;
+    while (!port && vg_test_now_ms() < end) {
+        const char *p = strstr(vg_test_vigild_stderr(&d), "metrics on port ");
+        if (p)
+            port = atoi(p + strlen("metrics on port "));
+        else
+            usleep(100 * 1000);
+    }
+    cr_assert_gt(port, 0, "%s", d.err);
+    cr_assert(metrics_answer(port, 3000));
+    /* 40 slow clients on other addresses of the loopback */
+    int slow[40];
+    char src[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(src, sizeof(src), "127.0.0.%d", 2 + i % 5);
+        slow[i] = slow_client(src, port);
+    }
+    usleep(300 * 1000);
+    cr_assert(metrics_answer(port, 2000), "40 slow connections shut /metrics out");
+    /* silent ones from the scraper's own address are timed out */
+    int own[8];
+    for (int i = 0; i < 8; i++)
+        own[i] = slow_client("127.0.0.1", port);
+    usleep(300 * 1000);
+    long long t0 = vg_test_now_ms();
+    bool ok = false;
+    while (!ok && vg_test_now_ms() - t0 < 8000)
+        ok = metrics_answer(port, 1000);
+    cr_assert(ok, "slow connections are never timed out");
+    cr_assert_lt(vg_test_now_ms() - t0, 6000, "a slow connection lasted %lld ms", vg_test_now_ms() - t0);
+    for (int i = 0; i < 40; i++)
+        close(slow[i]);
+    for (int i = 0; i < 8; i++)
+        close(own[i]);
+    cr_assert_eq(vg_test_vigild_stop(&d, SIGTERM, 10000), 0);
+}
