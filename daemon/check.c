@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "daemon/model_map.h"
+#include "daemon/publisher.h"
 #include "pipeline/detect.h"
 
 static int fail(const vg_config_t *cfg, char *err, size_t errlen, int line, const char *key, int r,
@@ -173,9 +174,28 @@ static int check_model(const vg_config_t *cfg, const vg_model_config_t *m, FILE 
     return 0;
 }
 
+/* daemon.curve: the key pair can be read, the clients folder exists. */
+static int check_curve(const vg_config_t *cfg, char *err, size_t errlen)
+{
+    if (!cfg->curve_secret_key_file)
+        return 0;
+    char key[41];
+    int r = vg_curve_read_key(cfg->curve_secret_key_file, "secret", key);
+    if (r < 0)
+        return fail(cfg, err, errlen, cfg->line_curve, "daemon.curve.secret_key_file", r, "no secret key in '%s': %s",
+                    cfg->curve_secret_key_file, r == -ENOKEY ? "no 'secret: KEY' line (vigil keygen)" : strerror(-r));
+    struct stat st;
+    if (stat(cfg->curve_clients, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(cfg, err, errlen, cfg->line_curve_clients, "daemon.curve.clients", -ENOENT, "'%s' is not a folder%s",
+                    cfg->curve_clients, "");
+    return 0;
+}
+
 int vg_check_config(const vg_config_t *cfg, FILE *notes, char *err, size_t errlen)
 {
     int r;
+    if ((r = check_curve(cfg, err, errlen)) < 0)
+        return r;
     if ((r = check_endpoint(cfg, "daemon.publish", cfg->publish, cfg->line_publish, err, errlen)) < 0 ||
         (r = check_endpoint(cfg, "daemon.control", cfg->control, cfg->line_control, err, errlen)) < 0 ||
         (r = check_metrics(cfg, err, errlen)) < 0)

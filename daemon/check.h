@@ -1,7 +1,8 @@
 /*
  * check: what `vigild --check-config` verifies beyond the parse, so that a
  * config it passes also starts and detects: the endpoints can be bound (an
- * ipc:// folder exists, a port is free), the metrics address can listen, and
+ * ipc:// folder exists, a port is free), the metrics address can listen, the
+ * CURVE key pair reads and its clients folder exists, and
  * every model file exists, loads as ONNX in vigil's engine and agrees with
  * its manifest. Errors are one line, "file:line: key: what is wrong".
  * Owns: nothing it keeps (it binds and loads, then lets go).

@@ -93,6 +93,8 @@ void vg_config_free(vg_config_t **config) {
     free(cfg->http_users);
     free(cfg->http_tls_cert);
     free(cfg->http_tls_key);
+    free(cfg->curve_secret_key_file);
+    free(cfg->curve_clients);
     free(cfg->state_dir);
     free(cfg);
     *config = NULL;

@@ -117,9 +117,13 @@ typedef struct {
     char *http_tls_cert, *http_tls_key; /* PEM files; "" = plain HTTP */
     double live_fps;          /* live view frames per second at most; default 5 */
     char log_level[8];        /* error | warning | info | debug; default info */
+    /* curve: { secret_key_file, clients }: CURVE on the PUB and control sockets */
+    char *curve_secret_key_file; /* our key pair (vigil keygen); NULL = no CURVE (default) */
+    char *curve_clients;         /* folder of the client public keys allowed; NULL = none */
     int catchup_messages;     /* catch-up log per camera, messages; default 1000, 0 = none */
     int catchup_bytes;        /* ... and bytes of JSON; default 1 MiB, 0 = none */
     int line_publish, line_control, line_metrics; /* where written, 0 = default */
+    int line_curve, line_curve_clients; /* daemon.curve.secret_key_file, .clients */
 
     int n_models;
     vg_model_config_t models[VG_CONFIG_MAX_MODELS];

@@ -54,7 +54,7 @@ typedef struct opt {
 #define KEY_MAX 256 /* a dotted key, e.g. cameras.NAME.detect.model */
 
 /* The tables (config_schema.c), each ended by a row with key NULL. */
-extern const opt_t vg_cfg_daemon_opts[], vg_cfg_model_opts[], vg_cfg_camera_opts[];
+extern const opt_t vg_cfg_daemon_opts[], vg_cfg_model_opts[], vg_cfg_camera_opts[], vg_cfg_curve_opts[];
 extern const opt_t vg_cfg_detect_opts[], vg_cfg_faces_opts[], vg_cfg_motion_opts[];
 
 /* Tables by where they sit, for "this key belongs elsewhere" hints. */

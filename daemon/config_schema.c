@@ -32,6 +32,16 @@ static const char *const v_faces_on[] = {"person", "frame", NULL};
 static const char *const v_correct[] = {"low_light", "dehaze", "denoise", "derain", NULL};
 
 #define D(field) offsetof(vg_config_t, field)
+const opt_t vg_cfg_curve_opts[] = {
+    {"secret_key_file", T_STRING, D(curve_secret_key_file), 0, 0, "\"\"", 0, 0, NULL, F_EMPTY_NULL, NULL,
+     "CURVE (encryption and client keys) on publish and control: vigild's key pair, a file from `vigil keygen` "
+     "(keep it secret); \"\" = plain sockets"},
+    {"clients", T_STRING, D(curve_clients), 0, 0, "\"\"", 0, 0, NULL, F_EMPTY_NULL, NULL,
+     "folder of the client public keys allowed (`NAME.pub` files from `vigil keygen`), re-read at every "
+     "connection; a client whose key is not there receives nothing"},
+    {.key = NULL}, /* end */
+};
+
 const opt_t vg_cfg_daemon_opts[] = {
     {"publish", T_STRING, D(publish), 0, 0, "tcp://127.0.0.1:5555", 0, 0, NULL, F_NONEMPTY | F_ENDPOINT,
      NULL, "ZeroMQ PUB endpoint for every topic (event., det., snap., health., stats): tcp://HOST:PORT "
@@ -79,6 +89,8 @@ const opt_t vg_cfg_daemon_opts[] = {
     {"catchup_bytes", T_INT, D(catchup_bytes), 0, 0, "1048576", 0, 67108864, NULL, 0, NULL,
      "catch-up log: at most this many bytes of JSON per camera (held from the camera's first message; "
      "in the memory budget); 0 = none"},
+    {"curve", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_curve_opts,
+     "ZeroMQ CURVE security for publish and control"},
     {"log_level", T_CHOICE, D(log_level), 0, FSIZE(vg_config_t, log_level), "info", 0, 0, v_log_level,
      0, NULL, "messages below this level are not written; a reload applies a change"},
     {.key = NULL}, /* end */
@@ -179,7 +191,8 @@ const opt_t vg_cfg_camera_opts[] = {
 #undef C
 
 const vg_cfg_table_t vg_cfg_tables[] = {
-    {vg_cfg_daemon_opts, "daemon"},          {vg_cfg_model_opts, "models.NAME"},
+    {vg_cfg_daemon_opts, "daemon"},          {vg_cfg_curve_opts, "daemon.curve"},
+    {vg_cfg_model_opts, "models.NAME"},
     {vg_cfg_camera_opts, "cameras.NAME"},    {vg_cfg_detect_opts, "cameras.NAME.detect"},
     {vg_cfg_faces_opts, "cameras.NAME.faces"}, {vg_cfg_motion_opts, "cameras.NAME.motion"},
 };

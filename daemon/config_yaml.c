@@ -502,7 +502,10 @@ static int check_key(pctx_t *c, yaml_node_t *map, yaml_node_pair_t *p, const cha
  * the parse, e.g. --check-config's endpoints and model files), and which of
  * a model's preprocessing keys were written out rather than defaulted. */
 static void note_key(const opt_t *table, const opt_t *o, void *base, int line) {
-    if (table == vg_cfg_daemon_opts) {
+    if (table == vg_cfg_curve_opts) {
+        vg_config_t *cfg = base;
+        *(strcmp(o->key, "clients") == 0 ? &cfg->line_curve_clients : &cfg->line_curve) = line;
+    } else if (table == vg_cfg_daemon_opts) {
         vg_config_t *cfg = base;
         if (strcmp(o->key, "publish") == 0)
             cfg->line_publish = line;
@@ -763,6 +766,10 @@ static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
     }
     if ((r = check_listeners(c, cfg)) < 0)
         return r;
+    if (!cfg->curve_secret_key_file != !cfg->curve_clients)
+        return fail(c, cfg->curve_clients ? cfg->line_curve_clients : cfg->line_curve,
+                    cfg->curve_clients ? "daemon.curve.secret_key_file" : "daemon.curve.clients",
+                    "daemon.curve needs both secret_key_file and clients (the folder of allowed client keys)");
     /* Cross references, once every model is known (models may come after cameras). */
     for (int i = 0; i < cfg->n_cameras; i++) {
         const vg_camera_config_t *cam = &cfg->cameras[i];

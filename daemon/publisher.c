@@ -3,6 +3,7 @@
 
 #include "daemon/control.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -51,6 +52,8 @@ struct vg_publisher {
     vg_publisher_config_t cfg;
     char inproc[64];
     void *pull, *pub, *router;
+    void *zap;                    /* CURVE: the ZAP handler (REP), NULL = plain */
+    char curve_secret[41];        /* Z85 */
     pthread_t thread;
     bool thread_started;
     _Atomic int stop;             /* main writes once, then wakes the thread through stop_fd */
@@ -333,6 +336,97 @@ static void answer_control(vg_publisher_t *p)
     }
 }
 
+/* Reads a Z85 key from a file written by `vigil keygen`: the value of the
+ * line "which: KEY", or a line that is a bare 40-character key. */
+int vg_curve_read_key(const char *path, const char *which, char ret_key[41])
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    char line[256];
+    int r = -ENOKEY;
+    size_t wl = strlen(which);
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        const char *v = line;
+        if (line[0] == '#')
+            continue;
+        if (!strncmp(line, which, wl) && line[wl] == ':')
+            v = line + wl + 1;
+        else if (strchr(line, ':'))
+            continue;
+        while (*v == ' ')
+            v++;
+        uint8_t bin[32];
+        if (strlen(v) == 40 && zmq_z85_decode(bin, v)) {
+            memcpy(ret_key, v, 41);
+            r = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return r;
+}
+
+/* ZAP: is this client's public key (32 bytes) in the clients folder? */
+static bool client_allowed(const vg_publisher_t *p, const uint8_t *key, size_t len)
+{
+    char z85[41];
+    if (len != 32 || !zmq_z85_encode(z85, key, 32))
+        return false;
+    DIR *d = opendir(p->cfg.curve_clients);
+    if (!d)
+        return false;
+    bool ok = false;
+    struct dirent *de;
+    while (!ok && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096], k[41];
+        snprintf(path, sizeof(path), "%s/%s", p->cfg.curve_clients, de->d_name);
+        ok = vg_curve_read_key(path, "public", k) == 0 && strcmp(k, z85) == 0;
+    }
+    closedir(d);
+    return ok;
+}
+
+/* Answers one ZAP request (RFC 27): 200 for an allowed CURVE client key,
+ * 400 for anything else. */
+static void answer_zap(vg_publisher_t *p)
+{
+    zmq_msg_t part[7];
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, p->zap, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < 7)
+            part[n++] = m;
+        else
+            zmq_msg_close(&m);
+    }
+    if (n < 2) {
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&part[i]);
+        return;
+    }
+    bool ok = n == 7 && zmq_msg_size(&part[5]) == 5 && !memcmp(zmq_msg_data(&part[5]), "CURVE", 5) &&
+              client_allowed(p, zmq_msg_data(&part[6]), zmq_msg_size(&part[6]));
+    zmq_send(p->zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(p->zap, zmq_msg_data(&part[1]), zmq_msg_size(&part[1]), ZMQ_SNDMORE);
+    zmq_send(p->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
+    const char *text = ok ? "OK" : "client key not allowed";
+    zmq_send(p->zap, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(p->zap, ok ? "client" : "", ok ? 6 : 0, ZMQ_SNDMORE);
+    zmq_send(p->zap, "", 0, 0);
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&part[i]);
+}
+
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -356,10 +450,17 @@ static void debug_stall(vg_publisher_t *p)
 static void *publisher_main(void *arg)
 {
     vg_publisher_t *p = arg;
-    zmq_pollitem_t items[3] = {{.socket = p->pull, .events = ZMQ_POLLIN},
+    zmq_pollitem_t items[4] = {{.socket = p->pull, .events = ZMQ_POLLIN},
                                {.fd = p->stop_fd, .events = ZMQ_POLLIN},
-                               {.socket = p->router, .events = ZMQ_POLLIN}};
-    int n_items = p->router ? 3 : 2;
+                               {.socket = p->router, .events = ZMQ_POLLIN},
+                               {.socket = p->zap, .events = ZMQ_POLLIN}};
+    int n_items = 2;
+    if (p->router)
+        n_items = 3;
+    if (p->zap) { /* the ZAP handler's slot is the last one */
+        items[n_items] = items[3];
+        n_items++;
+    }
     for (;;) {
         /* relaxed: stop_fd woke us (or POLL_MS passed); the flag itself
          * orders nothing */
@@ -373,8 +474,10 @@ static void *publisher_main(void *arg)
         int forwarded = 0;
         while (forwarded < 1024 && forward_one(p, ZMQ_DONTWAIT))
             forwarded++;
-        if (n_items > 2 && (items[2].revents & ZMQ_POLLIN))
+        if (p->router && (items[2].revents & ZMQ_POLLIN))
             answer_control(p);
+        if (p->zap && (items[n_items - 1].revents & ZMQ_POLLIN))
+            answer_zap(p);
         if (stop && forwarded == 0)
             break; /* every emitter is closed and the queue is empty */
     }
@@ -388,6 +491,17 @@ static int bind_socket(void *sock, const char *what, const char *endpoint, char 
     int e = zmq_errno();
     snprintf(err, errlen, "cannot bind %s endpoint '%s': %s", what, endpoint, zmq_strerror(e));
     return -e;
+}
+
+/* CURVE server side of a socket, when configured. */
+static void curve_server(vg_publisher_t *p, void *sock)
+{
+    if (!p->zap)
+        return;
+    int one = 1;
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one));
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, p->curve_secret, 40);
+    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, "vigil", 5);
 }
 
 int vg_publisher_new(const vg_publisher_config_t *cfg, char *err, size_t errlen, vg_publisher_t **ret)
@@ -420,11 +534,26 @@ int vg_publisher_new(const vg_publisher_config_t *cfg, char *err, size_t errlen,
     }
     if ((r = bind_socket(p->pull, "internal", p->inproc, err, errlen)) < 0)
         goto fail;
+    if (cfg->curve_secret_key_file && !cfg->print_to) {
+        if ((r = vg_curve_read_key(cfg->curve_secret_key_file, "secret", p->curve_secret)) < 0) {
+            snprintf(err, errlen, "daemon.curve.secret_key_file: no secret key in '%s': %s",
+                     cfg->curve_secret_key_file, r == -ENOKEY ? "no 'secret: KEY' line (vigil keygen)" : strerror(-r));
+            goto fail;
+        }
+        /* the handler answers the handshakes of both sockets; it is bound
+         * before them so that no client slips in unchecked */
+        p->zap = zmq_socket(cfg->zmq_context, ZMQ_REP);
+        if (!p->zap || (r = bind_socket(p->zap, "ZAP", "inproc://zeromq.zap.01", err, errlen)) < 0) {
+            r = r < 0 ? r : -ENOMEM;
+            goto fail;
+        }
+    }
     if (!cfg->print_to) {
         p->pub = zmq_socket(cfg->zmq_context, ZMQ_PUB);
         int hwm = cfg->hwm > 0 ? cfg->hwm : 1000, linger = 500;
         zmq_setsockopt(p->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
         zmq_setsockopt(p->pub, ZMQ_LINGER, &linger, sizeof(linger));
+        curve_server(p, p->pub);
         if ((r = bind_socket(p->pub, "publish", cfg->endpoint, err, errlen)) < 0)
             goto fail;
     }
@@ -432,6 +561,7 @@ int vg_publisher_new(const vg_publisher_config_t *cfg, char *err, size_t errlen,
         p->router = zmq_socket(cfg->zmq_context, ZMQ_ROUTER);
         int linger = 0;
         zmq_setsockopt(p->router, ZMQ_LINGER, &linger, sizeof(linger));
+        curve_server(p, p->router);
         if ((r = bind_socket(p->router, "control", cfg->control, err, errlen)) < 0)
             goto fail;
     }
@@ -476,6 +606,11 @@ void vg_publisher_free(vg_publisher_t **pp)
     close_socket(&p->router);
     close_socket(&p->pub);
     close_socket(&p->pull);
+    if (p->zap) {
+        int zero = 0;
+        zmq_setsockopt(p->zap, ZMQ_LINGER, &zero, sizeof(zero));
+    }
+    close_socket(&p->zap);
     for (int i = 0; p->cameras && i < p->n_cameras; i++) {
         free(p->cameras[i].entries);
         free(p->cameras[i].data);

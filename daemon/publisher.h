@@ -11,6 +11,11 @@
  * the camera's catch-up log (its newest messages, bounded in number and
  * bytes).
  *
+ * With CURVE (curve_secret_key_file), both sockets encrypt and a ZAP handler
+ * in the publisher thread lets in only clients whose public key is in the
+ * curve_clients folder (re-read at every handshake, so adding a key needs no
+ * restart); anyone else gets nothing.
+ *
  * A slow subscriber never slows the pipeline: the PUB socket drops at its
  * send high-water mark (subscribers see the gap in seq), and an emitter whose
  * queue to the publisher is full drops the message and counts it, unless the
@@ -39,6 +44,8 @@ typedef struct {
     int hwm;               /* PUB send high-water mark (messages) */
     FILE *print_to;        /* print JSON lines here instead of publishing */
     bool lossless;         /* emitters block instead of dropping */
+    const char *curve_secret_key_file; /* CURVE on the PUB and control sockets; NULL = plain */
+    const char *curve_clients;         /* folder of the client public keys allowed (ZAP) */
     int log_messages;      /* catch-up log per camera: at most this many messages */
     size_t log_bytes;      /* ... and this many bytes of JSON; either 0 = no log */
 } vg_publisher_config_t;
@@ -74,6 +81,12 @@ int vg_emitter_new(vg_publisher_t *pub, vg_emitter_t **ret);
 /* Closes it; messages it queued still go out. Accepts NULL. Thread: main,
  * once the thread that used it is done with it. */
 void vg_emitter_free(vg_emitter_t **em);
+
+/* Reads a Z85 CURVE key from a file written by `vigil keygen`: the value of
+ * the line "which: KEY" (which = "public" or "secret"), or a line that is a
+ * bare 40-character key. Returns 0, -ENOKEY when there is none, or open's
+ * negative errno. Thread: any. */
+int vg_curve_read_key(const char *path, const char *which, char ret_key[41]);
 
 /* Tells the publisher that camera was removed (a reload): "status" stops
  * listing it; its seq and catch-up log stay, should it come back.

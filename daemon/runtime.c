@@ -396,6 +396,11 @@ static void camera_remove(vg_runtime_t *rt, int i, const char *reason)
     rt->n_cameras--;
 }
 
+static bool str_same(const char *a, const char *b)
+{
+    return (!a || !b) ? a == b : strcmp(a, b) == 0;
+}
+
 int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t msglen)
 {
     int restart_needed = 0;
@@ -403,9 +408,11 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     if (strcmp(cfg->publish, rt->cfg->publish) != 0 || strcmp(cfg->control, rt->cfg->control) != 0 ||
         cfg->workers != rt->cfg->workers || cfg->publish_hwm != rt->cfg->publish_hwm ||
         cfg->catchup_messages != rt->cfg->catchup_messages || cfg->catchup_bytes != rt->cfg->catchup_bytes ||
+        !str_same(cfg->curve_secret_key_file, rt->cfg->curve_secret_key_file) ||
+        !str_same(cfg->curve_clients, rt->cfg->curve_clients) ||
         cfg->inference_batch != rt->batch || cfg->inference_wait_us != rt->batch_wait_us) {
         snprintf(msg, msglen, "daemon.publish, daemon.control, daemon.workers, daemon.publish_hwm, "
-                              "daemon.catchup_* and daemon.inference_batch/_wait take effect after a restart");
+                              "daemon.catchup_*, daemon.curve and daemon.inference_batch/_wait take effect after a restart");
         restart_needed = 1;
     }
     model_t *models[VG_CONFIG_MAX_MODELS];
@@ -491,6 +498,8 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, char
         .print_to = rt->opt.print_to,
         .lossless = rt->opt.lossless,
         /* replay prints everything: nobody can ask it to catch up */
+        .curve_secret_key_file = cfg->curve_secret_key_file,
+        .curve_clients = cfg->curve_clients,
         .log_messages = rt->opt.print_to ? 0 : cfg->catchup_messages,
         .log_bytes = rt->opt.print_to ? 0 : (size_t)cfg->catchup_bytes,
     };

@@ -5,6 +5,8 @@
 #   build/       -Werror, every test (unit, e2e, fuzz replays, benches' smoke)
 #   build-asan/  ASan+UBSan, the 'unit' tests (library code, fast)
 #   build-tsan/  TSan, the 'tsan' tests (ring/worker stress, the whole pipeline)
+#   build-fuzz/  clang + libFuzzer, the 'fuzz' tests (seed corpora replayed and
+#                mutated for a fixed count: config, ONNX loader, control requests)
 # Exit status: 0 when every test passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +42,11 @@ cmake --build build-tsan -j"$jobs" --target stress_threads vigil
 step "tests (TSan, label tsan)"
 TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=1" \
   ctest --test-dir build-tsan --output-on-failure -L tsan -j1
+
+step "build (clang, fuzz targets)"
+CC=clang cmake -S . -B build-fuzz "${common[@]}" >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_control fuzz_onnx_loader
+step "tests (fuzz, fixed counts)"
+ctest --test-dir build-fuzz --output-on-failure -L fuzz -j1
 
 step "all tests passed"

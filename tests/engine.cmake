@@ -23,21 +23,5 @@ if(TARGET vigil_models AND EXISTS ${CMAKE_SOURCE_DIR}/models/engine/engine.h)
   vg_add_test(test_engine_e2e SOURCES test_engine_e2e.c LIBS vigil_models LABELS e2e TIMEOUT 900)
   set_tests_properties(test_engine_e2e PROPERTIES FIXTURES_REQUIRED engine_fx_e2e)
 
-  # libFuzzer target for the loader, planner and executor (clang builds): the
-  # engine sources are compiled into it with coverage. Count-bound under ctest
-  # (seeded from the small operator graphs and the bad files); long runs:
-  #   build/tests/fuzz_onnx_loader -max_total_time=600 build/engine-fixtures/corpus
-  if(CMAKE_C_COMPILER_ID MATCHES "Clang")
-    find_package(OpenMP REQUIRED COMPONENTS C)
-    set_source_files_properties(${VG_ENGINE_PB_DIR}/onnx.pb-c.c PROPERTIES COMPILE_OPTIONS "-w" GENERATED TRUE)
-    add_executable(fuzz_onnx_loader fuzz_onnx_loader.c ${VG_ENGINE_CORE_SOURCES})
-    add_dependencies(fuzz_onnx_loader vg_onnx_pb)
-    target_include_directories(fuzz_onnx_loader PRIVATE ${VG_ENGINE_PB_DIR} ${VG_DNNL_INCLUDE})
-    target_compile_options(fuzz_onnx_loader PRIVATE -fsanitize=fuzzer)
-    target_link_options(fuzz_onnx_loader PRIVATE -fsanitize=fuzzer)
-    target_link_libraries(fuzz_onnx_loader PRIVATE ${VG_DNNL_LIB} PkgConfig::PROTOBUF_C OpenMP::OpenMP_C m)
-    add_test(NAME fuzz_onnx_loader COMMAND fuzz_onnx_loader -runs=2000 -seed=1 -max_len=65536 -rss_limit_mb=4096
-             ${vg_engine_fx}/corpus)
-    set_tests_properties(fuzz_onnx_loader PROPERTIES FIXTURES_REQUIRED engine_fx_unit LABELS "unit" TIMEOUT 300)
-  endif()
+  # its fuzz target (fuzz_onnx_loader) is in tests/fuzz.cmake
 endif()

@@ -4,6 +4,8 @@
  * always fit, reloads forget removed cameras and apply log_level, and a
  * subscriber that restarts catches up from the control socket's log. */
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,5 +530,109 @@ Test(losses, slow_clients_cannot_shut_out_metrics, .timeout = 60)
         close(slow[i]);
     for (int i = 0; i < 8; i++)
         close(own[i]);
+    cr_assert_eq(vg_test_vigild_stop(&d, SIGTERM, 10000), 0);
+}
+
+/* ---------------------------------------------------------------- CURVE */
+
+/* Runs `vigil ARGS` to completion; returns its status. */
+static int run_vigil(const char *args)
+{
+    char bin[4096], cmd[8192];
+    vg_test_build_path("tools/vigil", bin, sizeof(bin));
+    snprintf(cmd, sizeof(cmd), "%s %s > /dev/null", bin, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Lines `vigil events` wrote into path. */
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+Test(losses, curve_lets_in_only_allowed_client_keys, .timeout = 90)
+{
+    daemon_t d;
+    vg_test_vigild_prepare(&d, "curve");
+    char keys[256], clients[256], args[2048], cams[1024], extra[1024];
+    snprintf(keys, sizeof(keys), "%s/keys", d.dir);
+    snprintf(clients, sizeof(clients), "%s/clients", d.dir);
+    cr_assert_eq(mkdir(keys, 0700), 0);
+    cr_assert_eq(mkdir(clients, 0700), 0);
+    snprintf(args, sizeof(args), "keygen vigild --dir %s", keys);
+    cr_assert_eq(run_vigil(args), 0);
+    snprintf(args, sizeof(args), "keygen alice --dir %s", keys);
+    cr_assert_eq(run_vigil(args), 0);
+    snprintf(args, sizeof(args), "keygen mallory --dir %s", keys);
+    cr_assert_eq(run_vigil(args), 0);
+    cr_assert_neq(run_vigil(args), 0, "keygen must not overwrite a key");
+    char cp[1024];
+    snprintf(cp, sizeof(cp), "cp %s/alice.pub %s/", keys, clients);
+    cr_assert_eq(system(cp), 0);
+    struct stat st;
+    snprintf(cp, sizeof(cp), "%s/alice.key", keys);
+    cr_assert_eq(stat(cp, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "the key pair is private");
+    snprintf(extra, sizeof(extra), "  curve:\n    secret_key_file: %s/vigild.key\n    clients: %s\n", keys, clients);
+    snprintf(cams, sizeof(cams), "  a:\n    url: %s\n    loop: true\n", vg_test_footage("vtest.avi"));
+    write_config(&d, extra, cams);
+    /* the test's own plain subscriber (vg_test_vigild) is one that gets nothing */
+    vg_test_vigild_start(&d);
+    char out[4][256];
+    vg_test_proc_t p[4];
+    const char *who[4] = {"alice", "mallory", "plain", "wrong-server"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(out[i], sizeof(out[i]), "%s/%s.jsonl", d.dir, who[i]);
+        if (i == 0 || i == 1)
+            snprintf(args, sizeof(args), "--endpoint %s --server-key %s/vigild.pub --key %s/%s.key", d.endpoint, keys,
+                     keys, who[i]);
+        else if (i == 2)
+            snprintf(args, sizeof(args), "--endpoint %s", d.endpoint);
+        else /* alice's key, but she takes mallory for the server */
+            snprintf(args, sizeof(args), "--endpoint %s --server-key %s/mallory.pub --key %s/alice.key", d.endpoint,
+                     keys, keys);
+        spawn_events(&p[i], args, out[i]);
+    }
+    usleep(4000 * 1000);
+    for (int i = 0; i < 4; i++)
+        vg_test_stop(&p[i], SIGTERM, 5000);
+    cr_assert_gt(count_lines(out[0]), 10, "the allowed client receives");
+    for (int i = 1; i < 4; i++)
+        cr_assert_eq(count_lines(out[i]), 0, "%s received something", who[i]);
+    char topic[64];
+    cr_assert_null(vg_test_recv_json(d.sub, 500, topic, sizeof(topic)), "a plain SUB received %s", topic);
+    /* --check-config reads the key pair */
+    char text[2048], err[4096];
+    snprintf(text, sizeof(text), "daemon:\n  publish: ipc://%s/p2\n  control: \"\"\n  curve:\n    secret_key_file: %s/alice.pub\n"
+             "    clients: %s\n", d.dir, keys, clients);
+    cr_assert_eq(check_config(d.dir, text, err, sizeof(err)), 1);
+    cr_assert(strstr(err, ":5: daemon.curve.secret_key_file: no secret key in '"), "%s", err);
+    /* the control socket: only alice gets an answer */
+    char bin[4096], cmd[8192];
+    vg_test_build_path("tools/vigil", bin, sizeof(bin));
+    snprintf(cmd, sizeof(cmd), "%s status --endpoint %s --server-key %s/vigild.pub --key %s/alice.key --json > %s/st",
+             bin, control_ep, keys, keys, d.dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/st", d.dir);
+    cr_assert_eq(count_lines(cmd), 1);
+    snprintf(cmd, sizeof(cmd), "%s status --endpoint %s --server-key %s/vigild.pub --key %s/mallory.key --json "
+             "> /dev/null 2>&1", bin, control_ep, keys, keys);
+    cr_assert_neq(system(cmd), 0, "mallory got a status");
+    snprintf(cmd, sizeof(cmd), "%s status --endpoint %s --json > /dev/null 2>&1", bin, control_ep);
+    cr_assert_neq(system(cmd), 0, "a plain client got a status");
+    /* adding a key needs no restart */
+    snprintf(cp, sizeof(cp), "cp %s/mallory.pub %s/", keys, clients);
+    cr_assert_eq(system(cp), 0);
+    snprintf(cmd, sizeof(cmd), "%s status --endpoint %s --server-key %s/vigild.pub --key %s/mallory.key --json "
+             "> /dev/null 2>&1", bin, control_ep, keys, keys);
+    cr_assert_eq(system(cmd), 0, "a key added to the folder is let in");
     cr_assert_eq(vg_test_vigild_stop(&d, SIGTERM, 10000), 0);
 }

@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include "capture/source.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
+#include "daemon/publisher.h"
 #include "daemon/runtime.h"
 #ifdef VIGIL_HAVE_MODELS_CLI
 #include "models/engine/cli.h"
@@ -46,6 +48,7 @@ static void usage(FILE *out)
             "          run the pipeline on FILE as fast as possible; JSON lines on stdout,\n"
             "          a summary on stderr\n"
             "  status  [--endpoint E]    per-camera statistics from a running vigild\n"
+            "  keygen  NAME [--dir D]    a CURVE key pair for vigild or a client (daemon.curve)\n"
             "  models  list | fetch | check FILE.onnx | run FILE.onnx --input IN.npy --output OUT.npy\n"
             "  detect  IMAGE_OR_VIDEO [--faces] [--out annotated.jpg]  recognise objects in a file\n"
             "  track   --mot DET.txt [--fps F] [-o TRACKS.txt]  vigil's tracker on MOT-Challenge detections\n"
@@ -223,38 +226,15 @@ done:
     json_decref(root);
 }
 
-/* Reads a key file written by `vigil keygen` (or a bare Z85 key) into
- * key[41]: the line after "secret:" or "public:" as asked, else the first
- * 40-character line. Returns 0 or -1. */
+/* A CURVE key given on the command line: a file from `vigil keygen`
+ * (daemon/publisher.h reads it) or the 40-character Z85 key itself. */
 static int read_key(const char *path_or_key, const char *which, char key[41])
 {
     if (strlen(path_or_key) == 40 && access(path_or_key, F_OK) != 0) {
         memcpy(key, path_or_key, 41);
         return 0;
     }
-    FILE *f = fopen(path_or_key, "r");
-    if (!f)
-        return -1;
-    char line[256];
-    int rc = -1;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        const char *v = line;
-        size_t wl = strlen(which);
-        if (strncmp(line, which, wl) == 0 && line[wl] == ':')
-            v = line + wl + 1;
-        else if (strchr(line, ':'))
-            continue;
-        while (*v == ' ')
-            v++;
-        if (strlen(v) == 40) {
-            memcpy(key, v, 41);
-            rc = 0;
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
+    return vg_curve_read_key(path_or_key, which, key) == 0 ? 0 : -1;
 }
 
 static int cmd_events(int argc, char **argv)
@@ -627,20 +607,26 @@ static double jreal(json_t *obj, const char *a, const char *b)
 
 static int cmd_status(int argc, char **argv)
 {
-    const char *endpoint = "tcp://127.0.0.1:5556";
+    const char *endpoint = "tcp://127.0.0.1:5556", *server_key = NULL, *key_file = NULL;
     bool raw = false;
     static const struct option opts[] = {{"endpoint", required_argument, NULL, 'e'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"server-key", required_argument, NULL, 'S'},
+                                         {"key", required_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "e:jh", opts, NULL)) != -1) {
         switch (o) {
         case 'e': endpoint = optarg; break;
         case 'j': raw = true; break;
+        case 'S': server_key = optarg; break;
+        case 'k': key_file = optarg; break;
         case 'h':
-            printf("usage: vigil status [--endpoint E] [--json]\n"
-                   "  --endpoint  vigild's control endpoint (default tcp://127.0.0.1:5556)\n"
-                   "  --json      print the daemon's answer as it is\n");
+            printf("usage: vigil status [--endpoint E] [--json] [--server-key KEY --key FILE]\n"
+                   "  --endpoint    vigild's control endpoint (default tcp://127.0.0.1:5556)\n"
+                   "  --json        print the daemon's answer as it is\n"
+                   "  --server-key  CURVE: vigild's public key (a file from `vigil keygen`, or Z85)\n"
+                   "  --key         CURVE: our key pair (the .key file from `vigil keygen`)\n");
             return 0;
         default: return 2;
         }
@@ -652,6 +638,17 @@ static int cmd_status(int argc, char **argv)
     zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof(zero));
     int rc = 1;
     static char buf[256 * 1024];
+    if (server_key) {
+        char sk[41], pk[41], sec[41];
+        if (read_key(server_key, "public", sk) < 0 || !key_file || read_key(key_file, "secret", sec) < 0 ||
+            zmq_curve_public(pk, sec) != 0) {
+            fprintf(stderr, "vigil status: --server-key needs vigild's public key and --key FILE with ours\n");
+            goto out;
+        }
+        zmq_setsockopt(req, ZMQ_CURVE_SERVERKEY, sk, 40);
+        zmq_setsockopt(req, ZMQ_CURVE_PUBLICKEY, pk, 40);
+        zmq_setsockopt(req, ZMQ_CURVE_SECRETKEY, sec, 40);
+    }
     if (zmq_connect(req, endpoint) != 0) {
         fprintf(stderr, "vigil status: cannot connect to '%s': %s\n", endpoint, zmq_strerror(zmq_errno()));
         goto out;
@@ -688,6 +685,13 @@ static int cmd_status(int argc, char **argv)
                jreal(c, "fps", "analysed"), jint(c, "decode_errors", NULL), drops, jint(c, "events", NULL),
                jreal(c, "analysis_ms", NULL), jreal(c, "latency_ms", "p95"));
     }
+    json_array_foreach(json_object_get(root, "cameras"), i, c)
+    {
+        const char *st = json_string_value(json_object_get(c, "state"));
+        const char *why = json_string_value(json_object_get(c, "reason"));
+        if (st && strcmp(st, "streaming") != 0 && why && why[0])
+            printf("%s: %s: %s\n", json_string_value(json_object_get(c, "camera")), st, why);
+    }
     printf("published %lld messages, %lld dropped before publishing\n", jint(root, "published", NULL),
            jint(root, "dropped", NULL));
     json_decref(root);
@@ -696,6 +700,65 @@ out:
     zmq_close(req);
     zmq_ctx_term(ctx);
     return rc;
+}
+
+/* ---- keygen ------------------------------------------------------------ */
+
+/* vigil keygen NAME [--dir D]: a CURVE key pair in D/NAME.key (both keys,
+ * mode 0600) and D/NAME.pub (the public key, to hand out). */
+static int cmd_keygen(int argc, char **argv)
+{
+    const char *dir = ".";
+    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': dir = optarg; break;
+        case 'h':
+            printf("usage: vigil keygen NAME [--dir D]\n"
+                   "Makes a ZeroMQ CURVE key pair: D/NAME.key (public and secret key, mode 0600: keep it\n"
+                   "secret) and D/NAME.pub (the public key, to hand out).\n"
+                   "  vigild:      daemon.curve.secret_key_file: D/vigild.key; clients get vigild.pub\n"
+                   "  a client:    its NAME.pub goes into daemon.curve.clients; it runs\n"
+                   "               vigil events --server-key vigild.pub --key NAME.key\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    const char *name = optind < argc ? argv[optind] : NULL;
+    if (!name || !name[0] || strchr(name, '/')) {
+        fprintf(stderr, "vigil keygen: which name? (vigil keygen NAME [--dir D])\n");
+        return 2;
+    }
+    char pub[41], sec[41], key_path[4096], pub_path[4096];
+    if (zmq_curve_keypair(pub, sec) != 0) {
+        fprintf(stderr, "vigil keygen: %s (libzmq without CURVE?)\n", zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    snprintf(key_path, sizeof(key_path), "%s/%s.key", dir, name);
+    snprintf(pub_path, sizeof(pub_path), "%s/%s.pub", dir, name);
+    int fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "vigil keygen: cannot create '%s': %s\n", key_path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    fprintf(f, "# vigil CURVE key pair '%s': keep this file secret (vigil keygen)\npublic: %s\nsecret: %s\n", name, pub,
+            sec);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "vigil keygen: cannot write '%s': %s\n", key_path, strerror(errno));
+        return 1;
+    }
+    f = fopen(pub_path, "wx");
+    if (!f || fprintf(f, "# vigil CURVE public key '%s' (vigil keygen)\npublic: %s\n", name, pub) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "vigil keygen: cannot write '%s': %s\n", pub_path, strerror(errno));
+        return 1;
+    }
+    printf("%s\n%s\npublic key: %s\n", key_path, pub_path, pub);
+    return 0;
 }
 
 /* ---- models list / fetch ------------------------------------------------ */
@@ -783,6 +846,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0)
+        return cmd_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "models") == 0 && argc >= 3 && strcmp(argv[2], "list") == 0)
         return cmd_models_list(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0 && argc >= 3 && strcmp(argv[2], "fetch") == 0)
