@@ -127,48 +127,41 @@ static const char *error_key(const vg_model_config_t *m, const char *why, int *r
 }
 
 /* A model: its file exists and loads as ONNX, its labels exist, and what
- * the config wrote agrees with its manifest (vg_detector_new decides). */
+ * the config wrote agrees with its manifest: loaded the one way vigild
+ * loads it (vg_model_load), its error mapped to the key it names. */
 static int check_model(const vg_config_t *cfg, const vg_model_config_t *m, FILE *notes, char *err,
                        size_t errlen)
 {
-    char key[128], onnx[4096], labels[4096];
+    char key[128], onnx[4096];
     int line = m->line_path ? m->line_path : m->line;
     snprintf(key, sizeof(key), "models.%s.path", m->name);
-    int r = vg_config_resolve_path(cfg, m->path, onnx, sizeof(onnx));
-    if (r < 0)
-        return fail(cfg, err, errlen, line, key, r, "cannot read '%s': %s", onnx, strerror(-r));
-    const char *labels_path = NULL;
-    if (m->labels) {
-        if ((r = vg_config_resolve_path(cfg, m->labels, labels, sizeof(labels))) < 0) {
-            snprintf(key, sizeof(key), "models.%s.labels", m->name);
-            return fail(cfg, err, errlen, m->line, key, r, "cannot read '%s': %s", labels, strerror(-r));
-        }
-        labels_path = labels;
-    } else if (vg_detector_find_labels(onnx, vg_model_labels_dirs, labels, sizeof(labels))) {
-        labels_path = labels;
+    if (notes && vg_config_resolve_path(cfg, m->path, onnx, sizeof(onnx)) == 0) {
+        char manifest[4200];
+        size_t n = strlen(onnx);
+        snprintf(manifest, sizeof(manifest), "%.*s.json", (int)(n > 5 && !strcmp(onnx + n - 5, ".onnx") ? n - 5 : n),
+                 onnx);
+        if (access(manifest, R_OK) != 0)
+            fprintf(notes, "%s:%d: %s: note: no manifest '%s': head, input, color, mean, scale and letterbox come "
+                    "from the config alone\n", cfg->path ? cfg->path : "(config)", line, key, manifest);
     }
-    char manifest[4200];
-    snprintf(manifest, sizeof(manifest), "%.*s.json",
-             (int)(strlen(onnx) > 5 && !strcmp(onnx + strlen(onnx) - 5, ".onnx") ? strlen(onnx) - 5 : strlen(onnx)),
-             onnx);
-    if (notes && access(manifest, R_OK) != 0)
-        fprintf(notes, "%s:%d: %s: note: no manifest '%s': head, input, color, mean, scale and letterbox come from "
-                "the config alone\n", cfg->path ? cfg->path : "(config)", line, key, manifest);
-    vg_detector_config_t dc;
-    vg_model_detector_config(m, &dc);
     vg_detector_t *det = NULL;
     char why[1024];
-    if ((r = vg_detector_new(&dc, onnx, labels_path, &det, why, sizeof(why))) < 0) {
+    int r = vg_model_load(cfg, m, 1, &det, why, sizeof(why));
+    if (r < 0) {
         /* "model 'X': head: ..." -> models.X.head at its line */
         char prefix[96];
         int n = snprintf(prefix, sizeof(prefix), "model '%s': ", m->name);
         const char *rest = !strncmp(why, prefix, (size_t)n) ? why + n : why;
         int kline;
         const char *k = error_key(m, rest, &kline);
+        if (!strcmp(k, "path") && !strncmp(rest, "cannot read labels", 18)) {
+            k = "labels";
+            kline = m->line;
+        } else if (strcmp(k, "path") != 0) {
+            rest += strlen(k) + 2; /* the message starts with the key */
+        }
         snprintf(key, sizeof(key), "models.%s.%s", m->name, k);
-        if (strcmp(k, "path") != 0) /* the message already starts with the key */
-            rest += strlen(k) + 2;
-        return fail(cfg, err, errlen, kline, key, r < 0 ? r : -EINVAL, "%s%s", rest, "");
+        return fail(cfg, err, errlen, kline, key, r, "%s%s", rest, "");
     }
     vg_detector_free(&det);
     return 0;
