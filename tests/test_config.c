@@ -472,6 +472,20 @@ Test(config, defaults) {
     vg_config_free(&cfg);
 }
 
+/* vigil replay --config keeps the daemon settings and replaces the cameras
+ * by the one replayed: it lowers n_cameras and adds one, whose slot held the
+ * config's first camera. Its URL must not leak (ASan: the suite's leak check). */
+Test(config, add_camera_over_a_dropped_one_frees_it) {
+    vg_config_t *cfg = parse_ok("cameras:\n  a:\n    url: rtsp://u:p@10.0.0.1/a\n  b:\n    url: /b.mp4\n");
+    cfg->n_cameras = 0;
+    vg_camera_config_t *c = vg_config_add_camera(cfg, "replay", "/clip.mp4");
+    cr_assert_not_null(c);
+    cr_expect_eq(c, &cfg->cameras[0]);
+    cr_expect_str_eq(c->url, "/clip.mp4");
+    cr_expect_eq(cfg->n_cameras, 1);
+    vg_config_free(&cfg); /* frees cameras[1] too (every slot) */
+}
+
 Test(config, new_default_and_add_camera) {
     vg_config_t *cfg = NULL;
     cr_assert_eq(vg_config_new_default(&cfg), 0);
