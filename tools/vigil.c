@@ -569,13 +569,15 @@ static int cmd_replay(int argc, char **argv)
     vg_runtime_totals_t t;
     vg_runtime_totals(rt, &t);
     vg_runtime_free(&rt, 1000);
+    char shown[1024]; /* a network URL without its user:password */
+    vg_log_redact_urls(file, shown, sizeof(shown));
     if (quiet)
         fclose(out);
     fprintf(stderr,
             "vigil replay: %s: %llu frames decoded in %.2fs (%.1f fps), %llu analysed, %llu with motion, "
             "%llu events, %llu decode errors, dropped %llu (ring %llu, publish %llu, shutdown %llu), "
             "%llu messages%s\n",
-            file, (unsigned long long)t.decoded, t.elapsed_s, t.elapsed_s > 0 ? t.decoded / t.elapsed_s : 0,
+            shown, (unsigned long long)t.decoded, t.elapsed_s, t.elapsed_s > 0 ? t.decoded / t.elapsed_s : 0,
             (unsigned long long)t.analysed, (unsigned long long)t.motion, (unsigned long long)t.events,
             (unsigned long long)t.decode_errors,
             (unsigned long long)(t.dropped_ring + t.dropped_pool + t.dropped_publish + t.dropped_shutdown),
