@@ -66,10 +66,14 @@ static int check_endpoint(const vg_config_t *cfg, const char *key, const char *e
     return r;
 }
 
-/* daemon.metrics: HOST:PORT can be listened on now (port 0 always can). */
+/* The HTTP listener (daemon.http, or its old name daemon.metrics):
+ * HOST:PORT can be listened on now (port 0 always can). */
 static int check_metrics(const vg_config_t *cfg, char *err, size_t errlen)
 {
-    const char *s = cfg->metrics;
+    bool http = cfg->http && cfg->http[0];
+    const char *s = http ? cfg->http : cfg->metrics;
+    const char *key = http ? "daemon.http" : "daemon.metrics";
+    int line = http ? cfg->line_http : cfg->line_metrics;
     if (!s || !s[0])
         return 0;
     const char *hp = !strncmp(s, "tcp://", 6) ? s + 6 : !strncmp(s, "http://", 7) ? s + 7 : s;
@@ -87,7 +91,7 @@ static int check_metrics(const vg_config_t *cfg, char *err, size_t errlen)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
     int g = getaddrinfo(strcmp(h, "*") == 0 ? NULL : h, port, &hints, &ai);
     if (g != 0)
-        return fail(cfg, err, errlen, cfg->line_metrics, "daemon.metrics", -EINVAL, "cannot resolve '%s': %s", s,
+        return fail(cfg, err, errlen, line, key, -EINVAL, "cannot resolve '%s': %s", s,
                     gai_strerror(g));
     int r = 0, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -95,7 +99,7 @@ static int check_metrics(const vg_config_t *cfg, char *err, size_t errlen)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as libmicrohttpd does */
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         r = -errno;
-        fail(cfg, err, errlen, cfg->line_metrics, "daemon.metrics", r, "cannot listen on '%s': %s", s, strerror(-r));
+        fail(cfg, err, errlen, line, key, r, "cannot listen on '%s': %s", s, strerror(-r));
     }
     if (fd >= 0)
         close(fd);

@@ -122,7 +122,7 @@ typedef struct {
     char *curve_clients;         /* folder of the client public keys allowed; NULL = none */
     int catchup_messages;     /* catch-up log per camera, messages; default 1000, 0 = none */
     int catchup_bytes;        /* ... and bytes of JSON; default 1 MiB, 0 = none */
-    int line_publish, line_control, line_metrics; /* where written, 0 = default */
+    int line_publish, line_control, line_metrics, line_http; /* where written, 0 = default */
     int line_curve, line_curve_clients; /* daemon.curve.secret_key_file, .clients */
 
     int n_models;

@@ -513,6 +513,8 @@ static void note_key(const opt_t *table, const opt_t *o, void *base, int line) {
             cfg->line_control = line;
         else if (strcmp(o->key, "metrics") == 0)
             cfg->line_metrics = line;
+        else if (strcmp(o->key, "http") == 0)
+            cfg->line_http = line;
     } else if (table == vg_cfg_model_opts) {
         vg_model_config_t *m = base;
         static const struct { const char *key; unsigned given; size_t line; } keys[] = {
@@ -726,18 +728,21 @@ static bool same_listener(const char *a, const char *b) {
     return wa || wb || (la == lb && strncmp(ha, hb, la) == 0);
 }
 
-/* daemon.publish, daemon.control and daemon.metrics listen on distinct
- * endpoints (the second bind would fail at start). */
+/* daemon.publish, daemon.control and the HTTP listener (daemon.http, or
+ * its old name daemon.metrics) listen on distinct endpoints (the second bind
+ * would fail at start). */
 static int check_listeners(pctx_t *c, const vg_config_t *cfg) {
+    bool http = cfg->http && cfg->http[0];
+    const char *web = http ? cfg->http : cfg->metrics;
+    const char *wkey = http ? "daemon.http" : "daemon.metrics";
+    int wline = http ? cfg->line_http : cfg->line_metrics;
     if (cfg->control && cfg->control[0] && same_listener(cfg->publish, cfg->control))
         return fail(c, cfg->line_control ? cfg->line_control : cfg->line_publish, "daemon.control",
                     "'%s' is the same endpoint as daemon.publish", cfg->control);
-    if (cfg->metrics && same_listener(cfg->publish, cfg->metrics))
-        return fail(c, cfg->line_metrics, "daemon.metrics", "'%s' is the same port as daemon.publish '%s'",
-                    cfg->metrics, cfg->publish);
-    if (cfg->metrics && cfg->control && same_listener(cfg->control, cfg->metrics))
-        return fail(c, cfg->line_metrics, "daemon.metrics", "'%s' is the same port as daemon.control '%s'",
-                    cfg->metrics, cfg->control);
+    if (web && same_listener(cfg->publish, web))
+        return fail(c, wline, wkey, "'%s' is the same port as daemon.publish '%s'", web, cfg->publish);
+    if (web && cfg->control && same_listener(cfg->control, web))
+        return fail(c, wline, wkey, "'%s' is the same port as daemon.control '%s'", web, cfg->control);
     return 0;
 }
 

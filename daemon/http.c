@@ -628,7 +628,7 @@ int vg_http_new(const vg_http_config_t *cfg, char *err, size_t errlen, vg_http_t
         r = -EPERM;
         goto fail;
     }
-    if (cfg->publish && cfg->publish[0] && (r = http_events_new(h, cfg->publish, err, errlen, &h->events)) < 0)
+    if (cfg->publish && cfg->publish[0] && (r = http_events_new(h, cfg->publish, cfg->curve_key_file, err, errlen, &h->events)) < 0)
         goto fail;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);

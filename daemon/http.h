@@ -45,6 +45,9 @@ typedef struct {
     const char *users_file;  /* NULL or "" = no users */
     const char *tls_cert, *tls_key; /* PEM files, both or neither; NULL or "" = plain HTTP */
     const char *publish;     /* the daemon's PUB endpoint, which the SSE side subscribes to; NULL = none */
+    const char *curve_key_file; /* daemon.curve.secret_key_file: with CURVE on publish, the SSE side
+                                   subscribes with the daemon's own key pair (which the ZAP handler
+                                   lets in); NULL = plain */
     struct vg_live_registry *live; /* borrowed until vg_http_free; NULL = no live views */
 } vg_http_config_t;
 

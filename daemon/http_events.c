@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "daemon/log.h"
+#include "daemon/publisher.h"
 
 #define RING 512         /* messages kept for SSE clients that fall behind */
 #define MAX_EVENTS 1000  /* events kept for /api/events */
@@ -217,7 +218,8 @@ static void connect_endpoint(const char *publish, char *buf, size_t len)
     snprintf(buf, len, "%s", publish);
 }
 
-int http_events_new(vg_http_t *h, const char *publish, char *err, size_t errlen, http_events_t **ret)
+int http_events_new(vg_http_t *h, const char *publish, const char *curve_key_file, char *err, size_t errlen,
+                    http_events_t **ret)
 {
     http_events_t *e = calloc(1, sizeof(*e));
     if (!e)
@@ -245,6 +247,19 @@ int http_events_new(vg_http_t *h, const char *publish, char *err, size_t errlen,
     zmq_setsockopt(e->sub, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(e->sub, ZMQ_SUBSCRIBE, "event.", 6);
     zmq_setsockopt(e->sub, ZMQ_SUBSCRIBE, "health.", 7);
+    if (curve_key_file) {
+        /* CURVE on publish: we are the daemon, so we use its own key pair,
+         * which its ZAP handler lets in */
+        char pub[41], sec[41];
+        if ((r = vg_curve_read_key(curve_key_file, "secret", sec)) < 0 || zmq_curve_public(pub, sec) != 0) {
+            r = r < 0 ? r : -EINVAL;
+            snprintf(err, errlen, "daemon.http: no CURVE key pair in '%s'", curve_key_file);
+            goto fail;
+        }
+        zmq_setsockopt(e->sub, ZMQ_CURVE_SERVERKEY, pub, 40);
+        zmq_setsockopt(e->sub, ZMQ_CURVE_PUBLICKEY, pub, 40);
+        zmq_setsockopt(e->sub, ZMQ_CURVE_SECRETKEY, sec, 40);
+    }
     if (zmq_connect(e->sub, endpoint) < 0) {
         r = -zmq_errno();
         snprintf(err, errlen, "daemon.http: cannot subscribe to '%s': %s", endpoint, zmq_strerror(-r));

@@ -123,7 +123,8 @@ enum MHD_Result http_auth_login(http_auth_t *a, struct MHD_Connection *c, const 
 enum MHD_Result http_auth_logout(http_auth_t *a, struct MHD_Connection *c);
 
 /* ---- http_events.c */
-int http_events_new(vg_http_t *h, const char *publish, char *err, size_t errlen, http_events_t **ret);
+int http_events_new(vg_http_t *h, const char *publish, const char *curve_key_file, char *err, size_t errlen,
+                    http_events_t **ret);
 void http_events_free(http_events_t **e);
 /* The last health message of a camera: state and reason (URLs redacted)
  * into the buffers; false when none came yet. */

@@ -102,6 +102,7 @@ static vg_http_t *http_start(const vg_config_t *cfg, vg_runtime_t *rt, bool *ret
         .tls_cert = cfg->http_tls_cert,
         .tls_key = cfg->http_tls_key,
         .publish = cfg->publish,
+        .curve_key_file = cfg->curve_secret_key_file,
         .live = vg_runtime_live(rt),
     };
     if (vg_http_new(&hc, err, sizeof(err), &h) < 0) {

@@ -252,12 +252,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return ret;
 }
 
-#define METRICS_CONNECTIONS 128 /* in all (libmicrohttpd polls with select: < FD_SETSIZE) */
-#define METRICS_PER_ADDRESS 8   /* from one client address */
-#define METRICS_TIMEOUT_S 3     /* a connection idle this long is closed */
-
-/* "[tcp://|http://]HOST:PORT" -> host, port. A missing host is refused:
- * it would listen on every interface without a word. */
+/* "[tcp://|http://]HOST:PORT" -> host, port. */
 static int parse_listen(const char *listen, char *host, size_t hostlen, char *port, size_t portlen)
 {
     const char *s = listen;
@@ -270,8 +265,6 @@ static int parse_listen(const char *listen, char *host, size_t hostlen, char *po
         atoi(colon + 1) > 65535)
         return -EINVAL;
     size_t hl = (size_t)(colon - s);
-    if (hl == 0)
-        return -EINVAL;
     if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') { /* [IPv6] */
         s++;
         hl -= 2;
@@ -288,13 +281,12 @@ int vg_metrics_new(const char *listen, char *err, size_t errlen, vg_metrics_t **
 {
     char host[256], port[8];
     if (parse_listen(listen, host, sizeof(host), port, sizeof(port)) < 0) {
-        snprintf(err, errlen, "daemon.metrics: '%s' is not HOST:PORT (e.g. 127.0.0.1:9108; 0.0.0.0:9108 for every "
-                 "interface)", listen);
+        snprintf(err, errlen, "daemon.metrics: '%s' is not HOST:PORT (e.g. 127.0.0.1:9108)", listen);
         return -EINVAL;
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
-    int g = getaddrinfo(!strcmp(host, "*") ? NULL : host, port, &hints, &ai);
+    int g = getaddrinfo(!host[0] || !strcmp(host, "*") ? NULL : host, port, &hints, &ai);
     if (g != 0) {
         snprintf(err, errlen, "daemon.metrics: cannot resolve '%s': %s", listen, gai_strerror(g));
         return -EINVAL;
@@ -310,14 +302,10 @@ int vg_metrics_new(const char *listen, char *err, size_t errlen, vg_metrics_t **
         goto fail;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     errno = 0;
-    /* a dashboard or two scrape us. Connections that send nothing are
-     * closed after METRICS_TIMEOUT_S; one address holds at most
-     * METRICS_PER_ADDRESS of them, so slow or silent clients elsewhere
-     * (16 of them took every slot before) cannot shut a scraper out */
+    /* a dashboard or two scrape us: a few connections, short timeouts, so
+     * that a client that stalls cannot hold the thread for long */
     m->httpd = MHD_start_daemon(flags, 0, NULL, NULL, answer, m, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,
-                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_PER_ADDRESS,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
+                                MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!m->httpd) {
         r = errno ? -errno : -EADDRINUSE;

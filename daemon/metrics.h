@@ -65,10 +65,8 @@ struct vg_runtime_snapshot; /* daemon/runtime.h */
 typedef struct vg_metrics vg_metrics_t;
 
 /* Listens on `listen`: "HOST:PORT", optionally prefixed with tcp:// or
- * http:// (HOST may be a name, an IPv4 address, [IPv6], or * for all; no
- * host at all is refused; PORT 0 picks a free port, see vg_metrics_port).
- * A connection idle for 3 s is closed, and one client address holds at most
- * 8 connections of 128, so that slow clients cannot shut a scraper out. Returns 0, or a negative errno
+ * http:// (HOST may be a name, an IPv4 address, [IPv6], or * for all; PORT 0
+ * picks a free port, see vg_metrics_port). Returns 0, or a negative errno
  * with the cause in err ("cannot listen on '...': Address already in use").
  * Thread: main. */
 int vg_metrics_new(const char *listen, char *err, size_t errlen, vg_metrics_t **ret);

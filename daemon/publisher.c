@@ -54,6 +54,7 @@ struct vg_publisher {
     void *pull, *pub, *router;
     void *zap;                    /* CURVE: the ZAP handler (REP), NULL = plain */
     char curve_secret[41];        /* Z85 */
+    char curve_public[41];        /* Z85, ours: vigild's own clients (its SSE side) use it */
     pthread_t thread;
     bool thread_started;
     _Atomic int stop;             /* main writes once, then wakes the thread through stop_fd */
@@ -374,6 +375,8 @@ static bool client_allowed(const vg_publisher_t *p, const uint8_t *key, size_t l
     char z85[41];
     if (len != 32 || !zmq_z85_encode(z85, key, 32))
         return false;
+    if (strcmp(z85, p->curve_public) == 0)
+        return true; /* vigild itself (the web UI's event stream) */
     DIR *d = opendir(p->cfg.curve_clients);
     if (!d)
         return false;
@@ -540,6 +543,7 @@ int vg_publisher_new(const vg_publisher_config_t *cfg, char *err, size_t errlen,
                      cfg->curve_secret_key_file, r == -ENOKEY ? "no 'secret: KEY' line (vigil keygen)" : strerror(-r));
             goto fail;
         }
+        zmq_curve_public(p->curve_public, p->curve_secret);
         /* the handler answers the handshakes of both sockets; it is bound
          * before them so that no client slips in unchecked */
         p->zap = zmq_socket(cfg->zmq_context, ZMQ_REP);

@@ -147,6 +147,11 @@ static const bad_t bad[] = {
      "t.yaml:2: daemon.control: 'tcp://*:5555' is the same endpoint as daemon.publish"},
     {"daemon:\n  metrics: 127.0.0.1:5556\n",
      "t.yaml:2: daemon.metrics: '127.0.0.1:5556' is the same port as daemon.control 'tcp://127.0.0.1:5556'"},
+    {"daemon:\n  http: 127.0.0.1:5555\n",
+     "t.yaml:2: daemon.http: '127.0.0.1:5555' is the same port as daemon.publish 'tcp://127.0.0.1:5555'"},
+    {"daemon:\n  http: \":8080\"\n",
+     "t.yaml:2: daemon.http: ':8080' has no host: write 127.0.0.1:8080 for this machine only, or "
+     "0.0.0.0:8080 for every interface"},
     /* a metrics address without a host (issue 10 item 9) */
     {"daemon:\n  metrics: \":9108\"\n",
      "t.yaml:2: daemon.metrics: ':9108' has no host: write 127.0.0.1:9108 for this machine only, or "

@@ -192,14 +192,15 @@ Test(daemon, check_config_accepts_the_example_and_refuses_a_broken_file, .timeou
     char bin[4096];
     vg_test_build_path("daemon/vigild", bin, sizeof(bin));
     /* --check-config binds the endpoints and loads the models: the example,
-     * with its state_dir at the cache's models and its endpoints in a
-     * private folder (tcp://127.0.0.1:5555 may be taken on this machine) */
+     * with its state_dir at the cache's models, its endpoints in a private
+     * folder and its HTTP port free (5555, 8080 may be taken on this machine) */
     char example[4096], cmd[16384], dir[] = "/tmp/vigil-example-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     snprintf(example, sizeof(example), "%s/vigil.yaml", dir);
     snprintf(cmd, sizeof(cmd),
              "sed -e 's#state_dir: /var/lib/vigil#state_dir: %s#' -e 's#publish: tcp://127.0.0.1:5555#publish: ipc://%s/pub#' "
-             "-e 's#control: tcp://127.0.0.1:5556#control: ipc://%s/ctl#' %s/etc/vigil.yaml > %s",
+             "-e 's#control: tcp://127.0.0.1:5556#control: ipc://%s/ctl#' -e 's#http: 127.0.0.1:8080#http: 127.0.0.1:0#' "
+             "%s/etc/vigil.yaml > %s",
              getenv("VIGIL_CACHE_DIR"), dir, dir, VIGIL_SOURCE_DIR, example);
     cr_assert_eq(system(cmd), 0);
     char *ok[] = {bin, "--check-config", example, NULL};
