@@ -1,132 +1,62 @@
 /*
- * bench/degrade: does correction help recognition? The default detector
- * (NanoDet, models/) runs on every analysed frame of a clip (vtest.avi by
- * default) clean, and on degraded versions made in memory from the same
- * decoded frames (no re-encoding, so nothing but the degradation differs):
- *   night  darkened (gain 0.08, gamma 1.3) + sensor noise
- *   fog    I = J t + A (1 - t), depth-like t (0.12 at the top .. 0.45 at the
- *          bottom): recall 23% uncorrected on vtest.avi, the density at which
- *          issue 5 measured the textbook corrections (24%)
- *   rain   thin bright slanted streaks, new every frame (400 per 768x576
- *          frame), + noise
- *   downpour  the same with 2500 streaks a frame (recall about 74%
- *          uncorrected; the issue's rain measured 65%, which streaks of this
- *          kind do not reach)
- *   ir     greyscale, dark, strong noise (IR night mode)
- * each with corrections off and with `auto` (a per-condition vg_correct
- * state that sees the frames in order, as a camera would). Detections are
- * matched to the clean run's (same label, IoU >= 0.5, greedy by score).
- * Printed per condition: reference count, recall off / auto, share of the
- * lost detections recovered, false positives, corrections chosen (share of
- * frames, and how often auto's choice changed after the first frame), and
- * the correction's CPU per frame against the detector's (thread CPU time).
+ * bench/degrade: does correction help recognition, across families of
+ * degradations, and does it invent objects? The default detector (NanoDet,
+ * models/) runs on the clean frames of a clip (vtest.avi by default) and on
+ * degraded versions made in memory from the same decoded frames, with
+ * corrections off and with `auto`.
+ *
+ * The degradations are the families of degrade/family.h (night, fog, rain,
+ * IR-like), each drawn at VG_DEGRADE_LEVELS strengths in a tuning part and a
+ * held-out part of its parameter space, each raw and JPEG-compressed. Every
+ * sample runs on its own segment of consecutive frames (FRAMES long) with its
+ * own vg_correct state that sees every frame of the segment in order, as a
+ * camera would; the detector runs on every STRIDE-th frame. Samples of the
+ * same level and variant use the same segment in both parts, so the two
+ * parts differ only in the degradation.
+ *
+ * Detections are matched to the clean frame's (same label, IoU >= 0.5,
+ * greedy by score). Printed per family, part and strength, and per part:
+ * reference count, recall off / auto, share of the lost detections
+ * recovered, false positives per frame (detections the clean frame does not
+ * have) off / auto, the corrections chosen (share of frames) and the
+ * correction's CPU per frame against the detector's (thread CPU time).
+ * With auto, detections below vg_correct_min_score (the model's threshold
+ * raised with the gain the corrections applied) are dropped, as the analysis
+ * is to do.
+ *
  * usage: bench_degrade [CLIP [STRIDE [MANIFEST [PRECISION]]]]
- * env VG_DEGRADE_<COND>=low_light,denoise,... (e.g. VG_DEGRADE_RAIN=derain)
- * replaces auto by that fixed list for one condition, to compare choices;
- * env VG_DEGRADE_ONLY=night,fog runs only those conditions (and clean).
+ * env VG_DEGRADE_FRAMES=n   segment length (default 60)
+ *     VG_DEGRADE_VARIANTS=n draws per level and part (default 2: raw, JPEG)
+ *     VG_DEGRADE_ONLY=night,fog  only those families (and clean)
+ *     VG_DEGRADE_<FAMILY>=low_light,denoise,...  a fixed list instead of auto
+ *     VG_DEGRADE_VERBOSE=1  one line per sample with its parameters
  */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 
-#include "capture/reader.h"
+#include "family.h"
 #include "models/engine/engine.h"
 #include "models/heads/heads.h"
 #include "models/heads/manifest.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/correct/tensor_prep.h"
+#include "video.h"
 
-enum { MAXD = 256, NCOND = 6 };
-enum { C_CLEAN, C_NIGHT, C_FOG, C_RAIN, C_DOWNPOUR, C_IR };
-static const char *cond_name[NCOND] = { "clean", "night", "fog", "rain", "downpour", "ir" };
-/* streaks per 768x576 frame (scaled with the area) */
-static const int streaks_per_frame[NCOND] = { [C_RAIN] = 400, [C_DOWNPOUR] = 2500 };
+enum { MAXD = 256 };
 
 static double now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static double gauss(uint64_t *s)
-{
-    double u = ((rng_next(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-    double v = ((rng_next(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
-
-static inline uint8_t q8(double v)
-{
-    long q = lrint(v);
-    return (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
-}
-
-/* Degrade limited-range YUV420P src into dst. */
-static void degrade(vg_image_t *dst, const vg_image_t *src, int cond, uint64_t *rng)
-{
-    const int W = src->width, H = src->height;
-    for (int p = 0; p < 3; p++) {
-        int pw = p ? (W + 1) / 2 : W, ph = p ? (H + 1) / 2 : H;
-        for (int y = 0; y < ph; y++) {
-            const uint8_t *s = src->data[p] + (size_t)y * src->linesize[p];
-            uint8_t *d = dst->data[p] + (size_t)y * dst->linesize[p];
-            double t = 0.12 + 0.33 * ((double)(p ? 2 * y : y) / H);
-            for (int x = 0; x < pw; x++) {
-                double v = s[x];
-                switch (cond) {
-                case C_NIGHT:
-                    if (!p)
-                        v = 16 + 219 * 0.08 * pow(fmax(v - 16, 0) / 219, 1.3) + 2.5 * gauss(rng);
-                    else
-                        v = 128 + (v - 128) * 0.08 + 1.5 * gauss(rng);
-                    break;
-                case C_FOG:
-                    v = v * t + (p ? 128 : 210) * (1 - t) + (p ? 0.5 : 1.0) * gauss(rng);
-                    break;
-                case C_RAIN:
-                case C_DOWNPOUR:
-                    v += (p ? 1.5 : 3.0) * gauss(rng);
-                    break;
-                case C_IR:
-                    v = p ? 128 : 16 + 219 * 0.35 * pow(fmax(v - 16, 0) / 219, 1.1) +
-                                      10.0 * gauss(rng);
-                    break;
-                default:
-                    break;
-                }
-                d[x] = q8(v);
-            }
-        }
-    }
-    if (streaks_per_frame[cond]) {
-        int n = (int)((double)streaks_per_frame[cond] * W * H / (768.0 * 576.0));
-        for (int k = 0; k < n; k++) {
-            uint64_t r = rng_next(rng);
-            int x0 = 4 + (int)(r % (uint64_t)(W - 16)), y0 = (int)((r >> 16) % (uint64_t)(H - 40));
-            int len = 10 + (int)((r >> 32) % 21), amp = 30 + (int)((r >> 48) % 41);
-            for (int i = 0; i < len; i++) {
-                int x = x0 + i / 5, y = y0 + i;
-                uint8_t *v = dst->data[0] + (size_t)y * dst->linesize[0] + x;
-                *v = q8(*v + amp);
-            }
-        }
-    }
-    dst->full_range = src->full_range;
-    dst->chroma_loc = src->chroma_loc;
 }
 
 typedef struct {
@@ -136,6 +66,7 @@ typedef struct {
     int out_index[VG_HEAD_MAX_OUTPUTS];
     vg_head_tensor_t outs[VG_HEAD_MAX_OUTPUTS];
     int n_out;
+    float threshold; /* the model's score threshold (its manifest's) */
     double ms;
     long runs;
 } detector_t;
@@ -159,6 +90,7 @@ static int detector_open(detector_t *d, const char *manifest, const char *precis
     }
     if ((r = vg_head_new(&m->head, &d->head)) < 0)
         goto done;
+    d->threshold = m->head.threshold;
     d->n_out = m->n_outputs;
     for (int i = 0; i < m->n_outputs; i++) {
         d->out_index[i] = -1;
@@ -233,11 +165,71 @@ static int match(const vg_det_t *ref, int nr, const vg_det_t *got, int ng)
 }
 
 typedef struct {
-    long ref, hit[2], dets[2];
+    long ref, hit[2], dets[2], det_frames, corr_frames;
     double corr_ms;
-    long frames, active[4];
-    int last_mask, switches; /* changes of auto's choice after the first frame */
-} result_t;
+    long active[4];
+    int switches;
+} tally_t;
+
+static void tally_add(tally_t *a, const tally_t *b)
+{
+    a->ref += b->ref;
+    a->det_frames += b->det_frames;
+    a->corr_frames += b->corr_frames;
+    a->corr_ms += b->corr_ms;
+    a->switches += b->switches;
+    for (int i = 0; i < 2; i++) {
+        a->hit[i] += b->hit[i];
+        a->dets[i] += b->dets[i];
+    }
+    for (int i = 0; i < 4; i++)
+        a->active[i] += b->active[i];
+}
+
+typedef struct {
+    vg_degrade_params_t p;
+    int start;
+    vg_correct_state_t *st;
+    uint64_t rng;
+    int last_mask;
+    tally_t t;
+} sample_t;
+
+/* Drop detections below min (keeps the best-first order). */
+static int keep_above(vg_det_t *d, int n, float min)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (d[i].score >= min)
+            d[k++] = d[i];
+    return k;
+}
+
+static void print_row(const char *fam, const char *part, const char *level, const tally_t *t,
+                      double det_ms)
+{
+    double r0 = t->ref ? (double)t->hit[0] / t->ref : 0;
+    double r1 = t->ref ? (double)t->hit[1] / t->ref : 0;
+    char rec[32] = "-";
+    if (r0 < 0.999)
+        snprintf(rec, sizeof(rec), "%.0f%%", 100.0 * (r1 - r0) / (1.0 - r0));
+    char chose[160] = "";
+    int len = 0;
+    for (int b = 0; b < 4; b++)
+        if (t->active[b])
+            len += snprintf(chose + len, sizeof(chose) - (size_t)len, "%s%s %.0f%%",
+                            len ? ", " : "", vg_correct_name(1u << b),
+                            100.0 * t->active[b] / t->corr_frames);
+    if (t->switches)
+        snprintf(chose + len, sizeof(chose) - (size_t)len, "; %d switch%s", t->switches,
+                 t->switches == 1 ? "" : "es");
+    double nf = t->det_frames ? (double)t->det_frames : 1;
+    double cm = t->corr_frames ? t->corr_ms / t->corr_frames : 0;
+    printf("%-6s %-8s %-5s %6ld %7.1f%% %7.1f%% %9s %6.3f %6.3f %+6.3f %6.1f%%  %s\n", fam, part,
+           level, t->ref, 100 * r0, 100 * r1, rec, (t->dets[0] - t->hit[0]) / nf,
+           (t->dets[1] - t->hit[1]) / nf, ((t->dets[1] - t->hit[1]) - (t->dets[0] - t->hit[0])) / nf,
+           100.0 * cm / det_ms, len ? chose : "nothing");
+}
 
 int main(int argc, char **argv)
 {
@@ -249,132 +241,205 @@ int main(int argc, char **argv)
     snprintf(manifest, sizeof(manifest), "%s/models/nanodet.json", dir);
     if (argc > 1 && *argv[1])
         snprintf(clip, sizeof(clip), "%s", argv[1]);
-    int stride = argc > 2 ? atoi(argv[2]) : 2;
+    int stride = argc > 2 ? atoi(argv[2]) : 3;
     if (argc > 3)
         snprintf(manifest, sizeof(manifest), "%s", argv[3]);
     const char *precision = argc > 4 ? argv[4] : "fp32";
     if (stride < 1)
         stride = 1;
+    const char *e = getenv("VG_DEGRADE_FRAMES");
+    int seg = e ? atoi(e) : 60;
+    e = getenv("VG_DEGRADE_VARIANTS");
+    int nvar = e ? atoi(e) : 2;
+    const char *only = getenv("VG_DEGRADE_ONLY");
+    const bool verbose = getenv("VG_DEGRADE_VERBOSE") != NULL;
+    if (seg < 1 || nvar < 1 || nvar > 16) {
+        fprintf(stderr, "bench_degrade: bad VG_DEGRADE_FRAMES / VG_DEGRADE_VARIANTS\n");
+        return 1;
+    }
 
     detector_t det = { 0 };
     if (detector_open(&det, manifest, precision) < 0)
         return 1;
 
-    const vg_reader_config_t rc = {.url = clip, .decode_threads = 1}; /* one core's work */
-    vg_reader_t *video = NULL;
-    char why_video[VG_READER_ERROR_MAX];
-    if (vg_reader_open(&rc, &video, why_video, sizeof(why_video)) < 0) {
-        fprintf(stderr, "bench_degrade: %s\n", why_video);
+    vg_bench_video_t video;
+    int vr = vg_bench_video_open(clip, &video);
+    if (vr < 0) {
+        fprintf(stderr, "bench_degrade: cannot decode '%s': %s\n", clip, av_err2str(vr));
         return 1;
     }
-    const AVCodecParameters *par = vg_reader_stream(video)->codecpar;
-    int W = par->width, H = par->height;
-    vg_correct_state_t *st[NCOND];
-    vg_image_t deg;
-    vg_image_alloc(&deg, VG_PIX_YUV420P, W, H);
-    bool forced[NCOND] = { 0 };
-    const char *only = getenv("VG_DEGRADE_ONLY");
-    for (int c = 0; c < NCOND; c++) {
-        vg_correct_config_t cc = { .max_width = W, .max_height = H, .mode = VG_CORRECT_MODE_AUTO };
-        char env[64];
-        snprintf(env, sizeof(env), "VG_DEGRADE_%s", cond_name[c]);
-        for (char *e = env; *e; e++)
-            *e = (char)(*e >= 'a' && *e <= 'z' ? *e - 32 : *e);
-        const char *list = getenv(env);
-        if (list) {
-            cc.mode = VG_CORRECT_MODE_LIST;
-            for (int b = 0; b < 4; b++)
-                if (strstr(list, vg_correct_name(1u << b)))
-                    cc.mask |= 1u << b;
-            forced[c] = true;
-        }
-        if (vg_correct_new(&cc, &st[c]) < 0)
-            return 1;
-    }
-    result_t res[NCOND] = { 0 };
-    uint64_t rng = 0x9e3779b97f4a7c15ull;
-    static vg_det_t ref[MAXD], got[MAXD];
-    AVFrame *f = av_frame_alloc();
-    long index = 0;
-    while (vg_reader_read(video, f) == 0) {
-        if (index++ % stride)
+    const int W = video.dec->width, H = video.dec->height;
+    long nframes = video.fmt->streams[video.stream]->nb_frames;
+    if (nframes <= 0)
+        nframes = 300;
+    if (seg > nframes)
+        seg = (int)nframes;
+
+    /* the samples: clean (raw, JPEG) and family x part x level x variant */
+    int nsamp = 0;
+    sample_t *samp = calloc((size_t)(VG_FAM_N * 2 * VG_DEGRADE_LEVELS * nvar), sizeof(*samp));
+    uint32_t fixed[VG_FAM_N] = { 0 };
+    const int per_part = VG_DEGRADE_LEVELS * nvar;
+    const long room = nframes - seg;
+    for (int f = 0; f < VG_FAM_N; f++) {
+        if (only && f != VG_FAM_CLEAN && !strstr(only, vg_degrade_family_name(f)))
             continue;
+        char env[64];
+        snprintf(env, sizeof(env), "VG_DEGRADE_%s", vg_degrade_family_name(f));
+        for (char *c = env; *c; c++)
+            *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+        const char *list = getenv(env);
+        for (int b = 0; list && b < 4; b++)
+            if (strstr(list, vg_correct_name(1u << b)))
+                fixed[f] |= 1u << b;
+        for (int part = 0; part < (f == VG_FAM_CLEAN ? 1 : 2); part++)
+            for (int lv = 0; lv < (f == VG_FAM_CLEAN ? 1 : VG_DEGRADE_LEVELS); lv++)
+                for (int v = 0; v < nvar; v++) {
+                    sample_t *s = &samp[nsamp++];
+                    vg_degrade_sample(f, part, lv, v, &s->p);
+                    /* spread over the clip; the same segment in both parts */
+                    int k = lv * nvar + v;
+                    s->start = room > 0 ? (int)(((long)k * room / per_part + 37L * f) % (room + 1)) : 0;
+                    s->rng = 0x2545f4914f6cdd1dull ^ ((uint64_t)(nsamp + 1) << 20);
+                }
+    }
+
+    vg_degrader_t *dg = NULL;
+    vg_image_t deg;
+    if (vg_degrader_new(W, H, &dg) < 0 || vg_image_alloc(&deg, VG_PIX_YUV420P, W, H) < 0)
+        return 1;
+    static vg_det_t ref[MAXD], got[MAXD];
+    AVFrame *fr = av_frame_alloc();
+    long index = -1;
+    int remaining = nsamp;
+    while (remaining > 0 && vg_bench_video_next(&video, fr) == 0) {
+        index++;
         vg_image_t clean;
-        if (vg_image_from_frame(f, &clean) < 0 || clean.format != VG_PIX_YUV420P) {
+        if (vg_image_from_frame(fr, &clean) < 0 || clean.format != VG_PIX_YUV420P) {
             fprintf(stderr, "bench_degrade: needs YUV420P footage\n");
             return 1;
         }
-        int nr = detect(&det, &clean, ref);
-        for (int c = 0; c < NCOND; c++) {
-            result_t *rs = &res[c];
-            if (only && c != C_CLEAN && !strstr(only, cond_name[c]))
+        const bool det_frame = index % stride == 0;
+        int nr = -1;
+        for (int i = 0; i < nsamp; i++) {
+            sample_t *s = &samp[i];
+            if (index < s->start || index >= s->start + seg)
                 continue;
+            if (!s->st) {
+                vg_correct_config_t cc = { .max_width = W, .max_height = H,
+                                           .mode = VG_CORRECT_MODE_AUTO };
+                if (fixed[s->p.family]) {
+                    cc.mode = VG_CORRECT_MODE_LIST;
+                    cc.mask = fixed[s->p.family];
+                }
+                if (vg_correct_new(&cc, &s->st) < 0)
+                    return 1;
+            }
+            tally_t *t = &s->t;
             const vg_image_t *in = &clean;
-            if (c != C_CLEAN) {
-                degrade(&deg, &clean, c, &rng);
+            if (s->p.family != VG_FAM_CLEAN || s->p.jpeg_q) {
+                int r = vg_degrade_frame(dg, &s->p, &clean, &deg, &s->rng);
+                if (r < 0) {
+                    fprintf(stderr, "bench_degrade: degrade: %s\n", av_err2str(r));
+                    return 1;
+                }
                 in = &deg;
             }
-            int ng = c == C_CLEAN ? nr : detect(&det, in, got);
-            if (c == C_CLEAN)
-                memcpy(got, ref, sizeof(vg_det_t) * (nr > 0 ? nr : 0));
-            rs->ref += nr;
-            rs->hit[0] += match(ref, nr, got, ng);
-            rs->dets[0] += ng;
-            vg_image_t fixed;
+            vg_image_t fixed_im;
             double t0 = now_ms();
-            int mask = vg_correct_apply_image(st[c], in, &fixed);
-            rs->corr_ms += now_ms() - t0;
-            rs->frames++;
+            int mask = vg_correct_apply_image(s->st, in, &fixed_im);
+            t->corr_ms += now_ms() - t0;
+            if (mask < 0) {
+                fprintf(stderr, "bench_degrade: correct: %d\n", mask);
+                return 1;
+            }
+            t->corr_frames++;
             for (int b = 0; b < 4; b++)
-                rs->active[b] += mask > 0 && (mask & (1 << b));
-            int now = mask > 0 ? mask : 0;
-            rs->switches += rs->frames > 1 && now != rs->last_mask;
-            rs->last_mask = now;
-            if (mask > 0) /* else the "off" detections in got stand */
-                ng = detect(&det, &fixed, got);
-            rs->hit[1] += match(ref, nr, got, ng);
-            rs->dets[1] += ng;
+                t->active[b] += (mask & (1 << b)) != 0;
+            t->switches += t->corr_frames > 1 && mask != s->last_mask;
+            s->last_mask = mask;
+            if (det_frame) {
+                if (nr < 0)
+                    nr = detect(&det, &clean, ref);
+                int ng = detect(&det, in, got);
+                t->ref += nr;
+                t->det_frames++;
+                t->hit[0] += match(ref, nr, got, ng);
+                t->dets[0] += ng;
+                if (mask > 0) {
+                    ng = detect(&det, &fixed_im, got);
+                    ng = keep_above(got, ng, vg_correct_min_score(s->st, det.threshold));
+                } /* else the "off" detections in got stand */
+                t->hit[1] += match(ref, nr, got, ng);
+                t->dets[1] += ng;
+            }
+            if (index == s->start + seg - 1) {
+                if (verbose) {
+                    char d[256];
+                    vg_degrade_describe(&s->p, d, sizeof(d));
+                    vg_correct_stats_t cs;
+                    vg_correct_get_stats(s->st, &cs);
+                    printf("# %s L%d v%d frames %d..%d: %s | luma %.2f noise %.1f rain %.2f | "
+                           "recall %ld/%ld -> %ld, FP %ld -> %ld\n",
+                           vg_degrade_part_name(s->p.part), s->p.level, s->p.variant, s->start,
+                           s->start + seg - 1, d, cs.luma_mean, cs.noise, cs.rain, t->hit[0],
+                           t->ref, t->hit[1], t->dets[0] - t->hit[0], t->dets[1] - t->hit[1]);
+                    fflush(stdout);
+                }
+                vg_correct_free(&s->st);
+                remaining--;
+            }
         }
     }
-    printf("bench_degrade: %s, every %d. frame (%ld analysed), %dx%d, detector %s %s, %.1f ms/frame\n",
-           clip, stride, res[0].frames, W, H, manifest, precision, det.ms / det.runs);
-    printf("%-8s %5s %5s %6s %8s %8s %10s %6s %6s %8s %7s  %s\n", "cond", "luma", "noise",
-           "ref", "recall", "recall", "recovered", "FP", "FP", "correct", "extra",
+    const double det_ms = det.runs ? det.ms / det.runs : 1;
+    printf("bench_degrade: %s, segments of %d frames, detector on every %d., %dx%d, "
+           "detector %s %s (threshold %.2f), %.1f ms/frame\n",
+           clip, seg, stride, W, H, manifest, precision, det.threshold, det_ms);
+    printf("%-6s %-8s %-5s %6s %8s %8s %9s %6s %6s %6s %7s  %s\n", "family", "part", "level",
+           "ref", "recall", "recall", "recovered", "FP/fr", "FP/fr", "FP/fr", "extra",
            "auto chose (share of frames)");
-    printf("%-8s %5s %5s %6s %8s %8s %10s %6s %6s %8s %7s\n", "", "mean", "sigma", "", "off",
-           "auto", "of lost", "off", "auto", "ms/frame", "CPU");
-    for (int c = 0; c < NCOND; c++) {
-        result_t *rs = &res[c];
-        if (!rs->frames)
-            continue;
-        double r0 = rs->ref ? (double)rs->hit[0] / rs->ref : 0;
-        double r1 = rs->ref ? (double)rs->hit[1] / rs->ref : 0;
-        char rec[32] = "-";
-        if (r0 < 0.999)
-            snprintf(rec, sizeof(rec), "%.0f%%", 100.0 * (r1 - r0) / (1.0 - r0));
-        char chose[128] = "";
-        int len = 0;
-        for (int b = 0; b < 4; b++)
-            if (rs->active[b])
-                len += snprintf(chose + len, sizeof(chose) - len, "%s%s %.0f%%", len ? ", " : "",
-                                vg_correct_name(1u << b), 100.0 * rs->active[b] / rs->frames);
-        if (rs->switches)
-            len += snprintf(chose + len, sizeof(chose) - len, "; %d switch%s", rs->switches,
-                            rs->switches == 1 ? "" : "es");
-        double cm = rs->corr_ms / rs->frames;
-        vg_correct_stats_t cs;
-        vg_correct_get_stats(st[c], &cs);
-        printf("%-8s %5.2f %5.1f %6ld %7.1f%% %7.1f%% %10s %6ld %6ld %8.2f %6.1f%%  %s%s\n",
-               cond_name[c], cs.luma_mean, cs.noise,
-               rs->ref, 100 * r0, 100 * r1, rec, rs->dets[0] - rs->hit[0],
-               rs->dets[1] - rs->hit[1], cm, 100.0 * cm / (det.ms / det.runs),
-               len ? chose : "nothing", forced[c] ? " (fixed list, not auto)" : "");
-    }
-    for (int c = 0; c < NCOND; c++)
-        vg_correct_free(&st[c]);
+    printf("%-6s %-8s %-5s %6s %8s %8s %9s %6s %6s %6s %7s\n", "", "", "", "", "off", "auto",
+           "of lost", "off", "auto", "delta", "CPU");
+    for (int f = 0; f < VG_FAM_N; f++)
+        for (int part = 0; part < 2; part++) {
+            tally_t all = { 0 }, low = { 0 };
+            bool any = false;
+            for (int lv = 0; lv < VG_DEGRADE_LEVELS; lv++) {
+                tally_t t = { 0 };
+                bool have = false;
+                for (int i = 0; i < nsamp; i++)
+                    if (samp[i].p.family == f && samp[i].p.part == part && samp[i].p.level == lv) {
+                        tally_add(&t, &samp[i].t);
+                        have = true;
+                    }
+                if (!have)
+                    continue;
+                any = true;
+                tally_add(&all, &t);
+                if (t.ref && (double)t.hit[0] / t.ref < 0.85)
+                    tally_add(&low, &t);
+                char lvn[8];
+                snprintf(lvn, sizeof(lvn), "%.2f", (lv + 1.0) / VG_DEGRADE_LEVELS);
+                if (f != VG_FAM_CLEAN)
+                    print_row(vg_degrade_family_name(f), vg_degrade_part_name(part), lvn, &t,
+                              det_ms);
+            }
+            if (!any)
+                continue;
+            print_row(vg_degrade_family_name(f), f == VG_FAM_CLEAN ? "-" : vg_degrade_part_name(part),
+                      "all", &all, det_ms);
+            if (f != VG_FAM_CLEAN && low.ref)
+                print_row(vg_degrade_family_name(f), vg_degrade_part_name(part), "<85%", &low,
+                          det_ms);
+        }
+    for (int f = 0; f < VG_FAM_N; f++)
+        if (fixed[f])
+            printf("(%s: fixed list, not auto)\n", vg_degrade_family_name(f));
+    free(samp);
     vg_image_release(&deg);
-    av_frame_free(&f);
-    vg_reader_free(&video);
+    vg_degrader_free(&dg);
+    av_frame_free(&fr);
+    vg_bench_video_close(&video);
     vg_tensor_prep_free(&det.prep);
     vg_head_free(&det.head);
     vg_engine_free(&det.eng);

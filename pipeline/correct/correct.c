@@ -152,6 +152,12 @@ void vg_correct_get_stats(const vg_correct_state_t *st, vg_correct_stats_t *ret)
         *ret = st->st;
 }
 
+float vg_correct_min_score(const vg_correct_state_t *st, float threshold)
+{
+    (void)st;
+    return threshold;
+}
+
 /* ---- statistics ---- */
 
 static void frame_stats(vg_correct_state_t *st, const vg_image_t *im)

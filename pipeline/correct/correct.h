@@ -84,6 +84,16 @@ int vg_correct_apply_image(vg_correct_state_t *st, const vg_image_t *in,
 uint32_t vg_correct_active(const vg_correct_state_t *st);
 void vg_correct_get_stats(const vg_correct_state_t *st, vg_correct_stats_t *ret);
 
+/*
+ * The score a detection on the last analysis copy must reach, for a model
+ * whose own threshold is `threshold`: the threshold raised with the gain the
+ * corrections applied (brightening amplifies the noise under the noise
+ * floor, and the detector sees objects in it). `threshold` itself when
+ * nothing was applied. The analysis drops detections below it.
+ * Thread: the state's owner.
+ */
+float vg_correct_min_score(const vg_correct_state_t *st, float threshold);
+
 /* Short name of one VG_CORRECT_* bit ("low_light", "dehaze", "denoise",
  * "derain"), NULL for anything else. */
 const char *vg_correct_name(uint32_t bit);
