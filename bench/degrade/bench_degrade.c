@@ -20,16 +20,28 @@
  * recovered, false positives per frame (detections the clean frame does not
  * have) off / auto, the corrections chosen (share of frames) and the
  * correction's CPU per frame against the detector's (thread CPU time).
+ * "phant" counts the false positives that match nothing in the clean frame
+ * even among its detections down to score 0.2 (LOOSE): the others are real
+ * objects the clean frame holds below the model's threshold, a box moved
+ * off its object, or another label on the same object.
  * With auto, detections below vg_correct_min_score (the model's threshold
  * raised with the gain the corrections applied) are dropped, as the analysis
  * is to do.
  *
  * usage: bench_degrade [CLIP [STRIDE [MANIFEST [PRECISION]]]]
  * env VG_DEGRADE_FRAMES=n   segment length (default 60)
+ *     VG_DEGRADE_WARM=n     frames of each segment the corrections see
+ *                           before the detector counts (default 10: a
+ *                           camera has watched its scene before; auto's
+ *                           hysteresis needs 5 frames to switch on)
  *     VG_DEGRADE_VARIANTS=n draws per level and part (default 2: raw, JPEG)
  *     VG_DEGRADE_ONLY=night,fog  only those families (and clean)
  *     VG_DEGRADE_<FAMILY>=low_light,denoise,...  a fixed list instead of auto
  *     VG_DEGRADE_VERBOSE=1  one line per sample with its parameters
+ *     VG_DEGRADE_NOSTREAKS=1  rain without its streaks (what the darkening,
+ *                           noise and compression cost alone)
+ *     VG_DEGRADE_SCORES=file  one line per auto detection (score, matched,
+ *                           gains), to study false positives
  */
 #include <errno.h>
 #include <math.h>
@@ -51,6 +63,7 @@
 #include "video.h"
 
 enum { MAXD = 256 };
+#define LOOSE 0.2f /* score down to which the clean frame's detections count as there */
 
 static double now_ms(void)
 {
@@ -88,9 +101,13 @@ static int detector_open(detector_t *d, const char *manifest, const char *precis
         fprintf(stderr, "bench_degrade: model '%s': %s\n", path, err);
         goto done;
     }
+    d->threshold = m->head.threshold;
+    /* decode down to LOOSE: the clean frame's faint detections tell a
+     * phantom from a real object the correction made clearer */
+    if (m->head.threshold > LOOSE)
+        m->head.threshold = LOOSE;
     if ((r = vg_head_new(&m->head, &d->head)) < 0)
         goto done;
-    d->threshold = m->head.threshold;
     d->n_out = m->n_outputs;
     for (int i = 0; i < m->n_outputs; i++) {
         d->out_index[i] = -1;
@@ -166,6 +183,7 @@ static int match(const vg_det_t *ref, int nr, const vg_det_t *got, int ng)
 
 typedef struct {
     long ref, hit[2], dets[2], det_frames, corr_frames;
+    long phantom[2]; /* detections matching nothing in the clean frame, even above LOOSE */
     double corr_ms;
     long active[4];
     int switches;
@@ -179,6 +197,7 @@ static void tally_add(tally_t *a, const tally_t *b)
     a->corr_ms += b->corr_ms;
     a->switches += b->switches;
     for (int i = 0; i < 2; i++) {
+        a->phantom[i] += b->phantom[i];
         a->hit[i] += b->hit[i];
         a->dets[i] += b->dets[i];
     }
@@ -194,6 +213,29 @@ typedef struct {
     int last_mask;
     tally_t t;
 } sample_t;
+
+/* One line per auto detection: family part level variant matched score and
+ * what the corrections did (VG_DEGRADE_SCORES=file, to study phantoms). */
+static void dump_scores(FILE *f, const sample_t *s, const vg_det_t *ref, int nr,
+                        const vg_det_t *got, int ng)
+{
+    vg_correct_stats_t cs;
+    vg_correct_get_stats(s->st, &cs);
+    for (int j = 0; j < ng; j++) {
+        int tp = 0;
+        float best = 0;
+        for (int i = 0; i < nr; i++) {
+            float iou = vg_head_iou(&ref[i], &got[j]);
+            tp |= ref[i].label == got[j].label && iou >= 0.5f;
+            best = iou > best ? iou : best;
+        }
+        fprintf(f, "%s %d %d %d %d %.3f %d %.2f %.2f %.2f %.2f %.3f %.3f %d %.2f\n",
+                vg_degrade_family_name(s->p.family), s->p.part, s->p.level, s->p.variant, tp,
+                got[j].score, (int)vg_correct_active(s->st), cs.gain, cs.detail_gain, cs.noise,
+                cs.luma_mean, (got[j].x2 - got[j].x1) * (got[j].y2 - got[j].y1) / 1e4, cs.dark_mean,
+                got[j].label, best);
+    }
+}
 
 /* Drop detections below min (keeps the best-first order). */
 static int keep_above(vg_det_t *d, int n, float min)
@@ -225,10 +267,10 @@ static void print_row(const char *fam, const char *part, const char *level, cons
                  t->switches == 1 ? "" : "es");
     double nf = t->det_frames ? (double)t->det_frames : 1;
     double cm = t->corr_frames ? t->corr_ms / t->corr_frames : 0;
-    printf("%-6s %-8s %-5s %6ld %7.1f%% %7.1f%% %9s %6.3f %6.3f %+6.3f %6.1f%%  %s\n", fam, part,
-           level, t->ref, 100 * r0, 100 * r1, rec, (t->dets[0] - t->hit[0]) / nf,
+    printf("%-6s %-8s %-5s %6ld %7.1f%% %7.1f%% %9s %6.3f %6.3f %+6.3f %6.3f %6.3f %6.1f%%  %s\n",
+           fam, part, level, t->ref, 100 * r0, 100 * r1, rec, (t->dets[0] - t->hit[0]) / nf,
            (t->dets[1] - t->hit[1]) / nf, ((t->dets[1] - t->hit[1]) - (t->dets[0] - t->hit[0])) / nf,
-           100.0 * cm / det_ms, len ? chose : "nothing");
+           t->phantom[0] / nf, t->phantom[1] / nf, 100.0 * cm / det_ms, len ? chose : "nothing");
 }
 
 int main(int argc, char **argv)
@@ -249,11 +291,14 @@ int main(int argc, char **argv)
         stride = 1;
     const char *e = getenv("VG_DEGRADE_FRAMES");
     int seg = e ? atoi(e) : 60;
+    e = getenv("VG_DEGRADE_WARM");
+    int warm = e ? atoi(e) : 10;
     e = getenv("VG_DEGRADE_VARIANTS");
     int nvar = e ? atoi(e) : 2;
     const char *only = getenv("VG_DEGRADE_ONLY");
     const bool verbose = getenv("VG_DEGRADE_VERBOSE") != NULL;
-    if (seg < 1 || nvar < 1 || nvar > 16) {
+    FILE *scores = getenv("VG_DEGRADE_SCORES") ? fopen(getenv("VG_DEGRADE_SCORES"), "w") : NULL;
+    if (seg < 1 || nvar < 1 || nvar > 16 || warm < 0 || warm >= seg) {
         fprintf(stderr, "bench_degrade: bad VG_DEGRADE_FRAMES / VG_DEGRADE_VARIANTS\n");
         return 1;
     }
@@ -300,7 +345,12 @@ int main(int argc, char **argv)
                     /* spread over the clip; the same segment in both parts */
                     int k = lv * nvar + v;
                     s->start = room > 0 ? (int)(((long)k * room / per_part + 37L * f) % (room + 1)) : 0;
-                    s->rng = 0x2545f4914f6cdd1dull ^ ((uint64_t)(nsamp + 1) << 20);
+                    /* the frame noise and streaks of a sample do not depend on
+                     * which other samples run */
+                    s->rng = 0x2545f4914f6cdd1dull ^ ((uint64_t)f << 56) ^ ((uint64_t)part << 48) ^
+                             ((uint64_t)lv << 40) ^ ((uint64_t)(v + 1) << 20);
+                    if (getenv("VG_DEGRADE_NOSTREAKS"))
+                        s->p.streaks = 0;
                 }
     }
 
@@ -308,7 +358,7 @@ int main(int argc, char **argv)
     vg_image_t deg;
     if (vg_degrader_new(W, H, &dg) < 0 || vg_image_alloc(&deg, VG_PIX_YUV420P, W, H) < 0)
         return 1;
-    static vg_det_t ref[MAXD], got[MAXD];
+    static vg_det_t ref[MAXD], loose[MAXD], got[MAXD];
     AVFrame *fr = av_frame_alloc();
     long index = -1;
     int remaining = nsamp;
@@ -320,7 +370,7 @@ int main(int argc, char **argv)
             return 1;
         }
         const bool det_frame = index % stride == 0;
-        int nr = -1;
+        int nr = -1, nl = 0;
         for (int i = 0; i < nsamp; i++) {
             sample_t *s = &samp[i];
             if (index < s->start || index >= s->start + seg)
@@ -358,20 +408,27 @@ int main(int argc, char **argv)
                 t->active[b] += (mask & (1 << b)) != 0;
             t->switches += t->corr_frames > 1 && mask != s->last_mask;
             s->last_mask = mask;
-            if (det_frame) {
-                if (nr < 0)
-                    nr = detect(&det, &clean, ref);
-                int ng = detect(&det, in, got);
+            if (det_frame && index >= s->start + warm) {
+                if (nr < 0) {
+                    nl = detect(&det, &clean, loose);
+                    memcpy(ref, loose, sizeof(vg_det_t) * (size_t)nl);
+                    nr = keep_above(ref, nl, det.threshold);
+                }
+                int ng = keep_above(got, detect(&det, in, got), det.threshold);
                 t->ref += nr;
                 t->det_frames++;
                 t->hit[0] += match(ref, nr, got, ng);
                 t->dets[0] += ng;
+                t->phantom[0] += ng - match(loose, nl, got, ng);
                 if (mask > 0) {
-                    ng = detect(&det, &fixed_im, got);
+                    ng = keep_above(got, detect(&det, &fixed_im, got), det.threshold);
+                    if (scores)
+                        dump_scores(scores, s, ref, nr, got, ng);
                     ng = keep_above(got, ng, vg_correct_min_score(s->st, det.threshold));
                 } /* else the "off" detections in got stand */
                 t->hit[1] += match(ref, nr, got, ng);
                 t->dets[1] += ng;
+                t->phantom[1] += ng - match(loose, nl, got, ng);
             }
             if (index == s->start + seg - 1) {
                 if (verbose) {
@@ -392,14 +449,14 @@ int main(int argc, char **argv)
         }
     }
     const double det_ms = det.runs ? det.ms / det.runs : 1;
-    printf("bench_degrade: %s, segments of %d frames, detector on every %d., %dx%d, "
+    printf("bench_degrade: %s, segments of %d frames (%d warm-up), detector on every %d., %dx%d, "
            "detector %s %s (threshold %.2f), %.1f ms/frame\n",
-           clip, seg, stride, W, H, manifest, precision, det.threshold, det_ms);
-    printf("%-6s %-8s %-5s %6s %8s %8s %9s %6s %6s %6s %7s  %s\n", "family", "part", "level",
-           "ref", "recall", "recall", "recovered", "FP/fr", "FP/fr", "FP/fr", "extra",
-           "auto chose (share of frames)");
-    printf("%-6s %-8s %-5s %6s %8s %8s %9s %6s %6s %6s %7s\n", "", "", "", "", "off", "auto",
-           "of lost", "off", "auto", "delta", "CPU");
+           clip, seg, warm, stride, W, H, manifest, precision, det.threshold, det_ms);
+    printf("%-6s %-8s %-5s %6s %8s %8s %9s %6s %6s %6s %6s %6s %7s  %s\n", "family", "part",
+           "level", "ref", "recall", "recall", "recovered", "FP/fr", "FP/fr", "FP/fr", "phant", "phant",
+           "extra", "auto chose (share of frames)");
+    printf("%-6s %-8s %-5s %6s %8s %8s %9s %6s %6s %6s %6s %6s %7s\n", "", "", "", "", "off", "auto",
+           "of lost", "off", "auto", "delta", "off", "auto", "CPU");
     for (int f = 0; f < VG_FAM_N; f++)
         for (int part = 0; part < 2; part++) {
             tally_t all = { 0 }, low = { 0 };
@@ -435,6 +492,8 @@ int main(int argc, char **argv)
     for (int f = 0; f < VG_FAM_N; f++)
         if (fixed[f])
             printf("(%s: fixed list, not auto)\n", vg_degrade_family_name(f));
+    if (scores)
+        fclose(scores);
     free(samp);
     vg_image_release(&deg);
     vg_degrader_free(&dg);

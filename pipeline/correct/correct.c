@@ -30,6 +30,7 @@ enum { ON_FRAMES = 5, OFF_FRAMES = 15, NOISE_EVERY = 4 };
 struct vg_correct_state {
     vg_correct_config_t cfg;
     vg_lowlight_t *ll;
+    vg_lowlight_t *ll_grey; /* greyscale (IR) scenes: a lower clip limit */
     vg_dehaze_t *dh;
     vg_denoise_t *dn;
     vg_derain_t *dr;
@@ -78,6 +79,7 @@ void vg_correct_free(vg_correct_state_t **p)
         return;
     vg_correct_state_t *st = *p;
     vg_lowlight_free(&st->ll);
+    vg_lowlight_free(&st->ll_grey);
     vg_dehaze_free(&st->dh);
     vg_denoise_free(&st->dn);
     vg_derain_free(&st->dr);
@@ -112,6 +114,15 @@ int vg_correct_new(const vg_correct_config_t *cfg, vg_correct_state_t **ret)
             r = vg_lowlight_new(&(vg_lowlight_config_t){ .max_width = w, .max_height = h,
                                                          .clip_limit = 4.0f },
                                 &st->ll);
+        if (need & VG_CORRECT_LOW_LIGHT && r >= 0)
+            /* IR pictures are noisier and have no colour to tell objects
+             * apart: clip 2 recovers more there (bench_degrade families,
+             * IR tuning part 64% -> 67% of the lost detections) with fewer
+             * false positives (held-out part +0.80 -> +0.50 per frame over
+             * uncorrected, before the score floor) */
+            r = vg_lowlight_new(&(vg_lowlight_config_t){ .max_width = w, .max_height = h,
+                                                         .clip_limit = 2.0f },
+                                &st->ll_grey);
         if (need & VG_CORRECT_DEHAZE && r >= 0)
             r = vg_dehaze_new(&(vg_dehaze_config_t){ .max_width = w, .max_height = h },
                               &st->dh);
@@ -152,10 +163,19 @@ void vg_correct_get_stats(const vg_correct_state_t *st, vg_correct_stats_t *ret)
         *ret = st->st;
 }
 
+/* A score floor rising with the luma gain: +0.02 per doubling, at most
+ * +0.1. Brightening lifts what lay under the noise floor, and the detector
+ * finds objects in it at low scores, the same scores as the faint real
+ * objects brightening recovers: the floor trades a few of those for most of
+ * the phantoms (bench_degrade families, tuning part: night FP per frame
+ * +0.15 -> +0.00 over uncorrected, recovered 61% -> 50%; IR +0.28 -> +0.05,
+ * 69% -> 62%). Dehazing and derain keep the mean and add nothing. */
 float vg_correct_min_score(const vg_correct_state_t *st, float threshold)
 {
-    (void)st;
-    return threshold;
+    if (!st || !st->active || st->st.gain <= 1.0f)
+        return threshold;
+    float add = 0.02f * log2f(st->st.gain);
+    return threshold + (add < 0.1f ? add : 0.1f);
 }
 
 /* ---- statistics ---- */
@@ -283,9 +303,9 @@ static int want(const vg_correct_stats_t *s, uint32_t bit)
         return 0;
     }
     case VG_CORRECT_DERAIN:
-        if (s->rain > 2.0f)
+        if (s->rain > 1.2f)
             return 1;
-        if (s->rain < 0.7f)
+        if (s->rain < 0.5f)
             return -1;
         return 0;
     }
@@ -314,6 +334,37 @@ static float clampf(float v, float lo, float hi)
 }
 
 /* ---- chain ---- */
+
+/* Mean luma above black and mean |horizontal step| on every 4th row. */
+static void grid_levels(const vg_image_t *im, double *ret_mean, double *ret_step)
+{
+    const int black = im->full_range ? 0 : 16;
+    double m = 0, d = 0;
+    long n = 0;
+    for (int y = 2; y < im->height; y += 4) {
+        const uint8_t *r = im->data[0] + (size_t)y * im->linesize[0];
+        for (int x = 2; x + 1 < im->width; x += 4) {
+            m += r[x] > black ? r[x] - black : 0;
+            d += abs(r[x + 1] - r[x]);
+            n++;
+        }
+    }
+    *ret_mean = n ? m / n : 0;
+    *ret_step = n ? d / n : 0;
+}
+
+static void measure_gain(vg_correct_state_t *st, const vg_image_t *in, const vg_image_t *out)
+{
+    if (out->data[0] == in->data[0]) {
+        st->st.gain = st->st.detail_gain = 1.0f;
+        return;
+    }
+    double mi, di, mo, dout;
+    grid_levels(in, &mi, &di);
+    grid_levels(out, &mo, &dout);
+    st->st.gain = (float)(mo / (mi > 1.0 ? mi : 1.0));
+    st->st.detail_gain = (float)(dout / (di > 0.5 ? di : 0.5));
+}
 
 static int deinterleave_nv12(vg_image_t *dst, const vg_image_t *src)
 {
@@ -344,6 +395,7 @@ int vg_correct_apply_image(vg_correct_state_t *st, const vg_image_t *in, vg_imag
         return -EINVAL;
     if (st->cfg.mode == VG_CORRECT_MODE_OFF || in->format == VG_PIX_RGB24) {
         st->active = 0;
+        st->st.gain = st->st.detail_gain = 1.0f;
         *ret = *in;
         return 0;
     }
@@ -395,16 +447,18 @@ int vg_correct_apply_image(vg_correct_state_t *st, const vg_image_t *in, vg_imag
             return r;
         cur = *out;
     }
-    if ((a & VG_CORRECT_LOW_LIGHT) && st->ll) {
+    vg_lowlight_t *ll = s->grey && st->ll_grey ? st->ll_grey : st->ll;
+    if ((a & VG_CORRECT_LOW_LIGHT) && ll) {
         float k = st->cfg.mode == VG_CORRECT_MODE_AUTO
                       ? clampf((0.35f - s->luma_mean) / 0.2f, 0.3f, 1.0f) : 1.0f;
         /* dst may not alias src for the chroma pass: use the other buffer */
-        r = vg_lowlight_run(st->ll, &cur, NEXT(), k, NULL);
+        r = vg_lowlight_run(ll, &cur, NEXT(), k, NULL);
         if (r < 0)
             return r;
         cur = *out;
     }
 #undef NEXT
+    measure_gain(st, in->format == VG_PIX_NV12 ? &st->planar : in, &cur);
     *ret = cur;
     return (int)a;
 }

@@ -46,6 +46,10 @@ typedef struct {
     float chroma;       /* mean |U-128|+|V-128|: ~0 on greyscale/IR */
     float rain;         /* thin bright one-frame streaks, per 1000 pixels (every 4th row) */
     int grey;           /* 1 if the picture is greyscale (IR night mode) */
+    /* what the corrections did to the last frame (1 when nothing ran) */
+    float gain;         /* mean luma above black, out / in */
+    float detail_gain;  /* mean |horizontal luma step|, out / in: how much fine
+                         * detail (and noise) was amplified */
 } vg_correct_stats_t;
 
 typedef struct vg_correct_state vg_correct_state_t;
