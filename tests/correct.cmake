@@ -16,3 +16,9 @@ vg_add_test(test_correct_dehaze SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_d
             LIBS vg_test_correct_util LABELS unit TIMEOUT 120)
 vg_add_test(test_correct_auto SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_auto.c
             LIBS vg_test_correct_util LABELS unit TIMEOUT 180)
+
+# auto on the degradation families (bench/degrade/family.c, held-out part),
+# with NanoDet: auto's choice and the phantom-object bound. e2e: needs the
+# footage and the converted model in the cache.
+vg_add_test(test_correct_families SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_correct_families.c
+            LIBS vg_test_correct_util vg_degrade_family vigil_pipeline LABELS e2e TIMEOUT 300)
