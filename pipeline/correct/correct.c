@@ -170,9 +170,10 @@ void vg_correct_get_stats(const vg_correct_state_t *st, vg_correct_stats_t *ret)
  * objects in it at low scores, the same scores as the faint real objects
  * brightening recovers: the floor trades a few of those for many of the
  * phantoms. bench_degrade families, tuning part, false positives per frame
- * over uncorrected: night +0.15 -> +0.04 (recovered 61% -> 53%); IR (the
- * noise term; the gain term alone leaves the noisiest IR at +0.6) +0.35 ->
- * +0.09 (57% -> 46%). Dehazing and derain keep the mean and add nothing:
+ * over uncorrected: night +0.23 -> +0.03 with the gain term (recovered 60%
+ * -> 50%, 30-frame segments); IR +0.18 -> +0.02 with the noise term added
+ * (48% -> 40%, the full run; the gain term alone left the noisiest IR at
+ * +0.6). Dehazing and derain keep the mean and add nothing:
  * dehazing's extra detections are mostly real objects the clean frame holds
  * below the threshold (docs/corrections.md). */
 float vg_correct_min_score(const vg_correct_state_t *st, float threshold)

@@ -13,7 +13,8 @@
  * camera in AUTO mode is about 13 bytes per pixel of the maximum size
  * (1080p: ~26 MB: two analysis copies + an NV12 de-interleave buffer, the
  * denoise history in 16 bits, two previous luma planes and a count plane
- * for derain, dehaze's reduced planes); LIST allocates only what it lists (plus the copies), OFF
+ * for derain, dehaze's reduced planes, two CLAHE tables: colour and IR);
+ * LIST allocates only what it lists (plus the copies), OFF
  * nothing. The analysis copies are reserved, not touched: on a clean scene,
  * where auto applies nothing, they cost no resident memory.
  * Thread: one thread at a time per state (the worker currently serving the
