@@ -52,15 +52,14 @@
 #include <time.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 
+#include "capture/reader.h"
 #include "family.h"
 #include "models/engine/engine.h"
 #include "models/heads/heads.h"
 #include "models/heads/manifest.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/correct/tensor_prep.h"
-#include "video.h"
 
 enum { MAXD = 256 };
 #define LOOSE 0.2f /* score down to which the clean frame's detections count as there */
@@ -307,14 +306,16 @@ int main(int argc, char **argv)
     if (detector_open(&det, manifest, precision) < 0)
         return 1;
 
-    vg_bench_video_t video;
-    int vr = vg_bench_video_open(clip, &video);
-    if (vr < 0) {
-        fprintf(stderr, "bench_degrade: cannot decode '%s': %s\n", clip, av_err2str(vr));
+    const vg_reader_config_t rc = { .url = clip, .decode_threads = 1 }; /* one core's work */
+    vg_reader_t *video = NULL;
+    char why_video[VG_READER_ERROR_MAX];
+    if (vg_reader_open(&rc, &video, why_video, sizeof(why_video)) < 0) {
+        fprintf(stderr, "bench_degrade: %s\n", why_video);
         return 1;
     }
-    const int W = video.dec->width, H = video.dec->height;
-    long nframes = video.fmt->streams[video.stream]->nb_frames;
+    const AVStream *vs = vg_reader_stream(video);
+    const int W = vs->codecpar->width, H = vs->codecpar->height;
+    long nframes = vs->nb_frames;
     if (nframes <= 0)
         nframes = 300;
     if (seg > nframes)
@@ -362,7 +363,7 @@ int main(int argc, char **argv)
     AVFrame *fr = av_frame_alloc();
     long index = -1;
     int remaining = nsamp;
-    while (remaining > 0 && vg_bench_video_next(&video, fr) == 0) {
+    while (remaining > 0 && vg_reader_read(video, fr) == 0) {
         index++;
         vg_image_t clean;
         if (vg_image_from_frame(fr, &clean) < 0 || clean.format != VG_PIX_YUV420P) {
@@ -498,7 +499,7 @@ int main(int argc, char **argv)
     vg_image_release(&deg);
     vg_degrader_free(&dg);
     av_frame_free(&fr);
-    vg_bench_video_close(&video);
+    vg_reader_free(&video);
     vg_tensor_prep_free(&det.prep);
     vg_head_free(&det.head);
     vg_engine_free(&det.eng);
