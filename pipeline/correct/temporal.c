@@ -325,8 +325,9 @@ void vg_derain_reset(vg_derain_t *dr)
  * DOWNPOUR_PERMILLE of its pixels found as streaks with agreement asked at
  * the pixel only) the agreement is asked at the pixel only: the streaks
  * beside it make the history disagree there, and the strict test would
- * leave most streaks in (bench_degrade rain family with auto: tuning part
- * 36% -> 50% of the lost detections recovered, held-out 4% -> 21%); it
+ * leave most streaks in (bench_degrade rain family with auto, full run:
+ * tuning part 32% -> 49% of the lost detections recovered, held-out 8% ->
+ * 22%); it
  * costs thin moving things (legs) their brightening where they are new, so
  * lighter rain keeps the strict test (test_correct_temporal: moving pixels
  * changed 0.5% with 2000 streaks a frame, 4% with the loose test). The
