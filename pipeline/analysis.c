@@ -470,6 +470,21 @@ static int submit(vg_analysis_t *a, const vg_image_t *img)
     return 0;
 }
 
+/* Brightening a dark picture lifts its noise too, and the detector finds
+ * objects in it: on a corrected frame, keep only detections above the
+ * floor the corrections set for the gain they applied
+ * (vg_correct_min_score; the model's threshold when nothing was
+ * brightened). dets are sorted best first; returns how many remain. */
+static int drop_below_floor(vg_analysis_t *a, int n)
+{
+    float floor = vg_correct_min_score(a->correct, vg_detector_threshold(a->cfg.detector));
+    int kept = 0;
+    for (int i = 0; i < n; i++)
+        if (a->dets[i].score >= floor)
+            a->dets[kept++] = a->dets[i];
+    return kept;
+}
+
 /* What follows the detector's result: the cascade on its detections,
  * counters, messages and events. n_dets < 0: the detector did not run
  * (-1) or failed (-errno); detect_start_ns 0: it was not asked to. */
@@ -478,6 +493,8 @@ static void finish(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result
                    void *emitter)
 {
     if (detect_start_ns) {
+        if (n_dets > 0 && corrected && a->cfg.detector)
+            n_dets = drop_below_floor(a, n_dets);
         if (n_dets >= 0 && a->cfg.cascade)
             n_dets = vg_cascade_run(a->cfg.cascade, img, a->dets, n_dets, VG_DETECT_MAX, a->attrs);
         STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - detect_start_ns));

@@ -25,6 +25,7 @@ struct vg_detector {
     int out_index[VG_HEAD_MAX_OUTPUTS];  /* engine output feeding head input i */
     vg_head_tensor_t outs[VG_HEAD_MAX_OUTPUTS];
     int batch;                           /* images per engine run */
+    float threshold;                     /* the head's score threshold */
     size_t in_item;                      /* input floats per image */
     size_t out_item[VG_HEAD_MAX_OUTPUTS];/* output floats per image, per head input */
 };
@@ -247,6 +248,7 @@ int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, 
      * 3 x 32 KB, and a wider camera is refused by the capture's checks first */
     pc.max_src_width = VG_DETECT_MAX_SOURCE_WIDTH;
     d->prep_cfg = pc;
+    d->threshold = hc.threshold;
     if ((r = vg_tensor_prep_new(&pc, &d->prep)) < 0) {
         snprintf(err, errlen, "model '%s': bad input preparation settings", m->name);
         goto fail;
@@ -342,6 +344,8 @@ int vg_detector_preparer_new(const vg_detector_t *d, vg_tensor_prep_t **ret)
 }
 
 size_t vg_detector_input_size(const vg_detector_t *d) { return d->in_item; }
+
+float vg_detector_threshold(const vg_detector_t *d) { return d->threshold; }
 
 int vg_detector_batch(const vg_detector_t *d) { return d->batch; }
 

@@ -107,6 +107,10 @@ int vg_detector_preparer_new(const vg_detector_t *d, vg_tensor_prep_t **ret);
 /* Floats in one image's input tensor. Thread: any. */
 size_t vg_detector_input_size(const vg_detector_t *d);
 
+/* The score threshold its head keeps detections at (config, else manifest).
+ * Thread: any. */
+float vg_detector_threshold(const vg_detector_t *d);
+
 /* Runs k (1..batch) prepared inputs in one engine run (copied into the
  * engine's input); ret_n[i] gets input i's detection count (written into
  * in[i].dets) or a negative errno. Returns 0 or the engine's error.
