@@ -27,7 +27,7 @@ int vg_config_new_default(vg_config_t **ret_config) {
 
 #define CONFIG_FILE_MAX (1 << 20) /* 64 commented cameras take ~20 KB */
 
-int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t errlen) {
+int vg_config_load(const char *path, char *err, size_t errlen, vg_config_t **ret_config) {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t len = 0, cap = 0;
@@ -61,7 +61,7 @@ int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t
         }
     }
     fclose(f);
-    r = vg_config_parse(path, buf, len, ret_config, err, errlen);
+    r = vg_config_parse(path, buf, len, err, errlen, ret_config);
     free(buf);
     return r;
 fail_errno:

@@ -142,13 +142,13 @@ typedef struct {
  * YAML anchors and merge keys (<<: *anchor) are understood.
  * Thread: any; touches no shared state.
  */
-int vg_config_load(const char *path, vg_config_t **ret_config, char *err, size_t errlen);
+int vg_config_load(const char *path, char *err, size_t errlen, vg_config_t **ret_config);
 
 /* Same as vg_config_load on an in-memory document of len bytes (need not be
  * NUL-terminated); `name` stands in for the file name in messages and in
  * cfg->path (relative model paths resolve against its folder). Thread: any. */
-int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t **ret_config,
-                    char *err, size_t errlen);
+int vg_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen,
+                    vg_config_t **ret_config);
 
 /* Frees a config; accepts NULL and *config == NULL; sets *config = NULL.
  * Thread: the one that owns it, once no thread reads it. */

@@ -873,8 +873,8 @@ static int check_events(pctx_t *c, const char *text, size_t len) {
     return r;
 }
 
-int vg_config_parse(const char *name, const char *text, size_t len, vg_config_t **ret_config,
-                    char *err, size_t errlen) {
+int vg_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen,
+                    vg_config_t **ret_config) {
     pctx_t c = {.name = name ? name : "(config)", .err = err, .errlen = errlen};
     yaml_parser_t parser;
     yaml_document_t doc, extra;

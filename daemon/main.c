@@ -48,7 +48,7 @@ static int check_config(const char *path)
 {
     char err[VG_CONFIG_ERROR_MAX];
     vg_config_t *cfg = NULL;
-    if (vg_config_load(path, &cfg, err, sizeof(err)) < 0) {
+    if (vg_config_load(path, err, sizeof(err), &cfg) < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -138,7 +138,7 @@ static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_htt
         sd_notify(0, "RELOADING=1");
     char err[VG_CONFIG_ERROR_MAX];
     vg_config_t *next = NULL;
-    if (vg_config_load(path, &next, err, sizeof(err)) < 0) {
+    if (vg_config_load(path, err, sizeof(err), &next) < 0) {
         vg_log(VG_LOG_ERROR, "reload refused, the running configuration stays: %s", err);
     } else {
         char msg[512];
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 
     char err[VG_CONFIG_ERROR_MAX];
     vg_config_t *cfg = NULL;
-    if (vg_config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+    if (vg_config_load(config_path, err, sizeof(err), &cfg) < 0) {
         vg_log(VG_LOG_ERROR, "%s", err);
         return 1;
     }

@@ -35,7 +35,7 @@ TestSuite(config, .fini = leak_check);
 #define CAM "cameras:\n  a:\n    url: x\n"
 
 static int parse(const char *text, vg_config_t **cfg, char *err, size_t errlen) {
-    return vg_config_parse("t.yaml", text, strlen(text), cfg, err, errlen);
+    return vg_config_parse("t.yaml", text, strlen(text), err, errlen, cfg);
 }
 
 static vg_config_t *parse_ok(const char *text) {
@@ -272,10 +272,10 @@ Test(config, too_many_cameras_and_models) {
 Test(config, missing_file) {
     vg_config_t *cfg = NULL;
     char err[VG_CONFIG_ERROR_MAX];
-    cr_assert_eq(vg_config_load("/nonexistent/vigil.yaml", &cfg, err, sizeof err), -ENOENT);
+    cr_assert_eq(vg_config_load("/nonexistent/vigil.yaml", err, sizeof err, &cfg), -ENOENT);
     cr_expect_str_eq(err, "/nonexistent/vigil.yaml: No such file or directory");
     cr_expect_null(cfg);
-    cr_assert_eq(vg_config_load("/", &cfg, err, sizeof err), -EISDIR);
+    cr_assert_eq(vg_config_load("/", err, sizeof err, &cfg), -EISDIR);
     cr_expect_str_eq(err, "/: Is a directory");
 }
 
@@ -295,7 +295,7 @@ Test(config, bounded_input) {
     for (int i = 0; i < 60000; i++) /* 20 bytes a line: 1.2 MB */
         fprintf(f, "# comment %09d\n", i);
     fclose(f);
-    cr_expect_eq(vg_config_load(path, &cfg, err, sizeof err), -EFBIG);
+    cr_expect_eq(vg_config_load(path, err, sizeof err, &cfg), -EFBIG);
     char want[128];
     snprintf(want, sizeof want, "%s: File too large", path);
     cr_expect_str_eq(err, want);
@@ -520,7 +520,7 @@ Test(config, new_default_and_add_camera) {
 Test(config, example_file_parses) {
     vg_config_t *cfg = NULL;
     char err[VG_CONFIG_ERROR_MAX];
-    int r = vg_config_load(VIGIL_SOURCE_DIR "/etc/vigil.yaml", &cfg, err, sizeof err);
+    int r = vg_config_load(VIGIL_SOURCE_DIR "/etc/vigil.yaml", err, sizeof err, &cfg);
     cr_assert_eq(r, 0, "%s", err);
     cr_expect_eq(cfg->n_models, 2);
     const vg_model_config_t *d = vg_config_find_model(cfg, "detector");
@@ -711,7 +711,7 @@ Test(config, resolve_path) {
     fputs(text, f);
     fclose(f);
     vg_config_t *cfg = NULL;
-    cr_assert_eq(vg_config_load(p, &cfg, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(vg_config_load(p, err, sizeof err, &cfg), 0, "%s", err);
 
     char buf[4096], want[4096];
     cr_expect_eq(vg_config_resolve_path(cfg, "both.onnx", buf, sizeof buf), 0);

@@ -590,7 +590,7 @@ Test(v4l2_config, size_and_fps_keys)
                                "    url: /dev/v4l/by-id/usb-x-video-index0\n";
     char err[512] = "";
     vg_config_t *cfg = NULL;
-    cr_assert_eq(vg_config_parse("t.yaml", yaml, sizeof(yaml) - 1, &cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(vg_config_parse("t.yaml", yaml, sizeof(yaml) - 1, err, sizeof(err), &cfg), 0, "%s", err);
     const vg_camera_config_t *desk = vg_config_find_camera(cfg, "desk"), *hall = vg_config_find_camera(cfg, "hall");
     cr_assert(desk && hall);
     cr_assert_eq(desk->v4l2_width, 640);
@@ -607,6 +607,6 @@ Test(v4l2_config, size_and_fps_keys)
                               "    url: /dev/video0\n"
                               "    v4l2:\n"
                               "      size: [8, 480]\n";
-    cr_assert_eq(vg_config_parse("t.yaml", bad, sizeof(bad) - 1, &cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_eq(vg_config_parse("t.yaml", bad, sizeof(bad) - 1, err, sizeof(err), &cfg), -EINVAL);
     cr_assert(strstr(err, "t.yaml:5:") && strstr(err, "v4l2.size"), "err: %s", err);
 }

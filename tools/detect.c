@@ -732,7 +732,7 @@ int vg_cli_detect(int argc, char **argv)
     output_t out = {.path = op.out};
     char err[VG_CONFIG_ERROR_MAX];
 
-    if (op.config ? vg_config_load(op.config, &cfg, err, sizeof(err)) < 0 : vg_config_new_default(&cfg) < 0) {
+    if (op.config ? vg_config_load(op.config, err, sizeof(err), &cfg) < 0 : vg_config_new_default(&cfg) < 0) {
         fprintf(stderr, "vigil detect: %s\n", op.config ? err : "out of memory");
         goto done;
     }

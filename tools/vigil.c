@@ -487,7 +487,7 @@ static int cmd_replay(int argc, char **argv)
     bool have_base = false;
     if (config_path) {
         vg_config_t *loaded = NULL;
-        if (vg_config_load(config_path, &loaded, err, sizeof(err)) < 0) {
+        if (vg_config_load(config_path, err, sizeof(err), &loaded) < 0) {
             fprintf(stderr, "vigil replay: %s\n", err);
             return 1;
         }

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     vg_config_t *cfg = NULL;
     char err[VG_CONFIG_ERROR_MAX];
     err[0] = 'x';
-    int r = vg_config_parse("fuzz.yaml", (const char *)data, size, &cfg, err, sizeof err);
+    int r = vg_config_parse("fuzz.yaml", (const char *)data, size, err, sizeof err, &cfg);
     if (r == 0) {
         if (!cfg || cfg->n_cameras < 0 || cfg->n_cameras > VG_CONFIG_MAX_CAMERAS ||
             cfg->n_models < 0 || cfg->n_models > VG_CONFIG_MAX_MODELS)
