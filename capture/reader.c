@@ -21,6 +21,7 @@ struct vg_reader {
     AVCodecContext *dec;
     AVPacket *pkt;
     int stream;
+    int audio_stream;       /* cfg.audio: the audio stream kept, -1 = none */
     bool network;           /* a stream, not a file: no avio_feof end */
     bool draining;          /* the demuxer ended; the decoder gives what it holds */
     bool interrupted;       /* cfg.interrupt stopped the last I/O */
@@ -154,8 +155,13 @@ static int open_input(vg_reader_t *r, char *why, size_t whylen)
         snprintf(why, whylen, "'%s': cannot open %s decoder: %s", r->cfg.url, codec->name, av_err2str(e));
         return e;
     }
+    r->audio_stream = -1;
+    if (r->cfg.audio) {
+        e = av_find_best_stream(r->fmt, AVMEDIA_TYPE_AUDIO, -1, r->stream, NULL, 0);
+        r->audio_stream = e >= 0 ? e : -1;
+    }
     for (unsigned i = 0; i < r->fmt->nb_streams; i++)
-        if ((int)i != r->stream)
+        if ((int)i != r->stream && (int)i != r->audio_stream)
             r->fmt->streams[i]->discard = AVDISCARD_ALL;
     return 0;
 }
@@ -280,6 +286,8 @@ int vg_reader_read(vg_reader_t *r, AVFrame *ret_frame)
         if (e < 0)
             return io_error(r, e, "read failed on", r->error, sizeof(r->error));
         if (r->pkt->stream_index != r->stream) {
+            if (r->pkt->stream_index == r->audio_stream && r->cfg.on_packet)
+                r->cfg.on_packet(r->cfg.opaque, r->pkt);
             av_packet_unref(r->pkt);
             continue;
         }
@@ -310,6 +318,11 @@ int vg_reader_rewind(vg_reader_t *r)
 const char *vg_reader_error(const vg_reader_t *r) { return r->error; }
 
 const AVStream *vg_reader_stream(const vg_reader_t *r) { return r->fmt->streams[r->stream]; }
+
+const AVStream *vg_reader_audio_stream(const vg_reader_t *r)
+{
+    return r->audio_stream >= 0 ? r->fmt->streams[r->audio_stream] : NULL;
+}
 
 AVRational vg_reader_frame_rate(const vg_reader_t *r)
 {

@@ -50,7 +50,11 @@ typedef struct {
      * the current call with AVERROR_EXIT. NULL = never. Called on the
      * reader's thread; it must not block. */
     int (*interrupt)(void *opaque);
-    /* Each demuxed packet of the video stream, before it is decoded (a
+    /* Keep the best audio stream too (a recorder's stream copy): its packets
+     * go to on_packet, never to the decoder. */
+    bool audio;
+    /* Each demuxed packet of the video stream (and of the audio stream with
+     * cfg.audio: tell them apart by stream_index), before it is decoded (a
      * recorder's stream copy, a packet count). The packet is borrowed for
      * the call (av_packet_ref it to keep it). NULL = none. */
     void (*on_packet)(void *opaque, const AVPacket *pkt);
@@ -92,6 +96,10 @@ const char *vg_reader_error(const vg_reader_t *r);
 /* The video stream being decoded (time_base, codecpar, frame rates);
  * borrowed for the reader's life. Thread: the reader's. */
 const AVStream *vg_reader_stream(const vg_reader_t *r);
+
+/* The audio stream kept with cfg.audio, borrowed for the reader's life;
+ * NULL when not asked for or the input has none. Thread: the reader's. */
+const AVStream *vg_reader_audio_stream(const vg_reader_t *r);
 
 /* libavformat's guess of the stream's frame rate ({0, 1} when unknown).
  * Thread: the reader's. */

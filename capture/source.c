@@ -30,6 +30,7 @@ struct vg_source {
 
     /* Capture thread only below. */
     vg_reader_t *reader;      /* files and network streams (not V4L2) */
+    int video_index;          /* the reader's video stream */
     uint64_t reader_errors;   /* the reader's decode errors already counted */
     AVFrame *decoded;
     vg_frame_t *spare;        /* a frame we evicted, kept for reuse */
@@ -108,15 +109,21 @@ static bool sleep_interruptible(vg_source_t *src, int64_t us)
 /* The reader's interrupt: a stop request ends its blocking I/O. */
 static int reader_interrupt(void *opaque) { return stopping(opaque); }
 
-/* The reader's packet callback: counts the video packets demuxed. */
+/* The reader's packet callback: counts the video packets demuxed and hands
+ * every packet (video and audio) to the recorder. */
 static void reader_packet(void *opaque, const AVPacket *pkt)
 {
-    (void)pkt;
-    STAT_ADD((vg_source_t *)opaque, packets, 1);
+    vg_source_t *src = opaque;
+    if (pkt->stream_index == src->video_index)
+        STAT_ADD(src, packets, 1);
+    if (src->cfg.recorder)
+        vg_recorder_packet(src->cfg.recorder, pkt);
 }
 
 static void close_input(vg_source_t *src)
 {
+    if (src->reader && src->cfg.recorder)
+        vg_recorder_stream_end(src->cfg.recorder); /* the segment closes cleanly */
     vg_v4l2_free(&src->cam);
     vg_reader_free(&src->reader);
 }
@@ -129,6 +136,7 @@ static int open_input(vg_source_t *src, char *why, size_t whylen)
         .rtsp_transport = src->cfg.rtsp_transport,
         .decode_threads = src->cfg.decode_threads,
         .convert = true, /* the workers read YUV 4:2:0 and NV12 only */
+        .audio = src->cfg.recorder != NULL, /* recorded, never decoded */
         .interrupt = reader_interrupt,
         .on_packet = reader_packet,
         .opaque = src,
@@ -139,6 +147,10 @@ static int open_input(vg_source_t *src, char *why, size_t whylen)
         return r;
     src->reader_errors = 0;
     vg_stream_clock_new_session(&src->clock);
+    src->video_index = vg_reader_stream(src->reader)->index;
+    if (src->cfg.recorder)
+        vg_recorder_stream_begin(src->cfg.recorder, vg_reader_stream(src->reader),
+                                 vg_reader_audio_stream(src->reader));
     src->pacing_started = false;
     src->time_base = vg_reader_stream(src->reader)->time_base;
     src->codec_name = vg_reader_codec_name(src->reader);

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capture/recorder.h"
 #include "pipeline/frame.h"
 #include "pipeline/ring.h"
 
@@ -81,6 +82,11 @@ typedef struct {
      * camera offers); 0 = VG_V4L2_DEFAULT_* (1280x720, 30 fps). */
     int v4l2_width, v4l2_height;
     double v4l2_fps;
+
+    /* borrowed; NULL = no recording. Files and streams hand it their encoded
+     * packets (video, and audio when it keeps audio) and stream begin/end;
+     * V4L2 cameras are not recorded. */
+    vg_recorder_t *recorder;
 
     vg_ring_t *ring;        /* borrowed: frames go here */
     vg_frame_pool_t *pool;  /* borrowed: frames come from here */
