@@ -17,6 +17,8 @@ int vg_config_new_default(vg_config_t **ret_config) {
     if (!cfg)
         return -ENOMEM;
     int r = vg_cfg_apply_defaults(vg_cfg_daemon_opts, cfg);
+    if (r >= 0)
+        r = vg_cfg_apply_defaults(vg_cfg_storage_opts, cfg);
     if (r < 0) {
         vg_config_free(&cfg);
         return r;
@@ -138,7 +140,11 @@ bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_
            a->correct_mode == b->correct_mode && a->correct_mask == b->correct_mask &&
            a->motion_threshold == b->motion_threshold &&
            a->motion_min_area == b->motion_min_area && a->motion_width == b->motion_width &&
-           a->v4l2_width == b->v4l2_width && a->v4l2_height == b->v4l2_height && a->v4l2_fps == b->v4l2_fps;
+           a->v4l2_width == b->v4l2_width && a->v4l2_height == b->v4l2_height && a->v4l2_fps == b->v4l2_fps &&
+           a->record_mode == b->record_mode && a->record_segment_us == b->record_segment_us &&
+           a->record_pre_us == b->record_pre_us && a->record_post_us == b->record_post_us &&
+           a->record_audio == b->record_audio && a->retain_continuous == b->retain_continuous &&
+           a->retain_motion == b->retain_motion && a->retain_events == b->retain_events;
 }
 
 bool vg_model_config_equal(const vg_model_config_t *a, const vg_model_config_t *b) {

@@ -94,6 +94,14 @@ typedef struct {
     /* v4l2: { size: [w, h], fps } the capture mode asked of a V4L2 camera */
     int v4l2_width, v4l2_height; /* default 1280x720, 16..8192 */
     double v4l2_fps;       /* default 30, 0..1000 (0 = the fastest offered) */
+    /* record: { mode, segment, pre_capture, post_capture, audio } (capture/recorder.h) */
+    int record_mode;             /* vg_record_mode_t: off | continuous | motion | objects; default off */
+    int64_t record_segment_us;   /* segment length, cut at keyframes; default 10s */
+    int64_t record_pre_us;       /* motion/objects: footage before activity; default 5s */
+    int64_t record_post_us;      /* motion/objects: footage after it; default 5s */
+    bool record_audio;           /* keep the stream's audio; default true */
+    /* retain: { continuous, motion, events } in days (storage/storage.h) */
+    double retain_continuous, retain_motion, retain_events;
     int line;              /* where it was declared */
 } vg_camera_config_t;
 
@@ -124,6 +132,13 @@ typedef struct {
     int catchup_bytes;        /* ... and bytes of JSON; default 1 MiB, 0 = none */
     int line_publish, line_control, line_metrics, line_http; /* where written, 0 = default */
     int line_curve, line_curve_clients; /* daemon.curve.secret_key_file, .clients */
+
+    /* storage: (storage/storage.h) */
+    uint64_t storage_max_size;   /* bytes of recordings; 0 = no limit */
+    uint64_t storage_min_free;   /* bytes kept free on the filesystem; 0 = no limit */
+    uint64_t storage_queue_size; /* per camera: packets queued for the writer, bytes */
+    uint64_t storage_preroll_size; /* per camera: pre-roll of motion/objects modes, bytes */
+    int64_t storage_interval_us; /* retention pass period */
 
     int n_models;
     vg_model_config_t models[VG_CONFIG_MAX_MODELS];

@@ -18,6 +18,7 @@ static const char *type_name(const opt_t *o) {
     case T_FLOAT3: return "number or [a, b, c]";
     case T_CORRECT: return "auto, off or list";
     case T_SECTION: return "mapping";
+    case T_SIZE: return "size";
     }
     return "?";
 }
@@ -41,6 +42,13 @@ static void dump_table(FILE *out, const opt_t *table, const char *prefix) {
             char lo[32], hi[32];
             vg_cfg_fmt_duration((int64_t)o->min, lo, sizeof lo);
             vg_cfg_fmt_duration((int64_t)o->max, hi, sizeof hi);
+            snprintf(allowed, sizeof allowed, "%s..%s", lo, hi);
+            break;
+        }
+        case T_SIZE: {
+            char lo[32], hi[32];
+            vg_cfg_fmt_size((uint64_t)o->min, lo, sizeof lo);
+            vg_cfg_fmt_size((uint64_t)o->max, hi, sizeof hi);
             snprintf(allowed, sizeof allowed, "%s..%s", lo, hi);
             break;
         }
@@ -96,6 +104,8 @@ int vg_config_dump_schema(FILE *out) {
             "  e.g. `vigil.yaml:14: cameras.entrance.analysis_fps: 0 is out of range 0.1..120`.\n"
             "- Durations take a unit: `250us`, `500ms`, `5s`, `2m`, `1h` (a bare number is\n"
             "  refused).\n"
+            "- Sizes are bytes with an optional unit, powers of 1024: `0`, `512K`, `64M`,\n"
+            "  `200G`, `2T`.\n"
             "- Booleans are `true` or `false`; numbers are written as numbers: `\"4\"` and\n"
             "  `!!str 4` are strings and refused, and a whole-number key takes `64`, not `64.0`.\n"
             "- A model's `head` and `input`, and its `color`, `mean`, `scale` and `letterbox`\n"
@@ -123,9 +133,15 @@ int vg_config_dump_schema(FILE *out) {
     dump_table(out, vg_cfg_model_opts, "models.NAME");
     fprintf(out,
             "\n## cameras\n\n"
-            "A map from camera name to settings. `detect`, `faces` and `motion` are nested\n"
-            "mappings, e.g. `detect: { model: detector, when: on_motion }`.\n\n%s",
+            "A map from camera name to settings. `detect`, `faces`, `motion`, `record` and\n"
+            "`retain` are nested mappings, e.g. `detect: { model: detector, when: on_motion }`.\n\n%s",
             head);
     dump_table(out, vg_cfg_camera_opts, "cameras.NAME");
+    fprintf(out,
+            "\n## storage\n\n"
+            "Recordings live under `daemon.state_dir/recordings/<camera>/YYYY-MM-DD/HH/`, indexed\n"
+            "in `daemon.state_dir/index.sqlite`. These limits hold over every camera.\n\n%s",
+            head);
+    dump_table(out, vg_cfg_storage_opts, "storage");
     return ferror(out) ? -EIO : 0;
 }

@@ -6,8 +6,10 @@
  */
 #include "daemon/config_priv.h"
 
-#include <stdio.h>
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FSIZE(type, field) sizeof(((type *)0)->field)
@@ -28,6 +30,8 @@ static const char *const v_transport[] = {"tcp", "udp", NULL};
 static const char *const v_when[] = {"always", "on_motion", "never", NULL};
 /* index == vg_faces_on_t */
 static const char *const v_faces_on[] = {"person", "frame", NULL};
+/* index == vg_record_mode_t (capture/recorder.h; runtime.c checks) */
+static const char *const v_record_mode[] = {"off", "continuous", "motion", "objects", NULL};
 /* index == bit in VG_CORRECT_* */
 static const char *const v_correct[] = {"low_light", "dehaze", "denoise", "derain", NULL};
 
@@ -95,6 +99,23 @@ const opt_t vg_cfg_daemon_opts[] = {
      0, NULL, "messages below this level are not written; a reload applies a change"},
     {.key = NULL}, /* end */
 };
+
+#define GIB (1024.0 * 1024 * 1024)
+const opt_t vg_cfg_storage_opts[] = {
+    {"max_size", T_SIZE, D(storage_max_size), 0, 0, "0", 0, 1024 * 1024 * GIB, NULL, 0, NULL,
+     "recordings of every camera together stay under this; the oldest footage goes first, footage of "
+     "events last; 0 = no limit"},
+    {"min_free", T_SIZE, D(storage_min_free), 0, 0, "1G", 0, 1024 * 1024 * GIB, NULL, 0, NULL,
+     "free space kept on the filesystem of daemon.state_dir, the same way; 0 = no limit"},
+    {"queue_size", T_SIZE, D(storage_queue_size), 0, 0, "32M", 1024 * 1024, 4 * GIB, NULL, 0, NULL,
+     "per recording camera: encoded packets waiting for the disk; when full, whole GOPs are dropped "
+     "(`recording_behind` on health.<camera>)"},
+    {"preroll_size", T_SIZE, D(storage_preroll_size), 0, 0, "16M", 1024 * 1024, 4 * GIB, NULL, 0, NULL,
+     "per camera recording in motion or objects mode: the most the pre-roll of encoded packets holds"},
+    {"interval", T_DURATION, D(storage_interval_us), 0, 0, "30s", US(SEC), US(3600 * SEC), NULL, 0, NULL,
+     "how often retention runs (and at once when a disk fills up)"},
+    {.key = NULL}, /* end */
+};
 #undef D
 
 #define M(field) offsetof(vg_model_config_t, field)
@@ -155,6 +176,31 @@ const opt_t vg_cfg_motion_opts[] = {
     {.key = NULL}, /* end */
 };
 
+const opt_t vg_cfg_record_opts[] = {
+    {"mode", T_ENUM, C(record_mode), 0, 0, "off", 0, 0, v_record_mode, 0, NULL,
+     "what is recorded (stream copy, never re-encoded): nothing, everything, or footage around motion "
+     "or detected objects"},
+    {"segment", T_DURATION, C(record_segment_us), 0, 0, "10s", US(SEC), US(600 * SEC), NULL, 0, NULL,
+     "length of a recorded segment; cut at the first keyframe after it"},
+    {"pre_capture", T_DURATION, C(record_pre_us), 0, 0, "5s", US(0), US(60 * SEC), NULL, 0, NULL,
+     "motion/objects: footage kept from before the activity (from the keyframe before it)"},
+    {"post_capture", T_DURATION, C(record_post_us), 0, 0, "5s", US(0), US(600 * SEC), NULL, 0, NULL,
+     "motion/objects: footage kept after the last activity"},
+    {"audio", T_BOOL, C(record_audio), 0, 0, "true", 0, 0, NULL, 0, NULL,
+     "record the stream's audio when it has some (and MP4 can hold its codec)"},
+    {.key = NULL}, /* end */
+};
+
+const opt_t vg_cfg_retain_opts[] = {
+    {"continuous", T_DOUBLE, C(retain_continuous), 0, 0, "2", 0, 3650, NULL, 0, NULL,
+     "days continuous footage is kept (fractions allowed)"},
+    {"motion", T_DOUBLE, C(retain_motion), 0, 0, "7", 0, 3650, NULL, 0, NULL,
+     "days footage recorded in motion or objects mode is kept"},
+    {"events", T_DOUBLE, C(retain_events), 0, 0, "30", 0, 3650, NULL, 0, NULL,
+     "days footage that belongs to an event (its span plus pre/post capture) and the event are kept"},
+    {.key = NULL}, /* end */
+};
+
 static const opt_t vg_cfg_v4l2_opts[] = {
     {"size", T_PAIR, C(v4l2_width), C(v4l2_height), 0, "[1280, 720]", 16, 8192, NULL, 0, NULL,
      "capture size [width, height] asked of the camera; the closest it offers is taken"},
@@ -170,7 +216,7 @@ const opt_t vg_cfg_camera_opts[] = {
      "files: pace at the stream's own rate (false = as fast as the machine allows)"},
     {"loop", T_BOOL, C(loop), 0, 0, "false", 0, 0, NULL, 0, NULL, "files: start again at the end"},
     {"analysis_fps", T_DOUBLE, C(analysis_fps), 0, 0, "5", 0.1, 120, NULL, 0, NULL,
-     "frames per second sampled for analysis (recording keeps every frame)"},
+     "frames per second sampled for analysis (recording, when on, keeps every frame)"},
     {"decode_threads", T_INT, C(decode_threads), 0, 0, "1", 0, 16, NULL, 0, NULL,
      "libavcodec decoding threads; 0 = auto"},
     {"timeout", T_DURATION, C(timeout_us), 0, 0, "10s", US(100000), US(600 * SEC), NULL, 0, NULL,
@@ -186,6 +232,9 @@ const opt_t vg_cfg_camera_opts[] = {
     {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_motion_opts, "motion gate"},
     {"v4l2", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_v4l2_opts,
      "V4L2 cameras (/dev/videoN, /dev/v4l/by-id/...): the mode negotiated, MJPEG preferred, then YUYV"},
+    {"record", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_record_opts,
+     "recording under daemon.state_dir/recordings/<camera>/ (files and network streams; not V4L2)"},
+    {"retain", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_retain_opts, "how long footage is kept"},
     {.key = NULL}, /* end */
 };
 #undef C
@@ -195,6 +244,8 @@ const vg_cfg_table_t vg_cfg_tables[] = {
     {vg_cfg_model_opts, "models.NAME"},
     {vg_cfg_camera_opts, "cameras.NAME"},    {vg_cfg_detect_opts, "cameras.NAME.detect"},
     {vg_cfg_faces_opts, "cameras.NAME.faces"}, {vg_cfg_motion_opts, "cameras.NAME.motion"},
+    {vg_cfg_record_opts, "cameras.NAME.record"}, {vg_cfg_retain_opts, "cameras.NAME.retain"},
+    {vg_cfg_storage_opts, "storage"},
 };
 const size_t vg_cfg_n_tables = sizeof vg_cfg_tables / sizeof vg_cfg_tables[0];
 
@@ -220,6 +271,42 @@ void vg_cfg_fmt_duration(int64_t us, char *buf, size_t len) {
         snprintf(buf, len, "%lldms", (long long)(us / 1000LL));
     else
         snprintf(buf, len, "%lldus", (long long)us);
+}
+
+void vg_cfg_fmt_size(uint64_t b, char *buf, size_t len) {
+    static const char units[] = "KMGT";
+    int u = -1;
+    while (b != 0 && b % 1024 == 0 && u < 3) {
+        b /= 1024;
+        u++;
+    }
+    if (u < 0)
+        snprintf(buf, len, "%llu", (unsigned long long)b);
+    else
+        snprintf(buf, len, "%llu%c", (unsigned long long)b, units[u]);
+}
+
+int vg_cfg_parse_size(const char *s, uint64_t *ret) {
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -EINVAL;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0))
+        return -EINVAL;
+    double mul = 1;
+    switch (*end) {
+    case 'K': mul = 1024.0; end++; break;
+    case 'M': mul = 1024.0 * 1024; end++; break;
+    case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+    case 'T': mul = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (*end == 'B' || (*end == 'i' && end[1] == 'B'))
+        end += *end == 'B' ? 1 : 2;
+    if (*end || v * mul > 1.8e19)
+        return -EINVAL;
+    *ret = (uint64_t)(v * mul);
+    return 0;
 }
 
 void vg_cfg_join_values(const char *const *v, const char *sep, char *buf, size_t len) {

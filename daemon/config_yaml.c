@@ -323,6 +323,19 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
         *(int64_t *)field = us;
         return 0;
     }
+    case T_SIZE: {
+        uint64_t b;
+        if (!is_scalar(n) || vg_cfg_parse_size(sval(n), &b) < 0)
+            return fail(c, line, key, "expected a size like 0, 512M, 200G");
+        if ((double)b < o->min || (double)b > o->max) {
+            char lo[32], hi[32];
+            vg_cfg_fmt_size((uint64_t)o->min, lo, sizeof lo);
+            vg_cfg_fmt_size((uint64_t)o->max, hi, sizeof hi);
+            return fail(c, line, key, "%s is out of range %s..%s", sval(n), lo, hi);
+        }
+        *(uint64_t *)field = b;
+        return 0;
+    }
     case T_STRING:
         return set_string(c, o, n, base, key);
     case T_ENUM: {
@@ -686,7 +699,7 @@ static int parse_named(pctx_t *c, vg_config_t *cfg, yaml_node_t *map, named_kind
     return 0;
 }
 
-static const char *const top_keys[] = {"daemon", "models", "cameras", NULL};
+static const char *const top_keys[] = {"daemon", "models", "cameras", "storage", NULL};
 
 /* A camera's reference to a model (what, e.g. "detect.model") names a model. */
 static int check_ref(pctx_t *c, const vg_config_t *cfg, const vg_camera_config_t *cam, const char *what,
@@ -764,6 +777,8 @@ static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
             r = parse_named(c, cfg, v, MAP_MODELS);
         else if (strcmp(key, "cameras") == 0)
             r = parse_named(c, cfg, v, MAP_CAMERAS);
+        else if (strcmp(key, "storage") == 0)
+            r = apply_map(c, vg_cfg_storage_opts, v, line_of(k), cfg, "storage");
         else
             r = fail_unknown(c, line_of(k), key, key, top_keys, sizeof(top_keys[0]));
         if (r < 0)

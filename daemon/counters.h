@@ -63,6 +63,21 @@
       NULL, "Detector runs that failed.")                                                                       \
     X(detect_dropped, VG_FROM_ANALYSIS(detect_dropped), DETECT, "dropped", counter,                             \
       "vigil_detect_dropped_total", NULL, "Frames that went without detection: every inference slot was taken.") \
+    X(dropped_record, VG_FROM_RECORDER(dropped_packets), DROPPED, "record", counter, "vigil_dropped_total",      \
+      "stage=\"record\",reason=\"disk_behind\"",                                                             \
+      "Encoded packets (not frames) the recorder dropped, whole GOPs at a time: the disk was behind.")          \
+    X(record_gops_dropped, VG_FROM_RECORDER(dropped_gops), RECORD, "gops_dropped", counter,                     \
+      "vigil_record_gops_dropped_total", NULL, "GOPs the recorder dropped because the disk was behind.")         \
+    X(record_packets, VG_FROM_RECORDER(written), RECORD, "packets", counter, "vigil_record_packets_total", NULL, \
+      "Encoded packets written to recorded segments.")                                                          \
+    X(record_segments, VG_FROM_RECORDER(segments), RECORD, "segments", counter, "vigil_record_segments_total", \
+      NULL, "Recorded segments closed.")                                                                        \
+    X(record_bytes, VG_FROM_RECORDER(bytes), RECORD, "bytes", counter, "vigil_record_bytes_total", NULL,        \
+      "Bytes of recorded segments closed.")                                                                     \
+    X(record_write_errors, VG_FROM_RECORDER(write_errors), RECORD, "write_errors", counter,                     \
+      "vigil_record_write_errors_total", NULL, "Segments ended by a write error (a full disk).")                \
+    X(record_restarts, VG_FROM_RECORDER(restarts), RECORD, "writer_restarts", counter,                          \
+      "vigil_record_writer_restarts_total", NULL, "Stalled recording writers replaced.")                         \
     X(events, VG_FROM_ANALYSIS(events), TAIL, "events", counter, "vigil_events_total", NULL, "Events started.") \
     X(reconnects, VG_FROM_SOURCE(reconnects), TAIL, "reconnects", counter, "vigil_reconnects_total", NULL,      \
       "Reopen attempts after a failure or stall.")                                                              \
@@ -83,6 +98,7 @@ typedef enum {
     VG_COUNTER_JSON_DROPPED, /* in "dropped": {...} */
     VG_COUNTER_JSON_DETECT,  /* in "detect": {...}, after "model" */
     VG_COUNTER_JSON_TAIL,    /* top level, after "detect" */
+    VG_COUNTER_JSON_RECORD,  /* in "record": {...}, after the tail (cameras that record) */
 } vg_counter_json_t;
 
 typedef enum {

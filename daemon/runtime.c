@@ -133,7 +133,10 @@ static int handle_frame(void *camera, vg_frame_t *frame, void *worker_ctx)
 {
     camera_t *cam = camera;
     debug_stall();
-    if (vg_analysis_frame(cam->analysis, frame, vg_emitter_send, worker_ctx) == VG_ANALYSIS_PARKED)
+    uint64_t motion_before = load(&vg_analysis_stats(cam->analysis)->motion_frames);
+    bool parked = vg_analysis_frame(cam->analysis, frame, runtime_emit, worker_ctx) == VG_ANALYSIS_PARKED;
+    record_activity(cam, frame, motion_before, !parked);
+    if (parked)
         return VG_WORKER_PARKED;
     /* capture to publish: from the decode (wall_us) until the analysis has
      * handed its messages to the publisher queue */
@@ -146,7 +149,9 @@ static int handle_frame(void *camera, vg_frame_t *frame, void *worker_ctx)
 static void handle_resume(void *camera, vg_frame_t *frame, void *worker_ctx)
 {
     camera_t *cam = camera;
-    vg_analysis_resume(cam->analysis, frame, vg_emitter_send, worker_ctx);
+    uint64_t motion = load(&vg_analysis_stats(cam->analysis)->motion_frames);
+    vg_analysis_resume(cam->analysis, frame, runtime_emit, worker_ctx);
+    record_activity(cam, frame, motion, true);
     vg_latency_record(&cam->latency, now_us(CLOCK_REALTIME) - frame->wall_us);
     vg_live_offer(cam->live, frame, cam->analysis);
 }
@@ -164,6 +169,7 @@ static void camera_free(camera_t **pcam)
     if (!cam)
         return;
     vg_source_free(&cam->source);
+    vg_recorder_free(&cam->recorder); /* after the capture: writes what is queued, closes the segment */
     if (cam->live)
         vg_live_registry_remove(cam->rt->live, cam->live);
     vg_live_unref(&cam->live);
@@ -255,6 +261,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         goto fail;
     cam->queue = r;
     cam->mark.at_us = now_us(CLOCK_MONOTONIC);
+    record_camera_start(rt, cam); /* a camera that cannot record still runs */
     vg_source_config_t sc = {
         .name = cam->cfg.name,
         .url = cam->url,
@@ -267,6 +274,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         .v4l2_width = cc->v4l2_width,
         .v4l2_height = cc->v4l2_height,
         .v4l2_fps = cc->v4l2_fps,
+        .recorder = cam->recorder,
         .ring = cam->ring,
         .pool = cam->pool,
         .notify = on_frame_queued,
@@ -302,7 +310,7 @@ void camera_retire(vg_runtime_t *rt, camera_t *cam, int drain_ms, const char *re
     int left = vg_workers_remove(rt->workers, cam->queue);
     cam->dropped_shutdown += (uint64_t)(left > 0 ? left : 0);
     cam->queue = -1;
-    vg_analysis_flush(cam->analysis, reason, vg_emitter_send, rt->main_emitter);
+    vg_analysis_flush(cam->analysis, reason, runtime_emit, &rt->main_ctx);
     cam->retired = true;
 }
 
@@ -317,6 +325,7 @@ int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
             running++;
     }
     int64_t now = now_us(CLOCK_MONOTONIC);
+    record_tick(rt, now);
     if (force_stats || now - rt->last_stats_us >= rt->cfg->stats_interval_us) {
         vg_procstat_t p = {0};
         vg_procstat_read(&p); /* zeros when /proc cannot be read */
@@ -440,6 +449,7 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     memcpy(rt->models, models, sizeof(*models) * (size_t)n_models);
     rt->n_models = n_models;
     rt->cfg = cfg;
+    record_storage_update(rt, cfg); /* before the cameras: their recorders index through it */
     for (int i = 0; i < cfg->n_cameras; i++) {
         bool running = false;
         for (int k = 0; k < rt->n_cameras; k++)
@@ -519,7 +529,12 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, char
         snprintf(err, errlen, "cannot create the main queue: %s", zmq_strerror(-r));
         goto fail;
     }
-    if ((r = vg_workers_new(rt->n_workers, (void *const *)rt->worker_emitters, &rt->workers)) < 0) {
+    for (int i = 0; i < rt->n_workers; i++) {
+        rt->worker_ctx[i] = (emit_ctx_t){.emitter = rt->worker_emitters[i], .rt = rt};
+        rt->worker_ctx_ptr[i] = &rt->worker_ctx[i];
+    }
+    rt->main_ctx = (emit_ctx_t){.emitter = rt->main_emitter, .rt = rt};
+    if ((r = vg_workers_new(rt->n_workers, (void *const *)rt->worker_ctx_ptr, &rt->workers)) < 0) {
         snprintf(err, errlen, "cannot start %d workers: %s", rt->n_workers, strerror(-r));
         goto fail;
     }
@@ -528,6 +543,7 @@ int vg_runtime_new(const vg_config_t *cfg, const vg_runtime_options_t *opt, char
         goto fail;
     }
     load_models(rt, cfg, rt->models, &rt->n_models);
+    record_storage_update(rt, cfg);
     for (int i = 0; i < cfg->n_cameras; i++) {
         camera_t *cam = NULL;
         r = camera_start(rt, &cfg->cameras[i], &cam);
@@ -566,6 +582,7 @@ void vg_runtime_free(vg_runtime_t **prt, int drain_ms)
         vg_emitter_free(&rt->worker_emitters[i]);
     vg_emitter_free(&rt->main_emitter);
     vg_live_registry_free(&rt->live);
+    vg_storage_free(&rt->storage); /* after the recorders: it indexes their last segments */
     vg_publisher_free(&rt->pub);
     for (int k = 0; k < rt->n_models; k++)
         model_free(&rt->models[k]);

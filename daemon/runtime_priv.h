@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "capture/recorder.h"
 #include "capture/source.h"
 #include "daemon/live.h"
 #include "daemon/publisher.h"
@@ -23,6 +24,7 @@
 #include "pipeline/detect.h"
 #include "pipeline/inference.h"
 #include "pipeline/workers.h"
+#include "storage/storage.h"
 
 #define MSG_CAP 4096
 /* What of a URL or a reason goes into a message, in bytes: with JSON's
@@ -53,8 +55,17 @@ typedef struct {
     unsigned repeats; /* the same state and reason again since, not logged */
 } health_log_t;
 
+/* What the analysis emits through (runtime_emit): the thread's emitter, and
+ * the runtime whose storage indexes events. */
+typedef struct {
+    vg_emitter_t *emitter;
+    struct vg_runtime *rt;
+} emit_ctx_t;
+
 typedef struct camera {
     struct vg_runtime *rt;
+    vg_recorder_t *recorder;       /* NULL = not recorded; the capture thread feeds it */
+    int rec_behind, rec_disk_full; /* main: recording states last reported on health */
     vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
     vg_inference_t *actor;         /* borrowed: the detector's actor, or NULL */
     vg_inference_t *face, *expression; /* borrowed: the cascade's models' actors */
@@ -94,6 +105,11 @@ struct vg_runtime {
     int n_workers;
     vg_emitter_t *worker_emitters[VG_WORKERS_MAX];
     vg_emitter_t *main_emitter;
+    emit_ctx_t worker_ctx[VG_WORKERS_MAX]; /* each worker's emit context */
+    void *worker_ctx_ptr[VG_WORKERS_MAX];
+    emit_ctx_t main_ctx;
+    vg_storage_t *storage;   /* the index of recordings; NULL while no camera records */
+    bool storage_failed;     /* it could not open: not tried again until restart */
     camera_t *cameras[VG_CONFIG_MAX_CAMERAS];
     int n_cameras;
     vg_live_registry_t *live;      /* the cameras' live slots by name, for the HTTP side */
@@ -137,6 +153,24 @@ void model_free(model_t **pm);
  * and new ones loaded (only those a camera uses), removed ones go once no
  * camera uses them (the caller restarts those cameras first). */
 void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_models, int *ret_n);
+
+/* runtime_record.c */
+/* vg_emit_fn for the analysis: sends through ctx (emit_ctx_t) and hands
+ * event.<camera> messages to the storage's index. Thread: the ctx's. */
+int runtime_emit(void *ctx, const char *topic, const char *camera, const char *json, size_t len);
+/* Starts the storage thread once a camera of cfg records, or updates its
+ * per-camera retention. Returns 0 or a negative errno (logged). */
+int record_storage_update(vg_runtime_t *rt, const vg_config_t *cfg);
+/* Creates cam->recorder when the camera records. Returns 0 or a negative
+ * errno (logged; the camera runs without recording). */
+int record_camera_start(vg_runtime_t *rt, camera_t *cam);
+/* Worker: tells the recorder the frame's activity (motion_before: the
+ * camera's motion_frames before the frame; done: detections are final). */
+void record_activity(camera_t *cam, const vg_frame_t *frame, uint64_t motion_before, bool done);
+/* Main: recording health (behind, disk full), stalled writers. */
+void record_tick(vg_runtime_t *rt, int64_t now_mono);
+/* MB the recorders' queues and pre-rolls may hold at most. */
+double record_memory_mb(const vg_runtime_t *rt);
 
 /* runtime_stats.c */
 void add_totals(vg_runtime_totals_t *t, const camera_t *cam);

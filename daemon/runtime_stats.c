@@ -21,13 +21,16 @@ static void read_counters(const camera_t *cam, vg_camera_counters_t *ret)
     uint64_t ring_fill = cam->retired ? 0 : vg_ring_count(cam->ring);
     /* the analysis' messages and the camera's own (health, stats) */
     uint64_t dropped_publish = load(&a->emit_dropped) + load(&cam->publish_lost);
+    const vg_recorder_stats_t *rs = cam->recorder ? vg_recorder_stats(cam->recorder) : NULL;
 #define VG_FROM_SOURCE(member) load(&s->member)
 #define VG_FROM_ANALYSIS(member) load(&a->member)
 #define VG_FROM_CAMERA(local) local
+#define VG_FROM_RECORDER(member) (rs ? load(&rs->member) : 0)
 #define READ_(name, from, ...) ret->name = from;
     VG_CAMERA_COUNTERS(READ_)
 #undef READ_
 #undef VG_FROM_CAMERA
+#undef VG_FROM_RECORDER
 #undef VG_FROM_ANALYSIS
 #undef VG_FROM_SOURCE
 }
@@ -147,6 +150,25 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     vg_jsonw_string(&w, names);
     vg_jsonw_object_end(&w);
     json_counters(&w, &c, VG_COUNTER_JSON_TAIL);
+    if (cam->recorder) {
+        /* stream copy to disk (capture/recorder.h) */
+        const vg_recorder_stats_t *rs = vg_recorder_stats(cam->recorder);
+        vg_jsonw_key(&w, "record");
+        vg_jsonw_object_begin(&w);
+        vg_jsonw_key(&w, "mode");
+        vg_jsonw_string(&w, vg_record_mode_name((vg_record_mode_t)cam->cfg.record_mode));
+        vg_jsonw_key(&w, "recording");
+        /* relaxed: status readings */
+        vg_jsonw_bool(&w, atomic_load_explicit(&rs->recording, memory_order_relaxed) != 0);
+        vg_jsonw_key(&w, "behind");
+        vg_jsonw_bool(&w, atomic_load_explicit(&rs->behind, memory_order_relaxed) != 0);
+        vg_jsonw_key(&w, "disk_full");
+        vg_jsonw_bool(&w, atomic_load_explicit(&rs->disk_full, memory_order_relaxed) != 0);
+        json_counters(&w, &c, VG_COUNTER_JSON_RECORD);
+        vg_jsonw_key(&w, "preroll_bytes");
+        vg_jsonw_uint(&w, load(&rs->preroll_bytes));
+        vg_jsonw_object_end(&w);
+    }
     vg_jsonw_key(&w, "process");
     vg_jsonw_object_begin(&w);
     vg_jsonw_key(&w, "rss_bytes");
@@ -253,6 +275,8 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
                                          : (double)rt->cfg->catchup_bytes * rt->n_cameras / (1 << 20) +
                                                (double)rt->cfg->catchup_messages * rt->n_cameras * 24 / (1 << 20);
     double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb + catchup_mb;
+    double record_mb = record_memory_mb(rt);
+    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb + record_mb;
     vg_procstat_t p = {0};
     vg_procstat_read(&p);
     char sized[64] = "";
@@ -264,5 +288,8 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
            "for %d camera%s%s; resident now %.0f MB",
            total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb, catchup_mb,
            rt->cfg->catchup_messages, rt->cfg->catchup_bytes,
+           "corrections up to %.0f + models %.0f + recording queues and pre-rolls up to %.0f, for %d camera%s%s; "
+           "resident now %.0f MB",
+           total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb, record_mb,
            rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, (double)p.rss_bytes / (1 << 20));
 }

@@ -913,7 +913,7 @@ Test(config, docs_match_the_schema) {
         cr_expect_not_null(strstr(example, needle), "etc/vigil.yaml does not show '%s'", key);
         keys++;
     }
-    cr_expect_eq(keys, 21 + 11 + 19, "the dump lists %d keys", keys);
+    cr_expect_eq(keys, 21 + 11 + 19 + 8 + 5, "the dump lists %d keys", keys);
     free(example);
     free(doc);
     free(dump);
