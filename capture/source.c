@@ -203,7 +203,8 @@ static bool pace(vg_source_t *src, double pts_time)
         src->pacing_started = true;
         return true;
     }
-    int64_t due = src->pace_wall_start + (int64_t)((pts_time - src->pace_pts_start) * 1e6);
+    double speed = src->cfg.speed > 0 ? src->cfg.speed : 1.0;
+    int64_t due = src->pace_wall_start + (int64_t)((pts_time - src->pace_pts_start) * 1e6 / speed);
     while (now < due) {
         if (!sleep_interruptible(src, due - now))
             return false;

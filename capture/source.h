@@ -72,6 +72,7 @@ typedef struct {
     const char *name;       /* camera name, for messages; borrowed */
     const char *url;        /* borrowed for the source's life */
     bool realtime;          /* files: pace at the stream's rate */
+    double speed;           /* realtime files: times the stream's rate; 0 = 1 */
     bool loop;              /* files: seek to the start at the end */
     double analysis_fps;    /* > 0 */
     int decode_threads;     /* 0 = libavcodec decides */

@@ -266,6 +266,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
         .name = cam->cfg.name,
         .url = cam->url,
         .realtime = cc->realtime,
+        .speed = rt->opt.speed,
         .loop = cc->loop,
         .analysis_fps = cc->analysis_fps,
         .decode_threads = cc->decode_threads,

@@ -25,6 +25,7 @@
 typedef struct {
     FILE *print_to;   /* replay: print JSON lines instead of publishing */
     bool lossless;    /* replay: block instead of dropping between stages */
+    double speed;     /* replay of realtime files: pace at this many times their rate; 0 = 1 */
 } vg_runtime_options_t;
 
 /* Every camera's counters summed (daemon/counters.h; gauges stay 0). */

@@ -1,7 +1,9 @@
 /*
  * vigil: the client. Subcommands:
  *   events   subscribe to a running vigild and print one JSON line per message
- *   replay   run the pipeline on a file, no daemon needed, print its messages
+ *   replay   run the pipeline on a file or on recorded footage, no daemon needed,
+ *            print its messages
+ *   storage, recordings, clip   recorded footage (tools/record.c)
  *   status   ask a running vigild for its per-camera statistics
  *   models   check and run ONNX models with vigil's engine
  */
@@ -35,6 +37,12 @@
 int vg_cli_detect(int argc, char **argv); /* tools/detect.c */
 int vg_cli_track(int argc, char **argv);  /* tools/track.c */
 int vg_cli_passwd(int argc, char **argv); /* tools/passwd.c */
+/* tools/record.c */
+int vg_cli_storage(int argc, char **argv);
+int vg_cli_recordings(int argc, char **argv);
+int vg_cli_clip(int argc, char **argv);
+int vg_cli_recorded_span(const char *config, const char *state_dir, const char *camera, const char *from,
+                         const char *to, char *ret_path, size_t len);
 
 static void usage(FILE *out)
 {
@@ -47,6 +55,10 @@ static void usage(FILE *out)
             "  replay  FILE [--config C] [--camera NAME] [--analysis-fps F] [--quiet]\n"
             "          run the pipeline on FILE as fast as possible; JSON lines on stdout,\n"
             "          a summary on stderr\n"
+            "  replay  --camera C --from T [--to T] [--speed X]  the same on recorded footage\n"
+            "  recordings [--camera C] [--from T] [--to T]  recorded segments and gaps\n"
+            "  clip    EVENT_ID -o OUT | --camera C --from T --to T -o OUT  footage into one file\n"
+            "  storage [reindex]  footage per camera and mode; rebuild the index from the files\n"
             "  status  [--endpoint E]    per-camera statistics from a running vigild\n"
             "  keygen  NAME [--dir D]    a CURVE key pair for vigild or a client (daemon.curve)\n"
             "  models  list | fetch | check FILE.onnx | run FILE.onnx --input IN.npy --output OUT.npy\n"
@@ -445,38 +457,55 @@ static void name_from_path(const char *path, char *out, size_t len)
 
 static int cmd_replay(int argc, char **argv)
 {
-    const char *config_path = NULL, *camera_name = NULL;
-    double analysis_fps = 0;
+    const char *config_path = NULL, *camera_name = NULL, *from = NULL, *to = NULL, *state_dir = NULL;
+    double analysis_fps = 0, speed = 0;
     bool quiet = false;
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"camera", required_argument, NULL, 'n'},
         {"analysis-fps", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+        {"from", required_argument, NULL, 'F'}, {"to", required_argument, NULL, 'T'},
+        {"speed", required_argument, NULL, 'x'}, {"state-dir", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int o;
-    while ((o = getopt_long(argc, argv, "c:n:f:qh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "c:n:f:qF:T:x:s:h", opts, NULL)) != -1) {
         switch (o) {
         case 'c': config_path = optarg; break;
         case 'n': camera_name = optarg; break;
         case 'f': analysis_fps = strtod(optarg, NULL); break;
         case 'q': quiet = true; break;
+        case 'F': from = optarg; break;
+        case 'T': to = optarg; break;
+        case 'x': speed = strtod(optarg, NULL); break;
+        case 's': state_dir = optarg; break;
         case 'h':
             printf("usage: vigil replay FILE [--config C] [--camera NAME] [--analysis-fps F] [--quiet]\n"
-                   "Runs FILE through capture, ring, workers and publisher as fast as the machine\n"
-                   "allows, losing nothing, and prints every message as one JSON line. The decoder\n"
-                   "uses frame threads on every core unless the config sets decode_threads above 1.\n"
+                   "       vigil replay --camera C --from T [--to T] [--speed X] [--config C | --state-dir D]\n"
+                   "Runs FILE, or camera C's recorded footage from T to T (default now), through\n"
+                   "capture, ring, workers and publisher, as fast as the machine allows (losing\n"
+                   "nothing) or at X times the footage's own pace, and prints every message as one\n"
+                   "JSON line. The decoder uses frame threads on every core unless the config sets\n"
+                   "decode_threads above 1.\n"
                    "  --config        take camera settings from C (the camera NAME, or the first)\n"
+                   "                  and, for recorded footage, its daemon.state_dir\n"
                    "  --camera        camera name in messages (default: from the file name)\n"
+                   "  --from, --to    recorded footage of --camera: ISO 8601, 10:00, -2h, now\n"
+                   "  --speed         pace at X times real time (default: as fast as possible)\n"
+                   "  --state-dir     where the recordings are (default: the config's)\n"
                    "  --analysis-fps  frames per second analysed (default: the camera's, 5)\n"
                    "  --quiet         print only the summary\n");
             return 0;
         default: return 2;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "vigil replay: which file? (vigil replay FILE)\n");
+    char recorded[4096] = "";
+    if (optind >= argc && from && camera_name) {
+        if (vg_cli_recorded_span(config_path, state_dir, camera_name, from, to, recorded, sizeof(recorded)) < 0)
+            return 1;
+    } else if (optind >= argc) {
+        fprintf(stderr, "vigil replay: which file? (vigil replay FILE, or --camera C --from T)\n");
         return 2;
     }
-    const char *file = argv[optind];
+    const char *file = recorded[0] ? recorded : argv[optind];
     if (!vg_source_url_is_network(file) && access(file, R_OK) != 0) {
         fprintf(stderr, "vigil replay: cannot read '%s': %s\n", file, strerror(errno));
         return 1;
@@ -528,13 +557,14 @@ static int cmd_replay(int argc, char **argv)
         cam->url = url;
         snprintf(cam->name, sizeof(cam->name), "%s", name);
     }
-    cam->realtime = false;
+    cam->realtime = speed > 0;
     cam->loop = false;
     /* one camera as fast as it decodes: let libavcodec's frame threads use
      * the cores (a live camera's default of 1 thread leaves replay at ~0.7x
      * ffmpeg -threads 2 on 2 cores); a config asking for more keeps it */
     if (cam->decode_threads == 1)
         cam->decode_threads = 0;
+    cam->record_mode = 0; /* replay never records what it replays */
     if (analysis_fps > 0)
         cam->analysis_fps = analysis_fps;
 
@@ -550,7 +580,7 @@ static int cmd_replay(int argc, char **argv)
     FILE *out = stdout;
     if (quiet)
         out = fopen("/dev/null", "w");
-    vg_runtime_options_t ro = {.print_to = out, .lossless = true};
+    vg_runtime_options_t ro = {.print_to = out, .lossless = true, .speed = speed};
     vg_runtime_t *rt = NULL;
     char rerr[512];
     if (vg_runtime_new(cfg, &ro, rerr, sizeof(rerr), &rt) < 0) {
@@ -586,6 +616,8 @@ static int cmd_replay(int argc, char **argv)
             stopped ? " (interrupted)" : "");
     vg_config_free(&cfg);
     close(sfd);
+    if (recorded[0])
+        unlink(recorded);
     return stopped ? 130 : 0;
 }
 
@@ -868,6 +900,12 @@ int main(int argc, char **argv)
         return vg_cli_track(argc - 1, argv + 1);
     if (strcmp(cmd, "passwd") == 0)
         return vg_cli_passwd(argc - 1, argv + 1);
+    if (strcmp(cmd, "storage") == 0)
+        return vg_cli_storage(argc - 1, argv + 1);
+    if (strcmp(cmd, "recordings") == 0)
+        return vg_cli_recordings(argc - 1, argv + 1);
+    if (strcmp(cmd, "clip") == 0)
+        return vg_cli_clip(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0) {
         printf("vigil %s\n", VIGIL_VERSION);
         return 0;
