@@ -867,9 +867,11 @@ void vg_recorder_packet(vg_recorder_t *rec, const AVPacket *pkt)
         ST_SET(sh, behind, 0);
     } else if (sh->packets >= max || sh->bytes + (size_t)pkt->size > maxb) {
         /* the disk is behind: this GOP goes, from its keyframe on */
-        uint64_t n = drop_queued_gop(sh) + 1;
+        uint64_t removed = drop_queued_gop(sh), n = removed + 1;
         rec->dropping = true;
         pthread_mutex_unlock(&sh->lock);
+        /* relaxed: statistics; those removed from the queue count as dropped */
+        atomic_fetch_sub_explicit(&sh->stats.queued, removed, memory_order_relaxed);
         ST_SET(sh, behind, 1);
         ST_ADD(sh, dropped_packets, n);
         ST_ADD(sh, dropped_gops, 1);

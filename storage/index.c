@@ -583,6 +583,9 @@ int vg_time_parse(const char *s, int64_t now_us, int64_t *ret_us)
     } else if (!have_date) {
         return -EINVAL;
     }
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+        tm.tm_min < 0 || tm.tm_min > 59)
+        return -EINVAL;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     tm.tm_sec = 0;
