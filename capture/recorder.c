@@ -728,11 +728,16 @@ int vg_recorder_new(const vg_recorder_config_t *cfg, vg_recorder_t **ret)
     atomic_init(&sh->refs, 1);
     pthread_mutex_init(&sh->lock, NULL);
     pthread_cond_init(&sh->cond, NULL);
-    int packets = cfg->queue_packets > 0 ? cfg->queue_packets : 1024;
-    sh->cap = packets + RESERVE;
-    rec->cfg.queue_packets = packets;
     if (!rec->cfg.queue_bytes)
         rec->cfg.queue_bytes = 64u << 20;
+    /* slots: enough for small packets (8 KiB each) to fill queue_bytes */
+    int packets = cfg->queue_packets;
+    if (packets <= 0) {
+        size_t p = rec->cfg.queue_bytes / 8192;
+        packets = p < 64 ? 64 : p > 8192 ? 8192 : (int)p;
+    }
+    sh->cap = packets + RESERVE;
+    rec->cfg.queue_packets = packets;
     sh->on_segment = cfg->on_segment;
     sh->opaque = cfg->opaque;
     if (!(sh->e = calloc((size_t)sh->cap, sizeof(*sh->e))))

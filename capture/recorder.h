@@ -86,7 +86,7 @@ typedef struct {
     int64_t segment_us;        /* default 10 s */
     int64_t pre_capture_us;    /* motion/objects: footage kept before activity */
     int64_t post_capture_us;   /* motion/objects: footage kept after it */
-    int queue_packets;         /* bounded queue; 0 = 1024 */
+    int queue_packets;         /* bounded queue; 0 = queue_bytes / 8 KiB, 64..8192 */
     size_t queue_bytes;        /* 0 = 64 MiB */
     size_t preroll_bytes;      /* pre-roll cap; 0 = 32 MiB */
     bool audio;                /* keep the audio stream when the stream has one */

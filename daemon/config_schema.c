@@ -107,7 +107,7 @@ const opt_t vg_cfg_storage_opts[] = {
      "events last; 0 = no limit"},
     {"min_free", T_SIZE, D(storage_min_free), 0, 0, "1G", 0, 1024 * 1024 * GIB, NULL, 0, NULL,
      "free space kept on the filesystem of daemon.state_dir, the same way; 0 = no limit"},
-    {"queue_size", T_SIZE, D(storage_queue_size), 0, 0, "32M", 1024 * 1024, 4 * GIB, NULL, 0, NULL,
+    {"queue_size", T_SIZE, D(storage_queue_size), 0, 0, "32M", 64 * 1024, 4 * GIB, NULL, 0, NULL,
      "per recording camera: encoded packets waiting for the disk; when full, whole GOPs are dropped "
      "(`recording_behind` on health.<camera>)"},
     {"preroll_size", T_SIZE, D(storage_preroll_size), 0, 0, "16M", 1024 * 1024, 4 * GIB, NULL, 0, NULL,

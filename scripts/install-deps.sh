@@ -12,6 +12,8 @@ PKGS=(
   # messaging, config, JSON, ring, snapshots, systemd
   libzmq3-dev libjansson-dev libyaml-dev libcyaml-dev libck-dev
   libturbojpeg0-dev libsystemd-dev libmicrohttpd-dev libsodium-dev systemd
+  # index of recordings (and its CLI, used by the recording tests)
+  libsqlite3-dev sqlite3
   # inference engine: ONNX schema, protobuf-c, oneDNN
   libonnx-dev protobuf-c-compiler libprotobuf-c-dev libdnnl-dev
   # tests

@@ -5,3 +5,12 @@ if(TARGET vigil_storage)
   vg_add_test(test_recorder SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_recorder.c
               LIBS vigil_storage vigil_capture LABELS unit TIMEOUT 300)
 endif()
+
+# The daemon recording real streams: an RTSP camera whose server restarts
+# (gap), vigild killed -9 (index == disk after restart), a slow disk (GOPs
+# dropped, analysis loses nothing), an event's clip with its pre-roll.
+if(TARGET vigild AND TARGET vigil)
+  add_test(NAME test_record_e2e COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_record_e2e.sh
+           ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR} ${VIGIL_CACHE_DIR})
+  set_tests_properties(test_record_e2e PROPERTIES LABELS "e2e" TIMEOUT 300 PASS_REGULAR_EXPRESSION "^PASS|\nPASS")
+endif()
