@@ -211,6 +211,7 @@ Test(metrics, every_counter_of_the_list_reaches_prometheus_totals_and_the_docs)
             snprintf(name, sizeof(name), "%s%s", info->json == VG_COUNTER_JSON_FRAMES    ? "`frames."
                                                   : info->json == VG_COUNTER_JSON_DROPPED ? "`dropped."
                                                   : info->json == VG_COUNTER_JSON_DETECT  ? "detect."
+                                                  : info->json == VG_COUNTER_JSON_RECORD  ? "record."
                                                                                           : "`",
                      info->json_key);
             cr_expect_not_null(strstr(doc, name), "docs/events.md's stats table does not name %s", name);
