@@ -140,7 +140,8 @@ int vg_config_dump_schema(FILE *out) {
     fprintf(out,
             "\n## storage\n\n"
             "Recordings live under `daemon.state_dir/recordings/<camera>/YYYY-MM-DD/HH/`, indexed\n"
-            "in `daemon.state_dir/index.sqlite`. These limits hold over every camera.\n\n%s",
+            "in `daemon.state_dir/index.sqlite`. These limits hold over every camera; a change\n"
+            "takes effect at the next start (SIGHUP says so).\n\n%s",
             head);
     dump_table(out, vg_cfg_storage_opts, "storage");
     return ferror(out) ? -EIO : 0;

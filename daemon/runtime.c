@@ -425,6 +425,11 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
                               "daemon.catchup_*, daemon.curve and daemon.inference_batch/_wait take effect after a restart");
         restart_needed = 1;
     }
+    if (record_storage_changed(rt->cfg, cfg)) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, msglen - n, "%sstorage.* and daemon.state_dir take effect after a restart", n ? "; " : "");
+        restart_needed = 1;
+    }
     model_t *models[VG_CONFIG_MAX_MODELS];
     int n_models = 0;
     load_models(rt, cfg, models, &n_models);

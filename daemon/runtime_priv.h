@@ -169,6 +169,9 @@ int record_camera_start(vg_runtime_t *rt, camera_t *cam);
 void record_activity(camera_t *cam, const vg_frame_t *frame, uint64_t motion_before, bool done);
 /* Main: recording health (behind, disk full), stalled writers. */
 void record_tick(vg_runtime_t *rt, int64_t now_mono);
+/* True when the storage settings (storage.*, daemon.state_dir) differ: the
+ * storage thread keeps the ones it started with. */
+bool record_storage_changed(const vg_config_t *a, const vg_config_t *b);
 /* MB the recorders' queues and pre-rolls may hold at most. */
 double record_memory_mb(const vg_runtime_t *rt);
 

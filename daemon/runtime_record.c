@@ -212,6 +212,13 @@ void record_tick(vg_runtime_t *rt, int64_t now_mono)
     }
 }
 
+bool record_storage_changed(const vg_config_t *a, const vg_config_t *b)
+{
+    return strcmp(a->state_dir, b->state_dir) != 0 || a->storage_max_size != b->storage_max_size ||
+           a->storage_min_free != b->storage_min_free || a->storage_queue_size != b->storage_queue_size ||
+           a->storage_preroll_size != b->storage_preroll_size || a->storage_interval_us != b->storage_interval_us;
+}
+
 double record_memory_mb(const vg_runtime_t *rt)
 {
     double mb = 0;
