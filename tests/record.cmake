@@ -14,3 +14,13 @@ if(TARGET vigild AND TARGET vigil)
            ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR} ${VIGIL_CACHE_DIR})
   set_tests_properties(test_record_e2e PROPERTIES LABELS "e2e" TIMEOUT 300 PASS_REGULAR_EXPRESSION "PASS")
 endif()
+
+# The recorder's threads (capture, writer, activity, a replaced writer) under
+# TSan and ASan: a plain program, as Criterion cannot run under TSan.
+if(TARGET vigil_capture)
+  add_executable(stress_record ${CMAKE_CURRENT_LIST_DIR}/stress_record.c)
+  target_link_libraries(stress_record PRIVATE vigil_capture Threads::Threads)
+  add_test(NAME stress_record COMMAND stress_record)
+  set_tests_properties(stress_record PROPERTIES LABELS "unit;tsan" TIMEOUT 300
+    FAIL_REGULAR_EXPRESSION "ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error")
+endif()

@@ -17,6 +17,7 @@
 
 #include <libavformat/avformat.h>
 #include <libavutil/log.h>
+#include <libavutil/time.h>
 #include <sqlite3.h>
 
 #include "capture/reader.h"
@@ -605,4 +606,51 @@ Test(recorder, times_in_iso_8601_and_relative_forms)
     cr_expect_eq(m, VG_RECORD_MOTION);
     cr_expect_eq(vg_record_parse_name("20251208T033000.042Z-motion.mp4.part", &start, &m), 0);
     cr_expect_eq(vg_record_parse_name("notes.txt", &start, &m), -EINVAL);
+}
+
+/* A writer stuck on the disk (the test hook holds it 100 ms a packet) is
+ * found stalled by the check, abandoned and replaced: recording goes on from
+ * a keyframe, and the abandoned one ends by itself without touching the
+ * recorder. */
+Test(recorder, stalled_writer_is_replaced)
+{
+    make_clip(6);
+    segs_t l = {0};
+    char rdir[PATH_MAX];
+    snprintf(rdir, sizeof(rdir), "%s/state/recordings", dir);
+    pthread_mutex_init(&l.lock, NULL);
+    vg_recorder_config_t rc = {.camera = "cam", .dir = rdir, .mode = VG_RECORD_CONTINUOUS, .segment_us = 1000000,
+                               .audio = false, .debug_write_delay_us = 100000, .queue_packets = 10,
+                               .on_segment = on_segment,
+                               .opaque = &l};
+    feed_t f = {0};
+    cr_assert_eq(vg_recorder_new(&rc, &f.rec), 0);
+    const vg_recorder_stats_t *s = vg_recorder_stats(f.rec);
+    /* the first packets: the writer opens a segment and crawls */
+    vg_reader_config_t rdc = {.url = clip, .timeout_us = 5000000, .decode_threads = 1, .on_packet = on_packet,
+                              .opaque = &f};
+    vg_reader_t *r = NULL;
+    cr_assert_eq(vg_reader_open(&rdc, &r, NULL, 0), 0);
+    cr_assert_eq(vg_recorder_stream_begin(f.rec, vg_reader_stream(r), NULL), 0);
+    AVFrame *fr = av_frame_alloc();
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(vg_reader_read(r, fr), 0);
+    for (int i = 0; i < 200 && !atomic_load(&s->recording); i++)
+        usleep(10000);
+    cr_assert(atomic_load(&s->recording), "a segment is open");
+    int64_t now = av_gettime_relative();
+    cr_expect_eq(vg_recorder_check(f.rec, now), 0, "not stalled yet");
+    cr_expect_eq(vg_recorder_check(f.rec, now + 4000000), 1, "no close for 3 x segment: replaced");
+    cr_expect_eq(atomic_load(&s->restarts), 1);
+    /* the rest of the stream goes to the new writer */
+    while (vg_reader_read(r, fr) == 0)
+        ;
+    vg_recorder_stream_end(f.rec);
+    av_frame_free(&fr);
+    vg_reader_free(&r);
+    vg_recorder_free(&f.rec);
+    usleep(300000); /* the abandoned writer finishes its packet and ends */
+    cr_expect_geq(l.n, 1, "the new writer recorded segments");
+    for (int i = 0; i < l.n; i++)
+        cr_expect(probe(l.seg[i].path).first_is_key, "segment %d starts with a keyframe", i);
 }
