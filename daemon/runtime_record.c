@@ -111,6 +111,9 @@ int record_camera_start(vg_runtime_t *rt, camera_t *cam)
         vg_log(VG_LOG_WARNING, "camera '%s': V4L2 cameras are not recorded (record.mode is ignored)", cc->name);
         return 0;
     }
+    if (cc->record_mode == VG_RECORD_OBJECTS && !cam->detector)
+        vg_log(VG_LOG_WARNING, "camera '%s': record.mode objects records what the detector finds, and the camera "
+               "has none: nothing will be recorded (use motion)", cc->name);
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/recordings", rt->cfg->state_dir);
     const char *delay = getenv("VIGIL_DEBUG_RECORD_DELAY_MS");
