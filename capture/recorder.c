@@ -353,6 +353,11 @@ static int open_segment(writer_t *w, const pre_t *first)
     }
     if ((r = avio_open(&w->oc->pb, w->part, AVIO_FLAG_WRITE)) < 0)
         goto fail;
+    /* the I/O buffer goes to the file after each packet: with fragments the
+     * muxer writes only at a keyframe (one write() per GOP), and without it
+     * libavformat 5.1 keeps whole segments in memory and write errors
+     * (a full disk) show only at the trailer */
+    w->oc->flush_packets = 1;
     AVDictionary *opts = NULL;
     /* a fragment per GOP: a crash loses at most the GOP being written */
     av_dict_set(&opts, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0);
@@ -434,7 +439,7 @@ static void close_segment(writer_t *w)
 static void write_failed(writer_t *w, int err)
 {
     ST_ADD(w->sh, write_errors, 1);
-    if (err == AVERROR(ENOSPC) || err == AVERROR(EDQUOT))
+    if (err == AVERROR(ENOSPC) || err == AVERROR(EDQUOT) || err == AVERROR(EFBIG))
         ST_SET(w->sh, disk_full, 1);
     close_segment(w);
     pre_clear(w);
@@ -476,6 +481,10 @@ static int write_packet(writer_t *w, const AVPacket *p, bool audio)
     if (w->delay_us > 0)
         av_usleep((unsigned)w->delay_us);
     r = av_interleaved_write_frame(w->oc, t); /* takes t's reference */
+    /* the muxer does not always pass on a failed write of its buffer (the
+     * fragments of FFmpeg 5.1's mov muxer): the I/O context keeps it */
+    if (r >= 0 && w->oc->pb->error < 0)
+        r = w->oc->pb->error;
     if (r < 0)
         return r;
     w->seg_packets++;

@@ -110,7 +110,7 @@ typedef struct {
     _Atomic uint64_t restarts;        /* stalled writers replaced */
     _Atomic uint64_t preroll_bytes;   /* bytes held in the pre-roll now (gauge) */
     _Atomic int behind;               /* 1 while dropping for a full queue */
-    _Atomic int disk_full;            /* 1 after ENOSPC until a segment closes again */
+    _Atomic int disk_full;            /* 1 after ENOSPC, EDQUOT or EFBIG until a segment closes again */
     _Atomic int recording;            /* 1 while a segment is open */
     _Atomic int64_t last_close_us;    /* CLOCK_MONOTONIC of the last close or idle moment */
 } vg_recorder_stats_t;

@@ -202,9 +202,9 @@ void record_tick(vg_runtime_t *rt, int64_t now_mono)
             vg_log(full ? VG_LOG_ERROR : VG_LOG_INFO, "camera '%s': %s", cam->cfg.name, why);
             record_health(rt, cam, full ? "disk_full" : "recording", why);
             cam->rec_disk_full = full;
+            if (full) /* a retention pass now, not at the next interval */
+                vg_storage_make_room(rt->storage);
         }
-        if (full)
-            vg_storage_make_room(rt->storage);
         int r = vg_recorder_check(cam->recorder, now_mono);
         if (r != 0) {
             snprintf(why, sizeof(why), "no segment closed for 3 x record.segment: the writer was %s",

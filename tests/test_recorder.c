@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -653,4 +655,33 @@ Test(recorder, stalled_writer_is_replaced)
     cr_expect_geq(l.n, 1, "the new writer recorded segments");
     for (int i = 0; i < l.n; i++)
         cr_expect(probe(l.seg[i].path).first_is_key, "segment %d starts with a keyframe", i);
+}
+
+/* A disk that refuses bytes (a real one: the kernel's file size limit,
+ * RLIMIT_FSIZE, in this test's own process): the write fails, the segment
+ * is closed and kept (its whole fragments play), disk_full is raised, and
+ * recording resumes at a keyframe a second later; capture never stops. */
+Test(recorder, write_error_closes_and_resumes)
+{
+    make_clip(5);
+    signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG instead */
+    struct rlimit lim = {.rlim_cur = 16 * 1024, .rlim_max = RLIM_INFINITY};
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    segs_t l = {0};
+    feed_t f = {.rec = recorder(VG_RECORD_CONTINUOUS, 10000000, &l)};
+    const vg_recorder_stats_t *s = vg_recorder_stats(f.rec);
+    int frames = feed(&f, clip, 1, 1.0, NULL, NULL);
+    uint64_t errors = atomic_load(&s->write_errors), dropped = atomic_load(&s->dropped_errors);
+    vg_recorder_free(&f.rec);
+    lim.rlim_cur = RLIM_INFINITY;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    cr_expect_eq(frames, 5 * FPS, "capture read every frame");
+    cr_expect_geq(errors, 1, "the limit stopped a segment");
+    cr_expect_gt(dropped, 0, "packets were dropped during the pause");
+    cr_expect_geq(l.n, 2, "recording resumed after the error: %d segments", l.n);
+    for (int i = 0; i < l.n; i++) {
+        probe_t p = probe(l.seg[i].path);
+        cr_expect(p.first_is_key, "segment %d starts with a keyframe", i);
+        cr_expect_gt(p.video, 0, "segment %d plays", i);
+    }
 }
