@@ -4,7 +4,7 @@
 # models, builds, and runs ctest in three builds:
 #   build/       -Werror, every test (unit, e2e, fuzz replays, benches' smoke)
 #   build-asan/  ASan+UBSan, the 'unit' tests (library code, fast)
-#   build-tsan/  TSan, the 'tsan' tests (ring/worker stress, the whole pipeline)
+#   build-tsan/  TSan, the 'tsan' tests (ring/worker and recorder stress, the whole pipeline)
 #   build-fuzz/  clang + libFuzzer, the 'fuzz' tests (seed corpora replayed and
 #                mutated for a fixed count: config, ONNX loader, control requests)
 # Exit status: 0 when every test passed.
@@ -38,7 +38,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 
 step "build (TSan)"
 cmake -S . -B build-tsan "${common[@]}" -DVIGIL_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j"$jobs" --target stress_threads vigil
+cmake --build build-tsan -j"$jobs" --target stress_threads stress_record vigil
 step "tests (TSan, label tsan)"
 TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=1" \
   ctest --test-dir build-tsan --output-on-failure -L tsan -j1
