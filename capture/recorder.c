@@ -90,6 +90,7 @@ typedef struct writer {
     int64_t last_out[2];       /* last dts written, output time base */
     int64_t end_v;             /* end of the last video packet, vtb */
     int64_t seg_start_us;
+    int64_t seg_first_wall_us; /* arrival of its first packet (activity is in the same clock) */
     uint64_t seg_packets;
     /* a run of segments without a break: their start times follow on */
     bool run;
@@ -309,6 +310,7 @@ static int open_segment(writer_t *w, const pre_t *first)
         w->run_t0 = origin;
     }
     w->seg_start_us = w->run_wall0 + av_rescale_q(origin - w->run_t0, w->vtb, (AVRational){1, 1000000});
+    w->seg_first_wall_us = first->wall_us;
     time_t secs = (time_t)(w->seg_start_us / 1000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
@@ -423,8 +425,10 @@ static void close_segment(writer_t *w)
         .end_us = w->seg_start_us + av_rescale_q(w->end_v - w->origin[0], w->vtb, (AVRational){1, 1000000}),
         .bytes = (uint64_t)st.st_size,
         .mode = w->mode,
-        .has_motion = motion >= w->seg_start_us - w->pre_us,
-        .has_objects = objects >= w->seg_start_us - w->pre_us,
+        /* the latest activity falls in the segment (or after it, when the
+         * analysis lags): it had some */
+        .has_motion = motion >= w->seg_first_wall_us,
+        .has_objects = objects >= w->seg_first_wall_us,
         .has_audio = w->aout >= 0,
     };
     /* under the lock: an abandoned writer's callback target may be gone */

@@ -610,8 +610,9 @@ Test(recorder, times_in_iso_8601_and_relative_forms)
     cr_expect_eq(vg_record_parse_name("notes.txt", &start, &m), -EINVAL);
 }
 
-/* A writer stuck on the disk (the test hook holds it 100 ms a packet) is
- * found stalled by the check, abandoned and replaced: recording goes on from
+/* A writer that closes no segment for 3 x segment (the check is given a
+ * clock 4 s ahead; the test hook keeps the writer busy 5 ms a packet) is
+ * found stalled, abandoned and replaced: recording goes on from
  * a keyframe, and the abandoned one ends by itself without touching the
  * recorder. */
 Test(recorder, stalled_writer_is_replaced)
@@ -622,13 +623,12 @@ Test(recorder, stalled_writer_is_replaced)
     snprintf(rdir, sizeof(rdir), "%s/state/recordings", dir);
     pthread_mutex_init(&l.lock, NULL);
     vg_recorder_config_t rc = {.camera = "cam", .dir = rdir, .mode = VG_RECORD_CONTINUOUS, .segment_us = 1000000,
-                               .audio = false, .debug_write_delay_us = 100000, .queue_packets = 10,
-                               .on_segment = on_segment,
+                               .audio = false, .debug_write_delay_us = 5000, .on_segment = on_segment,
                                .opaque = &l};
     feed_t f = {0};
     cr_assert_eq(vg_recorder_new(&rc, &f.rec), 0);
     const vg_recorder_stats_t *s = vg_recorder_stats(f.rec);
-    /* the first packets: the writer opens a segment and crawls */
+    /* the first packets: the writer opens a segment */
     vg_reader_config_t rdc = {.url = clip, .timeout_us = 5000000, .decode_threads = 1, .on_packet = on_packet,
                               .opaque = &f};
     vg_reader_t *r = NULL;
