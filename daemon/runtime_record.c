@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,10 @@ int record_storage_update(vg_runtime_t *rt, const vg_config_t *cfg)
         any |= records(&cfg->cameras[i]);
     if (!any || rt->storage_failed)
         return 0;
+    /* a file size limit (ulimit -f, a quota) fails the write (EFBIG) of a
+     * segment or of the index: the recorder reports disk_full and resumes,
+     * instead of SIGXFSZ killing the daemon */
+    signal(SIGXFSZ, SIG_IGN);
     vg_storage_config_t sc = {
         .state_dir = cfg->state_dir,
         .max_size = cfg->storage_max_size,

@@ -8,7 +8,8 @@ endif()
 
 # The daemon recording real streams: an RTSP camera whose server restarts
 # (gap), vigild killed -9 (index == disk after restart), a slow disk (GOPs
-# dropped, analysis loses nothing), an event's clip with its pre-roll.
+# dropped, analysis loses nothing), an event's clip with its pre-roll, a disk
+# that refuses bytes (ulimit -f: disk_full, recording resumes).
 if(TARGET vigild AND TARGET vigil)
   add_test(NAME test_record_e2e COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_record_e2e.sh
            ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR} ${VIGIL_CACHE_DIR})
