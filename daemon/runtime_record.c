@@ -175,7 +175,7 @@ static void record_health(vg_runtime_t *rt, camera_t *cam, const char *state, co
     vg_jsonw_key(&w, "reason");
     vg_jsonw_string(&w, reason);
     vg_jsonw_key(&w, "url");
-    vg_jsonw_string(&w, cam->url);
+    vg_jsonw_string(&w, cam->url_public); /* without credentials */
     vg_jsonw_object_end(&w);
     int len = vg_jsonw_finish(&w);
     if (len > 0)

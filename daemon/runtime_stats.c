@@ -274,9 +274,8 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
     double catchup_mb = rt->opt.print_to ? 0
                                          : (double)rt->cfg->catchup_bytes * rt->n_cameras / (1 << 20) +
                                                (double)rt->cfg->catchup_messages * rt->n_cameras * 24 / (1 << 20);
-    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb + catchup_mb;
     double record_mb = record_memory_mb(rt);
-    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb + record_mb;
+    double total = PROCESS_BASE_MB + frames_mb + motion_mb + correct_mb + models_mb + catchup_mb + record_mb;
     vg_procstat_t p = {0};
     vg_procstat_read(&p);
     char sized[64] = "";
@@ -284,12 +283,9 @@ void vg_runtime_log_memory(const vg_runtime_t *rt)
         snprintf(sized, sizeof(sized), ", %d not open yet counted at 1080p", unknown);
     vg_log(VG_LOG_INFO,
            "memory budget: %.0f MB = process ~%.0f + frames %.0f (ring + 3 + decoder ~%d per camera) + motion %.1f + "
-           "corrections up to %.0f + models %.0f + catch-up log %.1f (%d messages or %d bytes per camera), "
-           "for %d camera%s%s; resident now %.0f MB",
+           "corrections up to %.0f + models %.0f + catch-up log %.1f (%d messages or %d bytes per camera) + "
+           "recording queues and pre-rolls up to %.0f, for %d camera%s%s; resident now %.0f MB",
            total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb, catchup_mb,
-           rt->cfg->catchup_messages, rt->cfg->catchup_bytes,
-           "corrections up to %.0f + models %.0f + recording queues and pre-rolls up to %.0f, for %d camera%s%s; "
-           "resident now %.0f MB",
-           total, PROCESS_BASE_MB, frames_mb, DECODER_FRAMES_ESTIMATE, motion_mb, correct_mb, models_mb, record_mb,
+           rt->cfg->catchup_messages, rt->cfg->catchup_bytes, record_mb,
            rt->n_cameras, rt->n_cameras == 1 ? "" : "s", sized, (double)p.rss_bytes / (1 << 20));
 }

@@ -56,7 +56,7 @@ static int find_state_dir(const char *cmd, const char *config, const char *state
     }
     vg_config_t *cfg = NULL;
     char err[VG_CONFIG_ERROR_MAX];
-    if (vg_config_load(config, &cfg, err, sizeof(err)) < 0) {
+    if (vg_config_load(config, err, sizeof(err), &cfg) < 0) {
         fprintf(stderr, "vigil %s: %s\n", cmd, err);
         return -EINVAL;
     }
