@@ -144,6 +144,7 @@ void vg_recorder_activity(vg_recorder_t *rec, unsigned kinds, int64_t wall_us);
  * could not start. Thread: main. */
 int vg_recorder_check(vg_recorder_t *rec, int64_t now_mono_us);
 
+/* The counters, valid until vg_recorder_free. Thread: any (relaxed loads). */
 const vg_recorder_stats_t *vg_recorder_stats(const vg_recorder_t *rec);
 
 /* Bytes the queue and the pre-roll may hold at most (the memory budget).

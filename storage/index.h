@@ -61,35 +61,44 @@ int vg_index_open(const char *state_dir, vg_index_t **ret, bool *ret_rebuilt, ch
  * Thread: any. */
 int vg_index_open_readonly(const char *state_dir, vg_index_t **ret, char *err, size_t errlen);
 
+/* Closes the connection. Accepts NULL; sets *ix = NULL. Thread: the owner's. */
 void vg_index_close(vg_index_t **ix);
 
 /* state_dir/recordings, the root of segment paths. Thread: the owner's. */
 const char *vg_index_recordings_dir(const vg_index_t *ix);
 
-/* Inserts (or replaces, by path) a segment. Returns 0 or -EIO. */
+/* Inserts (or replaces, by path) a segment. Returns 0 or -EIO.
+ * Thread: the owner's. */
 int vg_index_add_segment(vg_index_t *ix, const vg_index_segment_t *seg);
 
 /* Inserts or updates an event by id (fields of an update replace those
- * stored; start_us and span_start_us keep their first value). Returns 0 or -EIO. */
+ * stored; start_us and span_start_us keep their first value). Returns 0 or
+ * -EIO. Thread: the owner's. */
 int vg_index_put_event(vg_index_t *ix, const vg_index_event_t *ev);
 
-/* Looks an event up by id. Returns 0, -ENOENT or -EIO. */
+/* Looks an event up by id. Returns 0, -ENOENT or -EIO. Thread: the owner's. */
 int vg_index_get_event(vg_index_t *ix, const char *id, vg_index_event_t *ret);
 
 /* Calls fn for each segment of camera (NULL = every camera) overlapping
- * [from_us, to_us) (0 = open end), oldest first; fn returning non-zero
- * stops. Returns the number of segments seen, or -EIO. */
+ * [from_us, to_us) (0 = open end), by camera and oldest first; fn (may be
+ * NULL: only count) returning non-zero stops. Returns the number of segments
+ * seen, or -EIO. Thread: the owner's. */
 int vg_index_segments(vg_index_t *ix, const char *camera, int64_t from_us, int64_t to_us,
                       int (*fn)(void *opaque, const vg_index_segment_t *seg), void *opaque);
 
-/* Removes a segment's row and its file (path relative). Returns 0 or -EIO. */
+/* Removes a segment's row and its file (path relative), and its hour and day
+ * folders once empty. Returns 0, -EIO, or unlink's negative errno.
+ * Thread: the owner's. */
 int vg_index_delete_segment(vg_index_t *ix, const char *path);
 
 /* Walks the recordings and brings the index in line with them (see the top
- * of this file). Counts are optional. Returns 0 or a negative errno. */
+ * of this file). Counts are optional. Returns 0 or a negative errno. Cost:
+ * a readdir of every folder and a read of each segment not yet indexed.
+ * Thread: the owner's. */
 int vg_index_reindex(vg_index_t *ix, int *ret_added, int *ret_removed, int *ret_recovered);
 
-/* Deletes everything in the index (the files stay). Returns 0 or -EIO. */
+/* Deletes everything in the index (the files stay). Returns 0 or -EIO.
+ * Thread: the owner's. */
 int vg_index_clear(vg_index_t *ix);
 
 /* The SQLite handle (retention runs its own queries). Thread: the owner's. */

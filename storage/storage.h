@@ -91,6 +91,7 @@ void vg_storage_make_room(vg_storage_t *st);
  * Thread: main. */
 int vg_storage_set_cameras(vg_storage_t *st, const vg_storage_camera_t *cameras, int n);
 
+/* The counters, valid until vg_storage_free. Thread: any (relaxed loads). */
 const vg_storage_stats_t *vg_storage_stats(const vg_storage_t *st);
 
 /* Stops the thread after it indexed what was queued, closes the index.
