@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "daemon/log.h"
+#include "daemon/model_map.h"
 #include "daemon/procstat.h"
 #include "pipeline/jsonw.h"
 
@@ -229,20 +230,18 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
      * dropping: let their pops and puts wake its capture thread */
     if ((r = vg_ring_enable_wait(cam->ring)) < 0 || (r = vg_frame_pool_enable_wait(cam->pool)) < 0)
         goto fail;
-    vg_analysis_config_t ac = {
-        .camera = cam->cfg.name,
-        .motion = {.threshold = cc->motion_threshold, .min_area = cc->motion_min_area, .width = cc->motion_width},
-        .publish_detections = rt->cfg->publish_detections,
-        .detector = cam->detector,
-        .cascade = cam->cascade,
-        .inference = cam->actor,
-        .wait_for_inference = rt->opt.lossless,
-        .detected = camera_detected,
-        .detected_arg = cam,
-        .detect_when = cc->detect_when,
-        .correct_mode = cc->correct_mode,
-        .correct_mask = cc->correct_mask,
-    };
+    vg_analysis_config_t ac;
+    memset(&ac, 0, sizeof(ac));
+    /* cam->cfg: the camera's own copy, which outlives the analysis */
+    vg_camera_analysis_config(rt->cfg, &cam->cfg, &ac);
+    ac.publish_detections = rt->cfg->publish_detections;
+    ac.detector = cam->detector;
+    ac.cascade = cam->cascade;
+    ac.inference = cam->actor;
+    ac.wait_for_inference = rt->opt.lossless;
+    ac.detected = camera_detected;
+    ac.detected_arg = cam;
+    ac.emit_snapshot = vg_emitter_send_blob;
     if ((r = vg_analysis_new(&ac, &cam->analysis)) < 0)
         goto fail;
     if ((r = vg_emitter_new(rt->pub, &cam->health_emitter)) < 0)

@@ -24,7 +24,7 @@
 #include "pipeline/inference.h"
 #include "pipeline/workers.h"
 
-#define MSG_CAP 4096
+#define MSG_CAP 8192 /* a stats message with its objects and lines (issue 11) */
 /* What of a URL or a reason goes into a message, in bytes: with JSON's
  * escapes (6 bytes per control character at worst) both still fit in
  * MSG_CAP beside the other fields. Longer ones are cut, marked "...". */
@@ -41,6 +41,7 @@ typedef struct {
     char *path, *labels;     /* our copies of cfg.path and cfg.labels */
     vg_inference_t *actor;   /* the thread that owns and runs it; NULL when it failed to load */
     vg_detector_t *detector; /* the actor's (labels, names, memory); NULL when it failed */
+    double low_score;        /* boxes kept down to this score (vg_model_low_score at load) */
     char error[512];         /* why it failed */
 } model_t;
 

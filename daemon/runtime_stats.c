@@ -147,6 +147,8 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     vg_jsonw_string(&w, names);
     vg_jsonw_object_end(&w);
     json_counters(&w, &c, VG_COUNTER_JSON_TAIL);
+    /* per label: objects present and events started; per line: crossings */
+    vg_analysis_write_objects_stats(cam->analysis, &w);
     vg_jsonw_key(&w, "process");
     vg_jsonw_object_begin(&w);
     vg_jsonw_key(&w, "rss_bytes");

@@ -486,7 +486,8 @@ static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long 
     vg_jsonw_array_begin(&w);
     for (int i = 0; i < n; i++) {
         const char *label = attrs && attrs[i].label ? attrs[i].label : vg_detector_label(det, dets[i].label);
-        vg_analysis_write_object(&w, label, &dets[i], cascade, attrs ? &attrs[i] : NULL);
+        vg_analysis_write_object(&w, label, &dets[i], cascade, attrs ? &attrs[i] : NULL,
+                                 res->track_ids ? res->track_ids[i] : 0);
     }
     vg_jsonw_array_end(&w);
     vg_jsonw_object_end(&w);
@@ -764,15 +765,15 @@ int vg_cli_detect(int argc, char **argv)
         }
     }
     /* what a worker runs for the camera, with the detector on every frame */
-    const vg_analysis_config_t ac = {
-        .camera = cam->name,
-        .motion = {.threshold = cam->motion_threshold, .min_area = cam->motion_min_area, .width = cam->motion_width},
-        .detector = det,
-        .cascade = cascade,
-        .detect_when = VG_DETECT_ALWAYS,
-        .correct_mode = correct_mode,
-        .correct_mask = correct_mask,
-    };
+    vg_analysis_config_t ac;
+    memset(&ac, 0, sizeof(ac));
+    vg_camera_analysis_config(cfg, cam, &ac);
+    ac.detector = det;
+    ac.cascade = cascade;
+    ac.detect_when = VG_DETECT_ALWAYS;
+    ac.correct_mode = correct_mode;
+    ac.correct_mask = correct_mask;
+    ac.snapshots.enabled = false; /* vigil detect draws its own pictures (--out) */
     if ((r = vg_analysis_new(&ac, &analysis)) < 0) {
         fprintf(stderr, "vigil detect: cannot start the analysis: %s\n", strerror(-r));
         goto done;
