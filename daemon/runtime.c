@@ -323,6 +323,24 @@ int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
             emit_stats(rt, rt->cameras[i], now, (long)p.rss_bytes, p.cpu_s);
         rt->last_stats_us = now;
     }
+    /* snapshots.retain: old snapshot files go, checked every 10 minutes */
+    if (!rt->last_prune_us || now - rt->last_prune_us >= 600 * 1000000LL) {
+        rt->last_prune_us = now;
+        for (int i = 0; i < rt->n_cameras; i++) {
+            const vg_camera_config_t *cc = &rt->cameras[i]->cfg;
+            if (!cc->snap_enabled || cc->snap_retain_us <= 0)
+                continue;
+            char dir[4096];
+            snprintf(dir, sizeof(dir), "%s/snapshots/%s", rt->cfg->state_dir, cc->name);
+            int r = vg_snapshot_prune(dir, cc->snap_retain_us / 1e6);
+            if (r > 0)
+                vg_log(VG_LOG_INFO, "camera '%s': %d snapshot%s older than the retention deleted", cc->name, r,
+                       r == 1 ? "" : "s");
+            else if (r < 0 && r != -ENOENT)
+                vg_log(VG_LOG_WARNING, "camera '%s': cannot prune snapshots in '%s': %s", cc->name, dir,
+                       strerror(-r));
+        }
+    }
     return running;
 }
 

@@ -103,6 +103,7 @@ struct vg_runtime {
     int batch;               /* daemon.inference_batch at start */
     int64_t batch_wait_us;   /* daemon.inference_wait at start */
     int64_t started_us, last_stats_us;
+    int64_t last_prune_us;   /* snapshot retention, last run (monotonic) */
     uint64_t last_progress; /* worker frames handled at the last watchdog check */
     uint64_t last_publisher_loops; /* publisher turns at the last watchdog check */
     /* cameras removed by reload: their totals still count */
