@@ -242,6 +242,9 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
     ac.detected = camera_detected;
     ac.detected_arg = cam;
     ac.emit_snapshot = vg_emitter_send_blob;
+    for (int k = 0; k < rt->n_track_ids; k++)
+        if (strcmp(rt->track_ids[k].name, cc->name) == 0)
+            ac.track.first_id = rt->track_ids[k].next_id; /* a restarted camera goes on counting */
     if ((r = vg_analysis_new(&ac, &cam->analysis)) < 0)
         goto fail;
     if ((r = vg_emitter_new(rt->pub, &cam->health_emitter)) < 0)
@@ -408,6 +411,13 @@ static void camera_remove(vg_runtime_t *rt, int i, const char *reason)
     /* after its last messages (the same queue): `vigil status` forgets it */
     vg_emitter_forget(rt->main_emitter, cam->cfg.name);
     add_totals(&rt->retired_totals, cam);
+    int k = 0;
+    while (k < rt->n_track_ids && strcmp(rt->track_ids[k].name, cam->cfg.name) != 0)
+        k++;
+    if (k == rt->n_track_ids && k < VG_CONFIG_MAX_CAMERAS)
+        snprintf(rt->track_ids[rt->n_track_ids++].name, VG_CONFIG_NAME_MAX, "%s", cam->cfg.name);
+    if (k < rt->n_track_ids)
+        rt->track_ids[k].next_id = vg_analysis_next_track_id(cam->analysis);
     camera_free(&cam);
     memmove(&rt->cameras[i], &rt->cameras[i + 1], (size_t)(rt->n_cameras - i - 1) * sizeof(*rt->cameras));
     rt->n_cameras--;

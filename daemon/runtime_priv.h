@@ -108,6 +108,13 @@ struct vg_runtime {
     uint64_t last_publisher_loops; /* publisher turns at the last watchdog check */
     /* cameras removed by reload: their totals still count */
     vg_runtime_totals_t retired_totals;
+    /* the next track id of cameras stopped by a reload, by name, so that a
+     * restarted camera's ids go on rising (event ids never repeat in a run) */
+    struct {
+        char name[VG_CONFIG_NAME_MAX];
+        uint64_t next_id;
+    } track_ids[VG_CONFIG_MAX_CAMERAS];
+    int n_track_ids;
     char msg[MSG_CAP];
 };
 

@@ -145,6 +145,8 @@ void vg_analysis_free(vg_analysis_t **a)
 
 const vg_analysis_stats_t *vg_analysis_stats(const vg_analysis_t *a) { return &a->stats; }
 
+uint64_t vg_analysis_next_track_id(const vg_analysis_t *a) { return vg_events_next_track_id(a->events); }
+
 void vg_analysis_write_objects_stats(const vg_analysis_t *a, vg_jsonw_t *w) { vg_events_write_stats(a->events, w); }
 
 #define STAT_ADD(a, field, n) atomic_fetch_add_explicit(&(a)->stats.field, (n), memory_order_relaxed)

@@ -177,6 +177,11 @@ int vg_analysis_objects(const vg_analysis_t *a, vg_analysis_object_t *ret, int m
 void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *d, const vg_cascade_t *cascade,
                               const vg_cascade_attr_t *at, uint64_t track_id);
 
+/* The id the camera's next track will get: a restarted camera passes it
+ * as track.first_id so that track ids (and event ids) go on rising.
+ * Thread: main, while no worker runs the camera. */
+uint64_t vg_analysis_next_track_id(const vg_analysis_t *a);
+
 /* Writes the `objects` and `lines` members of the camera's stats message
  * (vg_events_write_stats). Thread: any (relaxed reads). */
 void vg_analysis_write_objects_stats(const vg_analysis_t *a, vg_jsonw_t *w);

@@ -148,8 +148,12 @@ int vg_events_new(const vg_events_config_t *cfg, vg_events_t **ret)
     }
     tc.labels = e->filters;
     tc.n_labels = cfg->n_labels;
+    /* the low-score stage sits below every label's min_score */
     if (tc.low_score > tc.defaults.min_score)
         tc.low_score = tc.defaults.min_score;
+    for (int l = 0; l < cfg->n_labels; l++)
+        if (tc.low_score > e->min_score[l])
+            tc.low_score = e->min_score[l];
     if ((r = vg_track_new(&tc, &e->track)) < 0)
         goto fail;
     e->cfg.track = tc;
@@ -192,6 +196,8 @@ void vg_events_free(vg_events_t **pe)
 }
 
 uint64_t vg_events_started(const vg_events_t *e) { return atomic_load_explicit(&e->started, RELAXED); }
+
+uint64_t vg_events_next_track_id(const vg_events_t *e) { return vg_track_next_id(e->track); }
 
 void vg_events_track_stats(const vg_events_t *e, vg_track_stats_t *ret) { vg_track_stats(e->track, ret); }
 

@@ -125,6 +125,11 @@ float vg_events_min_score(const vg_events_t *e, int label);
  * scaled by the last vg_events_detected). Thread: the owner. */
 bool vg_events_masked(const vg_events_t *e, const vg_det_t *d);
 
+/* The id the next new track will get (for an owner that rebuilds the
+ * events and wants ids to go on: vg_track_config_t.first_id). Thread: the
+ * owner, or main while no worker runs the camera. */
+uint64_t vg_events_next_track_id(const vg_events_t *e);
+
 /* Events started since new. Thread: any. */
 uint64_t vg_events_started(const vg_events_t *e);
 
