@@ -546,10 +546,10 @@ static void lifecycle(vg_events_t *e, const vg_events_frame_t *f, bool detected,
                 atomic_fetch_add_explicit(&e->crossings[k][r->label][0], r->crossed_pending_in[k], RELAXED);
                 atomic_fetch_add_explicit(&e->crossings[k][r->label][1], r->crossed_pending_out[k], RELAXED);
             }
-            if (detected)
-                snapshot(e, r, o, f);
             emit_event(e, r, o, "start", f, NULL, 0, emit, emitter);
-            r->pending = 0;
+            /* its first snapshot follows its start on snap.<camera>; the
+             * update saying so follows after update_every */
+            r->pending = detected ? snapshot(e, r, o, f) : 0;
         } else {
             if (detected)
                 ch |= snapshot(e, r, o, f);

@@ -437,6 +437,8 @@ typedef struct {
     json_t *events; /* every event message, in order */
     json_t *tracks; /* track id -> frames it appeared in on det.street */
     json_t *last_stats;
+    json_t *started;   /* ids whose start was seen */
+    int snap_before_start;
 } objects_run_t;
 
 static void collect_objects(daemon_t *d, objects_run_t *r, int ms)
@@ -455,6 +457,9 @@ static void collect_objects(daemon_t *d, objects_run_t *r, int ms)
         account(&r->s, topic, m);
         if (!strncmp(topic, "event.", 6)) {
             json_array_append(r->events, m);
+            json_object_set_new(r->started, json_string_value(json_object_get(m, "id")), json_true());
+        } else if (!strncmp(topic, "snap.", 5)) {
+            r->snap_before_start += !json_object_get(r->started, json_string_value(json_object_get(m, "id")));
         } else if (!strncmp(topic, "det.", 4)) {
             size_t i;
             json_t *o;
@@ -496,7 +501,7 @@ Test(daemon, vtest_one_event_per_object_and_the_van_is_one_stationary_object, .t
              d.endpoint, d.dir, models, vg_test_footage("vtest.avi"));
     vg_test_write_file(d.config, text);
     vg_test_vigild_start(&d);
-    objects_run_t r = {.events = json_array(), .tracks = json_object()};
+    objects_run_t r = {.events = json_array(), .tracks = json_object(), .started = json_object()};
     collect_objects(&d, &r, 300000);
     cam_seen_t *c = cam(&r.s, "street");
     cr_assert_str_eq(c->last_state, "eof", "the clip played to its end");
@@ -574,6 +579,7 @@ Test(daemon, vtest_one_event_per_object_and_the_van_is_one_stationary_object, .t
     cr_expect_gt(with_snapshot, persons / 2, "most events have a snapshot (%d of %d)", with_snapshot,
                  c->events_start);
     cr_expect_geq(c->snaps, with_snapshot, "snap.street messages");
+    cr_expect_eq(r.snap_before_start, 0, "a snapshot follows its event's start");
     /* the last stats agree with the events */
     cr_assert_not_null(r.last_stats);
     json_t *op = json_object_get(json_object_get(r.last_stats, "objects"), "person");
@@ -593,6 +599,7 @@ Test(daemon, vtest_one_event_per_object_and_the_van_is_one_stationary_object, .t
     json_decref(r.events);
     json_decref(r.tracks);
     json_decref(r.last_stats);
+    json_decref(r.started);
     cr_assert_eq(daemon_stop(&d), 0);
 }
 
