@@ -58,6 +58,8 @@ typedef struct {
     long long last_seq;
     int gaps;
     int det, events_start, events_end, stats, health, snaps;
+    char start_tids[4096]; /* ",id," of every start's track_id: a reused one is counted */
+    int reused_tids;
     int connecting; /* health "connecting" reports */
     int persons;    /* det objects labelled person */
     int faces, happy; /* det objects labelled face, and those with expression happy */
@@ -156,6 +158,14 @@ static void account(seen_t *s, const char *topic, json_t *m)
                   "an event's box is not empty");
         c->events_start += !strcmp(type, "start");
         c->events_end += !strcmp(type, "end");
+        if (!strcmp(type, "start")) {
+            char tid[32];
+            snprintf(tid, sizeof(tid), ",%lld,", json_integer_value(json_object_get(m, "track_id")));
+            if (strstr(c->start_tids, tid))
+                c->reused_tids++;
+            else if (strlen(c->start_tids) + strlen(tid) < sizeof(c->start_tids))
+                strcat(c->start_tids, tid + (c->start_tids[0] ? 1 : 0));
+        }
     } else if (strncmp(topic, "snap.", 5) == 0) {
         const void *jpeg;
         size_t len = vg_test_last_blob(&jpeg);
@@ -309,6 +319,7 @@ Test(daemon, sighup_restarts_only_changed_cameras_and_refuses_a_broken_file, .ti
     cr_assert_eq(cam(&s, "a")->connecting, a_connecting, "the unchanged camera was not touched");
     cr_assert_eq(cam(&s, "a")->gaps, 0, "the unchanged camera's seq has no gap");
     cr_assert_eq(cam(&s, "b")->gaps, 0, "a restarted camera's seq continues");
+    cr_assert_eq(cam(&s, "b")->reused_tids, 0, "a restarted camera's track ids go on rising");
     /* a broken file is refused; everything keeps running */
     vg_test_write_file(d.config, "daemon:\n  workers: banana\n");
     kill(d.proc.pid, SIGHUP);
