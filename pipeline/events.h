@@ -90,6 +90,8 @@ typedef struct vg_events vg_events_t;
 /* Returns 0, -EINVAL (tracker settings out of range, too many labels) or
  * -ENOMEM; *ret untouched on failure. Thread: any. */
 int vg_events_new(const vg_events_config_t *cfg, vg_events_t **ret);
+/* Frees e (accepts NULL and *e == NULL) and sets *e = NULL; no message is
+ * emitted (vg_events_flush first). Thread: the owner. */
 void vg_events_free(vg_events_t **e);
 
 /*

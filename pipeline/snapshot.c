@@ -15,6 +15,8 @@
 
 #include <turbojpeg.h>
 
+#include "pipeline/draw.h"
+
 struct vg_snapshot {
     vg_snapshot_config_t cfg;
     tjhandle tj;
@@ -86,23 +88,21 @@ static void sample(const vg_image_t *img, int x, int y, uint8_t *ry, uint8_t *ru
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Draws the box outline (source coordinates mapped by scale and offset). */
-static void draw_box(uint8_t *y, uint8_t *u, uint8_t *v, int w, int h, int cw, const vg_track_box_t *b, int ox,
-                     int oy, double sc)
+
+/* The box (source coordinates mapped by offset and scale) and its label
+ * with the score above it, in green. */
+static void overlay(uint8_t *y, uint8_t *u, uint8_t *v, int w, int h, int cw, const vg_events_snap_t *snap, int ox,
+                    int oy, double sc)
 {
-    int x1 = clampi((int)((b->x1 - ox) * sc), 0, w - 1), x2 = clampi((int)((b->x2 - ox) * sc), 0, w - 1);
-    int y1 = clampi((int)((b->y1 - oy) * sc), 0, h - 1), y2 = clampi((int)((b->y2 - oy) * sc), 0, h - 1);
-    int t = w >= 640 ? 3 : 2; /* line width in pixels */
-    for (int yy = y1; yy <= y2; yy++)
-        for (int xx = x1; xx <= x2; xx++) {
-            bool edge = yy < y1 + t || yy > y2 - t || xx < x1 + t || xx > x2 - t;
-            if (!edge)
-                continue;
-            /* bright green: Y 150, U 44, V 21 */
-            y[(size_t)yy * w + xx] = 150;
-            u[(size_t)(yy / 2) * cw + xx / 2] = 44;
-            v[(size_t)(yy / 2) * cw + xx / 2] = 21;
-        }
+    vg_draw_t p = {.data = {y, u, v}, .linesize = {w, cw, cw}, .width = w, .height = h};
+    vg_draw_color_t green = vg_draw_color(0, 230, 0, true), black = vg_draw_color(0, 0, 0, true);
+    int x1 = (int)((snap->box.x1 - ox) * sc), x2 = (int)((snap->box.x2 - ox) * sc);
+    int y1 = (int)((snap->box.y1 - oy) * sc), y2 = (int)((snap->box.y2 - oy) * sc);
+    int t = h >= 480 ? 3 : 2, s = h >= 720 ? 3 : h >= 360 ? 2 : 1;
+    vg_draw_rect(&p, x1, y1, x2, y2, t, green);
+    char text[64];
+    snprintf(text, sizeof(text), "%s %.0f%%", snap->label, snap->score * 100);
+    vg_draw_text(&p, x1, y1 - 9 * s, s, text, black, green);
 }
 
 int vg_snapshot_encode(vg_snapshot_t *s, const vg_image_t *img, const vg_events_snap_t *snap, const uint8_t **ret_jpeg,
@@ -159,7 +159,7 @@ int vg_snapshot_encode(vg_snapshot_t *s, const vg_image_t *img, const vg_events_
         }
     }
     if (s->cfg.overlay)
-        draw_box(py, pu, pv, w, h, cw, &snap->box, rx, ry, sc);
+        overlay(py, pu, pv, w, h, cw, snap, rx, ry, sc);
     const unsigned char *planes[3] = {py, pu, pv};
     int strides[3] = {w, cw, cw};
     unsigned long len = s->jpeg_cap;

@@ -1,7 +1,7 @@
 /*
  * snapshot: a camera's event snapshots as JPEG (libturbojpeg): the frame,
  * or the object's box with a margin (crop), scaled to a height, with the
- * box drawn (overlay), encoded straight from the YUV planes; and written
+ * box and its label drawn (overlay), encoded straight from the YUV planes; and written
  * as <dir>/<event-id>.jpg atomically (a temporary file renamed over).
  *
  * Called only when an event's snapshot improves (events.h: a better score x
@@ -31,7 +31,7 @@
 typedef struct {
     bool enabled;
     bool corrected;  /* from the corrected analysis copy (the analysis picks the image) */
-    bool overlay;    /* draw the box */
+    bool overlay;    /* draw the box and "label NN%" */
     bool crop;       /* the box with a margin of half its size, not the whole frame */
     int height;      /* scale to this height (0 = as is) */
     int quality;     /* 1..100 (0 = 80) */
@@ -44,6 +44,7 @@ typedef struct vg_snapshot vg_snapshot_t;
 /* Returns 0, -EINVAL or -ENOMEM (the compressor could not be made); creates
  * no directory (the first write does). Thread: any. */
 int vg_snapshot_new(const vg_snapshot_config_t *cfg, vg_snapshot_t **ret);
+/* Frees s (accepts NULL and *s == NULL) and sets *s = NULL. Thread: the owner. */
 void vg_snapshot_free(vg_snapshot_t **s);
 
 /* Encodes img (YUV 4:2:0 planar, NV12 or RGB24; borrowed) for snap. On
