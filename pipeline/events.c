@@ -120,9 +120,12 @@ int vg_events_new(const vg_events_config_t *cfg, vg_events_t **ret)
     if (e->cfg.snapshot_every_s <= 0)
         e->cfg.snapshot_every_s = 1.0;
     snprintf(e->topic, sizeof(e->topic), "event.%s", cfg->camera);
-    memcpy(e->objects, cfg->objects, sizeof(*cfg->objects) * (size_t)cfg->n_objects);
-    memcpy(e->zones, cfg->zones, sizeof(*cfg->zones) * (size_t)cfg->n_zones);
-    memcpy(e->lines, cfg->lines, sizeof(*cfg->lines) * (size_t)cfg->n_lines);
+    if (cfg->n_objects > 0) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(e->objects, cfg->objects, sizeof(*cfg->objects) * (size_t)cfg->n_objects);
+    if (cfg->n_zones > 0)
+        memcpy(e->zones, cfg->zones, sizeof(*cfg->zones) * (size_t)cfg->n_zones);
+    if (cfg->n_lines > 0)
+        memcpy(e->lines, cfg->lines, sizeof(*cfg->lines) * (size_t)cfg->n_lines);
     e->cfg.objects = e->objects;
     e->cfg.zones = e->zones;
     e->cfg.lines = e->lines;
