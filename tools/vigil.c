@@ -666,7 +666,6 @@ static int cmd_status(int argc, char **argv)
         case 'j': raw = true; break;
         case 'S': server_key = optarg; break;
         case 'k': key_file = optarg; break;
-        case 'P': snap_dir = optarg; break;
         case 'h':
             printf("usage: vigil status [--endpoint E] [--json] [--server-key KEY --key FILE]\n"
                    "  --endpoint    vigild's control endpoint (default tcp://127.0.0.1:5556)\n"
