@@ -127,6 +127,26 @@ static bool str_eq(const char *a, const char *b) {
     return strcmp(a, b) == 0;
 }
 
+/* track:, objects:, zones:, lines:, motion_mask:, snapshots: (plain values,
+ * zero-filled before the parse, so the used entries compare bytewise) */
+static bool objects_config_equal(const vg_camera_config_t *a, const vg_camera_config_t *b) {
+    return a->track_min_hits == b->track_min_hits && a->track_confirm_frames == b->track_confirm_frames &&
+           a->track_lost_after_us == b->track_lost_after_us &&
+           a->track_stationary_lost_after_us == b->track_stationary_lost_after_us &&
+           a->track_stationary_after_us == b->track_stationary_after_us &&
+           a->track_update_every_us == b->track_update_every_us && a->track_low_score == b->track_low_score &&
+           a->track_match_iou == b->track_match_iou && a->track_stationary_iou == b->track_stationary_iou &&
+           a->n_objects == b->n_objects && !memcmp(a->objects, b->objects, sizeof(a->objects[0]) * (size_t)a->n_objects) &&
+           a->n_zones == b->n_zones && !memcmp(a->zones, b->zones, sizeof(a->zones[0]) * (size_t)a->n_zones) &&
+           a->n_lines == b->n_lines && !memcmp(a->lines, b->lines, sizeof(a->lines[0]) * (size_t)a->n_lines) &&
+           a->n_motion_mask == b->n_motion_mask &&
+           !memcmp(a->motion_mask, b->motion_mask, sizeof(a->motion_mask[0]) * (size_t)a->n_motion_mask) &&
+           a->snap_enabled == b->snap_enabled && a->snap_corrected == b->snap_corrected &&
+           a->snap_overlay == b->snap_overlay && a->snap_crop == b->snap_crop && a->snap_height == b->snap_height &&
+           a->snap_quality == b->snap_quality && a->snap_every_us == b->snap_every_us &&
+           a->snap_retain_us == b->snap_retain_us;
+}
+
 bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_t *b) {
     /* Field by field, not memcmp: url is a pointer and `line` moves when a
      * comment is added above the camera, which must not restart it. */
@@ -141,6 +161,7 @@ bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_
            a->motion_threshold == b->motion_threshold &&
            a->motion_min_area == b->motion_min_area && a->motion_width == b->motion_width &&
            a->v4l2_width == b->v4l2_width && a->v4l2_height == b->v4l2_height && a->v4l2_fps == b->v4l2_fps &&
+           objects_config_equal(a, b) &&
            a->record_mode == b->record_mode && a->record_segment_us == b->record_segment_us &&
            a->record_pre_us == b->record_pre_us && a->record_post_us == b->record_post_us &&
            a->record_audio == b->record_audio && a->retain_continuous == b->retain_continuous &&

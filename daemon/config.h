@@ -24,6 +24,7 @@
 
 #include "pipeline/correct/mode.h" /* vg_correct_mode_t, VG_CORRECT_* (owned by pipeline/correct) */
 #include "pipeline/detect_when.h"  /* vg_detect_when_t (owned by pipeline/analysis) */
+#include "pipeline/zones.h"        /* zones, lines, masks, per-label filters (owned by pipeline/events) */
 
 #define VG_CONFIG_MAX_CAMERAS 64
 #define VG_CONFIG_MAX_MODELS 16
@@ -94,6 +95,24 @@ typedef struct {
     /* v4l2: { size: [w, h], fps } the capture mode asked of a V4L2 camera */
     int v4l2_width, v4l2_height; /* default 1280x720, 16..8192 */
     double v4l2_fps;       /* default 30, 0..1000 (0 = the fastest offered) */
+    /* track: { min_hits, confirm_frames, lost_after, ... } (pipeline/track) */
+    int track_min_hits, track_confirm_frames;
+    int64_t track_lost_after_us, track_stationary_lost_after_us, track_stationary_after_us;
+    int64_t track_update_every_us; /* at most one update per object this often */
+    double track_low_score, track_match_iou, track_stationary_iou;
+    /* objects:, zones:, required_zones:, lines:, motion_mask: (pipeline/zones.h) */
+    int n_objects;
+    vg_object_filter_t objects[VG_OBJECTS_MAX];
+    int n_zones;           /* zones[i].required set by required_zones: */
+    vg_zone_t zones[VG_ZONES_MAX];
+    int n_lines;
+    vg_line_t lines[VG_LINES_MAX];
+    int n_motion_mask;
+    vg_polygon_t motion_mask[VG_MOTION_MASK_MAX];
+    /* snapshots: { enabled, corrected, overlay, crop, height, quality, every, retain } */
+    bool snap_enabled, snap_corrected, snap_overlay, snap_crop;
+    int snap_height, snap_quality;
+    int64_t snap_every_us, snap_retain_us;
     /* record: { mode, segment, pre_capture, post_capture, audio } (capture/recorder.h) */
     int record_mode;             /* vg_record_mode_t: off | continuous | motion | objects; default off */
     int64_t record_segment_us;   /* segment length, cut at keyframes; default 10s */

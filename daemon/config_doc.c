@@ -18,6 +18,11 @@ static const char *type_name(const opt_t *o) {
     case T_FLOAT3: return "number or [a, b, c]";
     case T_CORRECT: return "auto, off or list";
     case T_SECTION: return "mapping";
+    case T_OBJECTS: return "label: mapping";
+    case T_ZONES:
+    case T_LINES: return "name: mapping";
+    case T_POLYGONS: return "list of polygons";
+    case T_NAMES: return "list of names";
     case T_SIZE: return "size";
     }
     return "?";
@@ -133,9 +138,33 @@ int vg_config_dump_schema(FILE *out) {
     dump_table(out, vg_cfg_model_opts, "models.NAME");
     fprintf(out,
             "\n## cameras\n\n"
-            "A map from camera name to settings. `detect`, `faces`, `motion`, `record` and\n"
-            "`retain` are nested mappings, e.g. `detect: { model: detector, when: on_motion }`.\n\n%s",
-            head);
+            "A map from camera name to settings. `detect`, `faces`, `motion`, `track`,\n"
+            "`snapshots`, `record` and `retain` are nested mappings, e.g. `detect: { model: detector, when: on_motion }`.\n"
+            "\n"
+            "Polygons are lists of `[x, y]` points, in pixels of the source frame or, when\n"
+            "every coordinate is within 0..1, in fractions of its width and height. A\n"
+            "polygon needs 3 to %d points and must not cross itself; on a V4L2 camera,\n"
+            "whose size is known, pixel points must lie inside `v4l2.size`. Zones, lines and\n"
+            "masks test the bottom centre of a box (where feet or wheels touch the ground).\n"
+            "\n"
+            "- `objects.LABEL` (LABEL is a detector label, e.g. `person`): `threshold`\n"
+            "  (median score a track needs to become an event; default the model's threshold),\n"
+            "  `min_score` (a detection at or above it is confident: it starts and continues\n"
+            "  tracks and is published on `det.`; default the model's threshold), `min_area`,\n"
+            "  `max_area` (box area in pixels²; 0 = no limit), `min_ratio`, `max_ratio`\n"
+            "  (width / height; 0 = no limit), `mask` (a list of polygons: detections of this\n"
+            "  label whose bottom centre falls there are dropped).\n"
+            "- `zones.NAME`: `points` (a polygon), `inertia` (detector frames the object must be\n"
+            "  inside before it counts as entered, and outside before it counts as left;\n"
+            "  default 3, 1..100), `loitering_time` (a duration: an update says so when an object\n"
+            "  stays longer; default 0s = off), `labels` (the labels the zone is about;\n"
+            "  default all). At most %d zones.\n"
+            "- `required_zones`: names of zones; events start only for objects that entered one.\n"
+            "- `lines.NAME`: `points` (two points, a to b), `labels`. Crossing towards the\n"
+            "  right-hand side of a to b as seen on the picture is `in`, the other way `out`.\n"
+            "  At most %d lines.\n"
+            "- `motion_mask`: a list of polygons the motion gate ignores (at most %d).\n\n%s",
+            VG_POLYGON_MAX_POINTS, VG_ZONES_MAX, VG_LINES_MAX, VG_MOTION_MASK_MAX, head);
     dump_table(out, vg_cfg_camera_opts, "cameras.NAME");
     fprintf(out,
             "\n## storage\n\n"

@@ -26,6 +26,12 @@ typedef enum {
     T_FLOAT3,   /* float[3]: [a, b, c] or one number for all three */
     T_CORRECT,  /* correct: auto | off | [values...] -> mode at off, mask at off2 */
     T_SECTION,  /* nested mapping: sub table on the same struct */
+    /* a camera's objects (config_yaml.c, "objects, zones, lines"): */
+    T_OBJECTS,  /* objects: label -> { threshold, min_score, ..., mask } */
+    T_ZONES,    /* zones: name -> { points, inertia, loitering_time, labels } */
+    T_LINES,    /* lines: name -> { points: [a, b], labels } */
+    T_POLYGONS, /* motion_mask: a list of polygons */
+    T_NAMES,    /* required_zones: a list of zone names */
     T_SIZE,     /* uint64_t bytes: 0, 512K, 64M, 200G, 2T (powers of 1024), min..max in bytes */
 } opt_type_t;
 
@@ -57,6 +63,7 @@ typedef struct opt {
 /* The tables (config_schema.c), each ended by a row with key NULL. */
 extern const opt_t vg_cfg_daemon_opts[], vg_cfg_model_opts[], vg_cfg_camera_opts[], vg_cfg_curve_opts[];
 extern const opt_t vg_cfg_detect_opts[], vg_cfg_faces_opts[], vg_cfg_motion_opts[];
+extern const opt_t vg_cfg_track_opts[], vg_cfg_snapshot_opts[];
 extern const opt_t vg_cfg_record_opts[], vg_cfg_retain_opts[], vg_cfg_storage_opts[];
 /* "64M", "200G": the largest unit that divides exactly. */
 void vg_cfg_fmt_size(uint64_t bytes, char *buf, size_t len);

@@ -209,6 +209,48 @@ static const opt_t vg_cfg_v4l2_opts[] = {
     {.key = NULL}, /* end */
 };
 
+/* ---- issue 11: tracking, objects, zones, lines, masks, snapshots ---- */
+const opt_t vg_cfg_track_opts[] = {
+    {"min_hits", T_INT, C(track_min_hits), 0, 0, "3", 1, 100, NULL, 0, NULL,
+     "detector frames a new track must be matched in (within confirm_frames) before it can become an event"},
+    {"confirm_frames", T_INT, C(track_confirm_frames), 0, 0, "5", 1, 100, NULL, 0, NULL,
+     "the first detector frames of a track in which min_hits must fall (>= min_hits), else it was a false positive"},
+    {"lost_after", T_DURATION, C(track_lost_after_us), 0, 0, "3s", US(100000), US(3600 * SEC), NULL, 0, NULL,
+     "an object unseen this long while the detector ran ends (frames without detection do not count)"},
+    {"stationary_lost_after", T_DURATION, C(track_stationary_lost_after_us), 0, 0, "10s", US(100000),
+     US(24 * 3600 * SEC), NULL, 0, NULL, "the same for a stationary object (parked cars flicker in and out)"},
+    {"stationary_after", T_DURATION, C(track_stationary_after_us), 0, 0, "3s", US(100000), US(3600 * SEC), NULL,
+     0, NULL, "an object whose box stays put this long is stationary"},
+    {"stationary_iou", T_DOUBLE, C(track_stationary_iou), 0, 0, "0.7", 0.1, 1, NULL, 0, NULL,
+     "... staying put means an IoU at least this with its box stationary_after ago"},
+    {"low_score", T_DOUBLE, C(track_low_score), 0, 0, "0.1", 0.01, 1, NULL, 0, NULL,
+     "detections from this score up to the threshold only continue existing tracks (ByteTrack); the detector keeps boxes down to it"},
+    {"match_iou", T_DOUBLE, C(track_match_iou), 0, 0, "0.2", 0.01, 1, NULL, 0, NULL,
+     "least IoU between a track's predicted box and a detection to match them"},
+    {"update_every", T_DURATION, C(track_update_every_us), 0, 0, "1s", US(0), US(3600 * SEC), NULL, 0, NULL,
+     "at most one update per object this often (changes in between go out together)"},
+    {.key = NULL}, /* end */
+};
+
+const opt_t vg_cfg_snapshot_opts[] = {
+    {"enabled", T_BOOL, C(snap_enabled), 0, 0, "false", 0, 0, NULL, 0, NULL,
+     "a JPEG of each event's best frame on snap.<camera> and in state_dir/snapshots/<camera>/<event-id>.jpg"},
+    {"corrected", T_BOOL, C(snap_corrected), 0, 0, "false", 0, 0, NULL, 0, NULL,
+     "from the corrected analysis copy (shows more at night) instead of the decoded picture"},
+    {"overlay", T_BOOL, C(snap_overlay), 0, 0, "true", 0, 0, NULL, 0, NULL, "draw the object's box and label"},
+    {"crop", T_BOOL, C(snap_crop), 0, 0, "false", 0, 0, NULL, 0, NULL,
+     "the object's box with a margin instead of the whole frame"},
+    {"height", T_INT, C(snap_height), 0, 0, "0", 0, 4320, NULL, 0, NULL,
+     "scale the picture to this height (even; 0 = as decoded)"},
+    {"quality", T_INT, C(snap_quality), 0, 0, "80", 10, 100, NULL, 0, NULL, "JPEG quality"},
+    {"every", T_DURATION, C(snap_every_us), 0, 0, "1s", US(0), US(3600 * SEC), NULL, 0, NULL,
+     "at most one new snapshot per event this often (a better one waits)"},
+    {"retain", T_DURATION, C(snap_retain_us), 0, 0, "10d", US(0), US(3650.0 * 86400 * SEC), NULL, 0, NULL,
+     "snapshot files older than this are deleted (0s = kept forever)"},
+    {.key = NULL}, /* end */
+};
+/* ---- end of issue 11 ---- */
+
 const opt_t vg_cfg_camera_opts[] = {
     {"url", T_STRING, C(url), 0, 0, NULL, 0, 0, NULL, F_REQUIRED | F_NONEMPTY, NULL,
      "a file path, rtsp://, http(s):// or /dev/videoN"},
@@ -232,6 +274,19 @@ const opt_t vg_cfg_camera_opts[] = {
     {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_motion_opts, "motion gate"},
     {"v4l2", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_v4l2_opts,
      "V4L2 cameras (/dev/videoN, /dev/v4l/by-id/...): the mode negotiated, MJPEG preferred, then YUYV"},
+    /* issue 11: objects */
+    {"track", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_track_opts, "the multi-object tracker"},
+    {"objects", T_OBJECTS, C(objects), C(n_objects), 0, NULL, 0, 0, NULL, 0, NULL,
+     "per label: threshold, min_score, min_area, max_area, min_ratio, max_ratio, mask (see above)"},
+    {"zones", T_ZONES, C(zones), C(n_zones), 0, NULL, 0, 0, NULL, 0, NULL,
+     "named polygons: points, inertia, loitering_time, labels (see above)"},
+    {"required_zones", T_NAMES, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL,
+     "events start only for objects that entered one of these zones"},
+    {"lines", T_LINES, C(lines), C(n_lines), 0, NULL, 0, 0, NULL, 0, NULL,
+     "named lines: points (two), labels; crossings are counted per direction and label"},
+    {"motion_mask", T_POLYGONS, C(motion_mask), C(n_motion_mask), VG_MOTION_MASK_MAX, NULL, 0, 0, NULL, 0, NULL,
+     "polygons the motion gate ignores (a clock, a flag, trees)"},
+    {"snapshots", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_snapshot_opts, "event snapshots (JPEG)"},
     {"record", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_record_opts,
      "recording under daemon.state_dir/recordings/<camera>/ (files and network streams; not V4L2)"},
     {"retain", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_retain_opts, "how long footage is kept"},
@@ -244,6 +299,7 @@ const vg_cfg_table_t vg_cfg_tables[] = {
     {vg_cfg_model_opts, "models.NAME"},
     {vg_cfg_camera_opts, "cameras.NAME"},    {vg_cfg_detect_opts, "cameras.NAME.detect"},
     {vg_cfg_faces_opts, "cameras.NAME.faces"}, {vg_cfg_motion_opts, "cameras.NAME.motion"},
+    {vg_cfg_track_opts, "cameras.NAME.track"}, {vg_cfg_snapshot_opts, "cameras.NAME.snapshots"},
     {vg_cfg_record_opts, "cameras.NAME.record"}, {vg_cfg_retain_opts, "cameras.NAME.retain"},
     {vg_cfg_storage_opts, "storage"},
 };
@@ -261,7 +317,9 @@ bool vg_cfg_valid_name(const char *s) {
 
 /* "5s", "100ms", "1h": the largest unit that divides exactly. */
 void vg_cfg_fmt_duration(int64_t us, char *buf, size_t len) {
-    if (us != 0 && us % 3600000000LL == 0)
+    if (us != 0 && us % 86400000000LL == 0)
+        snprintf(buf, len, "%lldd", (long long)(us / 86400000000LL));
+    else if (us != 0 && us % 3600000000LL == 0)
         snprintf(buf, len, "%lldh", (long long)(us / 3600000000LL));
     else if (us != 0 && us % 60000000LL == 0)
         snprintf(buf, len, "%lldm", (long long)(us / 60000000LL));

@@ -39,6 +39,12 @@ typedef struct {
     int merges;                             /* "<<" merges applied so far */
     size_t *str_tagged;                     /* byte offsets of scalars tagged !!str (sorted) */
     size_t n_str_tagged, cap_str_tagged;
+    /* the camera being parsed: required_zones (resolved once its zones are
+     * known) and where each polygon was written (for the frame-size check) */
+    int req_line, n_req;
+    char req[VG_ZONES_MAX][VG_ZONE_NAME_MAX];
+    int zone_line[VG_ZONES_MAX], lines_line[VG_LINES_MAX], mask_line[VG_MOTION_MASK_MAX];
+    int object_line[VG_OBJECTS_MAX];
 } pctx_t;
 
 #define C_OFF(field) offsetof(vg_camera_config_t, field)
@@ -123,7 +129,7 @@ int vg_config_parse_duration(const char *text, int64_t *ret_us) {
     static const struct {
         const char *unit;
         double us;
-    } units[] = {{"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}};
+    } units[] = {{"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}, {"h", 3600e6}, {"d", 86400e6}};
     if (!text || !isdigit((unsigned char)text[0]))
         return -EINVAL; /* no sign, no blank, no ".5s" */
     char *end;
@@ -266,6 +272,302 @@ static int set_string(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, con
     }
     free(*p);
     *p = copy;
+    return 0;
+}
+
+static int check_key(pctx_t *c, yaml_node_t *map, yaml_node_pair_t *p, const char *prefix);
+static int fail_unknown(pctx_t *c, int line, const char *key, const char *word,
+                        const char *const *candidates, size_t stride);
+/* ------------------------------------------ objects, zones, lines (issue 11) */
+
+static int get_num(pctx_t *c, yaml_node_t *n, const char *key, double lo, double hi, double *ret) {
+    double v;
+    if (!is_scalar(n) || !parse_double(sval(n), &v))
+        return fail(c, line_of(n), key, "expected a number");
+    if (v < lo || v > hi)
+        return fail(c, line_of(n), key, "%s is out of range %g..%g", sval(n), lo, hi);
+    *ret = v;
+    return 0;
+}
+
+/* [[x, y], ...]: min..max points, pixels or (every coordinate in 0..1)
+ * fractions of the frame; a polygon (min >= 3) must not cross itself. */
+static int get_points(pctx_t *c, yaml_node_t *n, const char *key, int min, int max, vg_polygon_t *ret) {
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, line_of(n), key, "expected a list of [x, y] points");
+    int k = seq_len(n);
+    if (k < min)
+        return fail(c, line_of(n), key, min == 2 ? "a line needs 2 points, got %d"
+                                                 : "a polygon needs at least 3 points, got %d", k);
+    if (k > max)
+        return fail(c, line_of(n), key, "%d points, at most %d", k, max);
+    vg_polygon_t p = {.n = k, .normalized = true};
+    for (int i = 0; i < k; i++) {
+        yaml_node_t *it = seq_item(c, n, i);
+        double xy[2];
+        if (it->type != YAML_SEQUENCE_NODE || seq_len(it) != 2)
+            return fail(c, line_of(it), key, "expected a point [x, y]");
+        for (int j = 0; j < 2; j++) {
+            int r = get_num(c, seq_item(c, it, j), key, 0, 100000, &xy[j]);
+            if (r < 0)
+                return r;
+            if (xy[j] > 1)
+                p.normalized = false;
+        }
+        p.p[i] = (vg_point_t){(float)xy[0], (float)xy[1]};
+    }
+    if (min >= 3 && vg_polygon_self_intersects(&p))
+        return fail(c, line_of(n), key, "the polygon crosses itself (or repeats a point)");
+    *ret = p;
+    return 0;
+}
+
+static int get_labels(pctx_t *c, yaml_node_t *n, const char *key, char (*labels)[VG_LABEL_NAME_MAX], int *ret_n) {
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, line_of(n), key, "expected a list of labels like [person, car]");
+    if (seq_len(n) > VG_ZONE_MAX_LABELS)
+        return fail(c, line_of(n), key, "at most %d labels", VG_ZONE_MAX_LABELS);
+    for (int i = 0; i < seq_len(n); i++) {
+        yaml_node_t *it = seq_item(c, n, i);
+        if (!is_scalar(it) || !sval(it)[0] || strlen(sval(it)) >= VG_LABEL_NAME_MAX)
+            return fail(c, line_of(it), key, "expected a label of 1 to %d characters", VG_LABEL_NAME_MAX - 1);
+        snprintf(labels[i], VG_LABEL_NAME_MAX, "%s", sval(it));
+    }
+    *ret_n = seq_len(n);
+    return 0;
+}
+
+/* A list of polygons (motion_mask, objects.X.mask). */
+static int get_polygons(pctx_t *c, yaml_node_t *n, const char *key, vg_polygon_t *ret, int max, int *ret_n) {
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, line_of(n), key, "expected a list of polygons like [[[0, 0], [0.2, 0], [0.2, 0.1]]]");
+    if (seq_len(n) > max)
+        return fail(c, line_of(n), key, "%d polygons, at most %d", seq_len(n), max);
+    for (int i = 0; i < seq_len(n); i++) {
+        int r = get_points(c, seq_item(c, n, i), key, 3, VG_POLYGON_MAX_POINTS, &ret[i]);
+        if (r < 0)
+            return r;
+    }
+    *ret_n = seq_len(n);
+    return 0;
+}
+
+/* The pairs of a name -> mapping entry, checked against `keys`; calls
+ * one(c, index of the key, value, dotted key, arg) for each. */
+static int walk_entry(pctx_t *c, yaml_node_t *map, const char *prefix, const char *const *keys,
+                      int (*one)(pctx_t *, int, yaml_node_t *, const char *, void *), void *arg) {
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(map), prefix, "expected a mapping of keys to values");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        int r = check_key(c, map, p, prefix);
+        if (r < 0)
+            return r;
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        char key[KEY_MAX];
+        snprintf(key, sizeof key, "%s.%s", prefix, sval(k));
+        int i = find_value(keys, sval(k));
+        if (i < 0)
+            return fail_unknown(c, line_of(k), key, sval(k), keys, sizeof(keys[0]));
+        if ((r = one(c, i, yaml_document_get_node(c->doc, p->value), key, arg)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+static const char *const object_keys[] = {"threshold", "min_score", "min_area", "max_area", "min_ratio",
+                                          "max_ratio", "mask", NULL};
+static int object_one(pctx_t *c, int i, yaml_node_t *v, const char *key, void *arg) {
+    vg_object_filter_t *f = arg;
+    if (i == 6)
+        return get_polygons(c, v, key, f->mask, VG_MASK_MAX_POLYGONS, &f->n_mask);
+    double x = 0;
+    int r = get_num(c, v, key, 0, i < 2 ? 1 : i < 4 ? 1e9 : 1000, &x);
+    float *field[] = {&f->filter.threshold, &f->filter.min_score, &f->filter.min_area,
+                      &f->filter.max_area, &f->filter.min_ratio, &f->filter.max_ratio};
+    if (r == 0)
+        *field[i] = (float)x;
+    return r;
+}
+
+static const char *const zone_keys[] = {"points", "inertia", "loitering_time", "labels", NULL};
+static int zone_one(pctx_t *c, int i, yaml_node_t *v, const char *key, void *arg) {
+    vg_zone_t *z = arg;
+    double x;
+    int64_t us;
+    int r;
+    switch (i) {
+    case 0: return get_points(c, v, key, 3, VG_POLYGON_MAX_POINTS, &z->poly);
+    case 1:
+        if ((r = get_num(c, v, key, 1, 100, &x)) < 0)
+            return r;
+        if (x != (int)x)
+            return fail(c, line_of(v), key, "expected a whole number");
+        z->inertia = (int)x;
+        return 0;
+    case 2:
+        if (!is_scalar(v) || vg_config_parse_duration(sval(v), &us) < 0)
+            return fail(c, line_of(v), key, "expected a duration like 30s, 2m");
+        z->loitering_time = us / 1e6;
+        return 0;
+    default: return get_labels(c, v, key, z->labels, &z->n_labels);
+    }
+}
+
+static const char *const line_keys[] = {"points", "labels", NULL};
+static int line_one(pctx_t *c, int i, yaml_node_t *v, const char *key, void *arg) {
+    vg_line_t *l = arg;
+    if (i == 1)
+        return get_labels(c, v, key, l->labels, &l->n_labels);
+    vg_polygon_t p;
+    int r = get_points(c, v, key, 2, 2, &p);
+    if (r < 0)
+        return r;
+    if (p.p[0].x == p.p[1].x && p.p[0].y == p.p[1].y)
+        return fail(c, line_of(v), key, "the two points are the same");
+    l->a = p.p[0];
+    l->b = p.p[1];
+    l->normalized = p.normalized;
+    return 0;
+}
+
+static bool has_key(pctx_t *c, yaml_node_t *map, const char *name) {
+    if (map->type != YAML_MAPPING_NODE)
+        return false;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
+        if (strcmp(sval(yaml_document_get_node(c->doc, p->key)), name) == 0)
+            return true;
+    return false;
+}
+
+/* objects:, zones:, lines:, motion_mask:, required_zones: of a camera. */
+static int set_objects(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, const char *key) {
+    vg_camera_config_t *cam = base;
+    int r;
+    if (o->type == T_POLYGONS) {
+        if ((r = get_polygons(c, n, key, cam->motion_mask, VG_MOTION_MASK_MAX, &cam->n_motion_mask)) < 0)
+            return r;
+        for (int i = 0; i < cam->n_motion_mask; i++)
+            c->mask_line[i] = line_of(n);
+        return 0;
+    }
+    if (o->type == T_NAMES) {
+        if (n->type != YAML_SEQUENCE_NODE)
+            return fail(c, line_of(n), key, "expected a list of zone names like [driveway]");
+        if (seq_len(n) > VG_ZONES_MAX)
+            return fail(c, line_of(n), key, "at most %d zones", VG_ZONES_MAX);
+        for (int i = 0; i < seq_len(n); i++) {
+            yaml_node_t *it = seq_item(c, n, i);
+            if (!is_scalar(it) || !sval(it)[0] || strlen(sval(it)) >= VG_ZONE_NAME_MAX)
+                return fail(c, line_of(it), key, "expected a zone name");
+            snprintf(c->req[i], VG_ZONE_NAME_MAX, "%s", sval(it));
+        }
+        c->n_req = seq_len(n);
+        c->req_line = line_of(n);
+        return 0;
+    }
+    if (is_null(n))
+        return 0;
+    if (n->type != YAML_MAPPING_NODE)
+        return fail(c, line_of(n), key, "expected a mapping of %s to settings",
+                    o->type == T_OBJECTS ? "labels" : "names");
+    int max = o->type == T_OBJECTS ? VG_OBJECTS_MAX : o->type == T_ZONES ? VG_ZONES_MAX : VG_LINES_MAX;
+    int count = 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++, count++) {
+        if ((r = check_key(c, n, p, key)) < 0)
+            return r;
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        char prefix[KEY_MAX];
+        snprintf(prefix, sizeof prefix, "%s.%s", key, sval(k));
+        if (count == max)
+            return fail(c, line_of(k), key, "more than %d entries", max);
+        if (!sval(k)[0] || strlen(sval(k)) >= (o->type == T_OBJECTS ? VG_LABEL_NAME_MAX : VG_ZONE_NAME_MAX) ||
+            (o->type != T_OBJECTS && !vg_cfg_valid_name(sval(k))))
+            return fail(c, line_of(k), prefix, "not a valid %s", o->type == T_OBJECTS ? "label" : "name");
+        if (o->type == T_OBJECTS) {
+            vg_object_filter_t *f = &cam->objects[count];
+            memset(f, 0, sizeof(*f));
+            snprintf(f->label, sizeof f->label, "%s", sval(k));
+            f->filter = (vg_track_filter_t){-1, -1, -1, -1, -1, -1};
+            c->object_line[count] = line_of(k);
+            if (!is_null(v) && (r = walk_entry(c, v, prefix, object_keys, object_one, f)) < 0)
+                return r;
+        } else if (o->type == T_ZONES) {
+            vg_zone_t *z = &cam->zones[count];
+            memset(z, 0, sizeof(*z));
+            snprintf(z->name, sizeof z->name, "%s", sval(k));
+            z->inertia = 3;
+            c->zone_line[count] = line_of(k);
+            if (!has_key(c, v, "points"))
+                return fail(c, line_of(k), prefix, "missing required key 'points'");
+            if ((r = walk_entry(c, v, prefix, zone_keys, zone_one, z)) < 0)
+                return r;
+        } else {
+            vg_line_t *l = &cam->lines[count];
+            memset(l, 0, sizeof(*l));
+            snprintf(l->name, sizeof l->name, "%s", sval(k));
+            c->lines_line[count] = line_of(k);
+            if (!has_key(c, v, "points"))
+                return fail(c, line_of(k), prefix, "missing required key 'points'");
+            if ((r = walk_entry(c, v, prefix, line_keys, line_one, l)) < 0)
+                return r;
+        }
+    }
+    if (o->type == T_OBJECTS)
+        cam->n_objects = count;
+    else if (o->type == T_ZONES)
+        cam->n_zones = count;
+    else
+        cam->n_lines = count;
+    return 0;
+}
+
+static bool point_outside(vg_point_t p, bool normalized, int w, int h) {
+    return !normalized && (p.x > w || p.y > h);
+}
+
+/* After a camera's keys: required_zones name zones, and pixel points lie in
+ * the frame when its size is known (a V4L2 camera's v4l2.size). */
+static int check_camera_objects(pctx_t *c, vg_camera_config_t *cam, const char *prefix) {
+    char key[KEY_MAX + 128]; /* prefix (< KEY_MAX) and a key with a name */
+    for (int i = 0; i < c->n_req; i++) {
+        int z = 0;
+        while (z < cam->n_zones && strcmp(cam->zones[z].name, c->req[i]) != 0)
+            z++;
+        snprintf(key, sizeof key, "%s.required_zones", prefix);
+        if (z == cam->n_zones)
+            return fail(c, c->req_line, key, "no zone named '%s' under zones:", c->req[i]);
+        cam->zones[z].required = true;
+    }
+    if (!cam->url || strncmp(cam->url, "/dev/", 5) != 0)
+        return 0; /* the size is known only once the stream opens */
+    int w = cam->v4l2_width, h = cam->v4l2_height;
+    for (int z = 0; z < cam->n_zones; z++)
+        for (int i = 0; i < cam->zones[z].poly.n; i++)
+            if (point_outside(cam->zones[z].poly.p[i], cam->zones[z].poly.normalized, w, h)) {
+                snprintf(key, sizeof key, "%s.zones.%s.points", prefix, cam->zones[z].name);
+                return fail(c, c->zone_line[z], key, "point [%g, %g] is outside the %dx%d frame",
+                            cam->zones[z].poly.p[i].x, cam->zones[z].poly.p[i].y, w, h);
+            }
+    for (int k = 0; k < cam->n_lines; k++)
+        if (point_outside(cam->lines[k].a, cam->lines[k].normalized, w, h) ||
+            point_outside(cam->lines[k].b, cam->lines[k].normalized, w, h)) {
+            snprintf(key, sizeof key, "%s.lines.%s.points", prefix, cam->lines[k].name);
+            return fail(c, c->lines_line[k], key, "a point is outside the %dx%d frame", w, h);
+        }
+    for (int m = 0; m < cam->n_motion_mask; m++)
+        for (int i = 0; i < cam->motion_mask[m].n; i++)
+            if (point_outside(cam->motion_mask[m].p[i], cam->motion_mask[m].normalized, w, h)) {
+                snprintf(key, sizeof key, "%s.motion_mask", prefix);
+                return fail(c, c->mask_line[m], key, "a point is outside the %dx%d frame", w, h);
+            }
+    for (int k = 0; k < cam->n_objects; k++)
+        for (int m = 0; m < cam->objects[k].n_mask; m++)
+            for (int i = 0; i < cam->objects[k].mask[m].n; i++)
+                if (point_outside(cam->objects[k].mask[m].p[i], cam->objects[k].mask[m].normalized, w, h)) {
+                    snprintf(key, sizeof key, "%s.objects.%s.mask", prefix, cam->objects[k].label);
+                    return fail(c, c->object_line[k], key, "a point is outside the %dx%d frame", w, h);
+                }
     return 0;
 }
 
@@ -442,6 +744,12 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
     }
     case T_SECTION:
         return apply_map(c, o->sub, n, line, base, key);
+    case T_OBJECTS:
+    case T_ZONES:
+    case T_LINES:
+    case T_POLYGONS:
+    case T_NAMES:
+        return set_objects(c, o, n, base, key);
     }
     return -EINVAL;
 }
@@ -691,7 +999,10 @@ static int parse_named(pctx_t *c, vg_config_t *cfg, yaml_node_t *map, named_kind
             if ((r = vg_cfg_apply_defaults(vg_cfg_camera_opts, cam)) < 0)
                 return r == -ENOMEM ? fail_nomem(c) : r;
             memset(c->name_line, 0, sizeof c->name_line);
+            c->n_req = 0;
             if ((r = apply_map(c, vg_cfg_camera_opts, v, cam->line, cam, prefix)) < 0)
+                return r;
+            if ((r = check_camera_objects(c, cam, prefix)) < 0)
                 return r;
             memcpy(c->ref_line[idx], c->name_line, sizeof c->name_line); /* for the check below */
         }

@@ -79,6 +79,10 @@
     X(record_restarts, VG_FROM_RECORDER(restarts), RECORD, "writer_restarts", counter,                          \
       "vigil_record_writer_restarts_total", NULL, "Stalled recording writers replaced.")                         \
     X(events, VG_FROM_ANALYSIS(events), TAIL, "events", counter, "vigil_events_total", NULL, "Events started.") \
+    X(snapshots, VG_FROM_ANALYSIS(snapshots), TAIL, "snapshots", counter, "vigil_snapshots_total", NULL,       \
+      "Event snapshots encoded and published.")                                                               \
+    X(snapshot_errors, VG_FROM_ANALYSIS(snapshot_errors), TAIL, "snapshot_errors", counter,                   \
+      "vigil_snapshot_errors_total", NULL, "Snapshot files that could not be written.")                       \
     X(reconnects, VG_FROM_SOURCE(reconnects), TAIL, "reconnects", counter, "vigil_reconnects_total", NULL,      \
       "Reopen attempts after a failure or stall.")                                                              \
     X(ring_fill, VG_FROM_CAMERA(ring_fill), TAIL, "ring_fill", gauge, "vigil_ring_fill", NULL,                  \

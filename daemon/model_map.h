@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "daemon/config.h"
+#include "pipeline/analysis.h"
 #include "pipeline/detect.h"
 
 /* Folders searched for a manifest's labels file after the model's own
@@ -20,6 +21,11 @@ extern const char *const vg_model_labels_dirs[];
 
 /* Fills ret from the config's model entry. Thread: any. */
 void vg_model_detector_config(const vg_model_config_t *mc, vg_detector_config_t *ret);
+
+/* The score down to which the model keeps boxes (vg_detector_config_t
+ * low_score): the lowest track.low_score of the cameras that run it as
+ * their detector, 0 (its threshold) when none does. Thread: any. */
+double vg_model_low_score(const vg_config_t *cfg, const char *name);
 
 /* Loads mc (a model of cfg) as a detector with an engine planned for `batch`
  * images per run (1..16) and one oneDNN thread (DESIGN §9): the ONNX file
@@ -31,5 +37,14 @@ void vg_model_detector_config(const vg_model_config_t *mc, vg_detector_config_t 
  * *ret is untouched on failure. Thread: main; blocks on reading the model. */
 int vg_model_load(const vg_config_t *cfg, const vg_model_config_t *mc, int batch, vg_detector_t **ret, char *err,
                   size_t errlen);
+
+/* Fills the camera's part of an analysis config from cc (motion and its
+ * mask, tracker, objects, zones, lines, snapshots with their folder
+ * state_dir/snapshots/<camera>, update rate). The pointers in ret point
+ * into cc: it must outlive the analysis' vg_analysis_new (which copies).
+ * The detector, cascade, actor, callbacks and emitters are the caller's.
+ * vigild, `vigil replay` and `vigil detect` map a camera through this one
+ * function. Thread: any. */
+void vg_camera_analysis_config(const vg_config_t *cfg, const vg_camera_config_t *cc, vg_analysis_config_t *ret);
 
 #endif

@@ -19,7 +19,7 @@
 #define INPROC_FMT "inproc://vigil-publisher-%p"
 #define MAX_CAMERAS 256
 #define OUT_CAP (64 * 1024)
-#define STATS_CAP 4096
+#define STATS_CAP 8192 /* stats grew objects and lines (issue 11) */
 /* The thread turns at least this often when idle, so that the watchdog
  * (vg_runtime_alive) sees it alive; stopping does not wait for it: stop_fd
  * wakes the thread at once. */
@@ -202,6 +202,20 @@ static bool forward_one(vg_publisher_t *p, int flags)
     }
     int bl = recv_part(p->pull, body, sizeof(p->in), 0, &more);
     camera_seq_t *c = cl > 0 ? camera_entry(p, camera, (size_t)cl) : NULL;
+    /* issue 11: a snapshot carries its JPEG as a third part, forwarded as is */
+    zmq_msg_t blob;
+    bool has_blob = false;
+    if (bl >= 2 && more && c && strncmp(topic, "snap.", 5) == 0) {
+        zmq_msg_init(&blob);
+        has_blob = zmq_msg_recv(&blob, p->pull, 0) >= 0;
+        size_t ml = sizeof(more);
+        zmq_getsockopt(p->pull, ZMQ_RCVMORE, &more, &ml);
+        if (!has_blob || more) {
+            zmq_msg_close(&blob);
+            has_blob = false;
+            more = 1; /* malformed: counted below */
+        }
+    }
     if (bl < 2 || more || body[0] != '{' || !c) {
         drain_parts(p->pull, more);
         atomic_fetch_add_explicit(&p->stats.invalid, 1, memory_order_relaxed);
@@ -217,6 +231,8 @@ static bool forward_one(vg_publisher_t *p, int flags)
         /* cannot happen below OUT_CAP - 200 bytes of body; seq is spent, so
          * subscribers see the loss, and it is counted */
         atomic_fetch_add_explicit(&p->stats.dropped, 1, memory_order_relaxed);
+        if (has_blob)
+            zmq_msg_close(&blob);
         return true;
     }
     memcpy(p->out + n, body + 1, (size_t)bl - 1);
@@ -234,8 +250,12 @@ static bool forward_one(vg_publisher_t *p, int flags)
         /* PUB never blocks: at the high-water mark it drops for that
          * subscriber, who sees the gap in seq */
         zmq_send(p->pub, topic, (size_t)tl, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(p->pub, p->out, len, ZMQ_DONTWAIT);
+        zmq_send(p->pub, p->out, len, ZMQ_DONTWAIT | (has_blob ? ZMQ_SNDMORE : 0));
+        if (has_blob)
+            zmq_msg_send(&blob, p->pub, ZMQ_DONTWAIT);
     }
+    if (has_blob)
+        zmq_msg_close(&blob);
     atomic_fetch_add_explicit(&p->stats.published, 1, memory_order_relaxed);
     return true;
 }
@@ -669,6 +689,24 @@ int vg_emitter_forget(vg_emitter_t *em, const char *camera)
         return -EAGAIN;
     zmq_send(em->push, camera, strlen(camera), ZMQ_SNDMORE);
     zmq_send(em->push, "{}", 2, 0);
+    return 0;
+}
+
+/* issue 11: [topic][camera][json][blob] for snap.<camera> */
+int vg_emitter_send_blob(void *emitter, const char *topic, const char *camera, const char *json, size_t len,
+                         const void *blob, size_t blob_len)
+{
+    vg_emitter_t *em = emitter;
+    if (!topic || !camera || !json || len < 2 || !blob)
+        return -EINVAL;
+    int flags = em->pub->cfg.lossless ? 0 : ZMQ_DONTWAIT;
+    if (zmq_send(em->push, topic, strlen(topic), ZMQ_SNDMORE | flags) < 0) {
+        atomic_fetch_add_explicit(&em->pub->stats.dropped, 1, memory_order_relaxed);
+        return -EAGAIN;
+    }
+    zmq_send(em->push, camera, strlen(camera), ZMQ_SNDMORE);
+    zmq_send(em->push, json, len, ZMQ_SNDMORE);
+    zmq_send(em->push, blob, blob_len, 0);
     return 0;
 }
 

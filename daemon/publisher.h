@@ -99,4 +99,11 @@ int vg_emitter_forget(vg_emitter_t *em, const char *camera);
  * Thread: the one thread that uses this emitter. */
 int vg_emitter_send(void *emitter, const char *topic, const char *camera, const char *json, size_t len);
 
+/* The same with a binary third part (a snapshot's JPEG, copied), published
+ * as [topic][json][blob]; only for topics starting with "snap.". When the
+ * publisher prints JSON lines (replay) the blob is not printed.
+ * Thread: the one thread that uses this emitter. */
+int vg_emitter_send_blob(void *emitter, const char *topic, const char *camera, const char *json, size_t len,
+                         const void *blob, size_t blob_len);
+
 #endif

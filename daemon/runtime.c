@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "daemon/log.h"
+#include "daemon/model_map.h"
 #include "daemon/procstat.h"
 #include "pipeline/jsonw.h"
 
@@ -235,20 +236,21 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
      * dropping: let their pops and puts wake its capture thread */
     if ((r = vg_ring_enable_wait(cam->ring)) < 0 || (r = vg_frame_pool_enable_wait(cam->pool)) < 0)
         goto fail;
-    vg_analysis_config_t ac = {
-        .camera = cam->cfg.name,
-        .motion = {.threshold = cc->motion_threshold, .min_area = cc->motion_min_area, .width = cc->motion_width},
-        .publish_detections = rt->cfg->publish_detections,
-        .detector = cam->detector,
-        .cascade = cam->cascade,
-        .inference = cam->actor,
-        .wait_for_inference = rt->opt.lossless,
-        .detected = camera_detected,
-        .detected_arg = cam,
-        .detect_when = cc->detect_when,
-        .correct_mode = cc->correct_mode,
-        .correct_mask = cc->correct_mask,
-    };
+    vg_analysis_config_t ac;
+    memset(&ac, 0, sizeof(ac));
+    /* cam->cfg: the camera's own copy, which outlives the analysis */
+    vg_camera_analysis_config(rt->cfg, &cam->cfg, &ac);
+    ac.publish_detections = rt->cfg->publish_detections;
+    ac.detector = cam->detector;
+    ac.cascade = cam->cascade;
+    ac.inference = cam->actor;
+    ac.wait_for_inference = rt->opt.lossless;
+    ac.detected = camera_detected;
+    ac.detected_arg = cam;
+    ac.emit_snapshot = runtime_emit_blob; /* the worker context wraps the emitter */
+    for (int k = 0; k < rt->n_track_ids; k++)
+        if (strcmp(rt->track_ids[k].name, cc->name) == 0)
+            ac.track.first_id = rt->track_ids[k].next_id; /* a restarted camera goes on counting */
     if ((r = vg_analysis_new(&ac, &cam->analysis)) < 0)
         goto fail;
     if ((r = vg_emitter_new(rt->pub, &cam->health_emitter)) < 0)
@@ -334,6 +336,24 @@ int vg_runtime_tick(vg_runtime_t *rt, bool force_stats)
             emit_stats(rt, rt->cameras[i], now, (long)p.rss_bytes, p.cpu_s);
         rt->last_stats_us = now;
     }
+    /* snapshots.retain: old snapshot files go, checked every 10 minutes */
+    if (!rt->last_prune_us || now - rt->last_prune_us >= 600 * 1000000LL) {
+        rt->last_prune_us = now;
+        for (int i = 0; i < rt->n_cameras; i++) {
+            const vg_camera_config_t *cc = &rt->cameras[i]->cfg;
+            if (!cc->snap_enabled || cc->snap_retain_us <= 0)
+                continue;
+            char dir[4096];
+            snprintf(dir, sizeof(dir), "%s/snapshots/%s", rt->cfg->state_dir, cc->name);
+            int r = vg_snapshot_prune(dir, cc->snap_retain_us / 1e6);
+            if (r > 0)
+                vg_log(VG_LOG_INFO, "camera '%s': %d snapshot%s older than the retention deleted", cc->name, r,
+                       r == 1 ? "" : "s");
+            else if (r < 0 && r != -ENOENT)
+                vg_log(VG_LOG_WARNING, "camera '%s': cannot prune snapshots in '%s': %s", cc->name, dir,
+                       strerror(-r));
+        }
+    }
     return running;
 }
 
@@ -401,6 +421,13 @@ static void camera_remove(vg_runtime_t *rt, int i, const char *reason)
     /* after its last messages (the same queue): `vigil status` forgets it */
     vg_emitter_forget(rt->main_emitter, cam->cfg.name);
     add_totals(&rt->retired_totals, cam);
+    int k = 0;
+    while (k < rt->n_track_ids && strcmp(rt->track_ids[k].name, cam->cfg.name) != 0)
+        k++;
+    if (k == rt->n_track_ids && k < VG_CONFIG_MAX_CAMERAS)
+        snprintf(rt->track_ids[rt->n_track_ids++].name, VG_CONFIG_NAME_MAX, "%s", cam->cfg.name);
+    if (k < rt->n_track_ids)
+        rt->track_ids[k].next_id = vg_analysis_next_track_id(cam->analysis);
     camera_free(&cam);
     memmove(&rt->cameras[i], &rt->cameras[i + 1], (size_t)(rt->n_cameras - i - 1) * sizeof(*rt->cameras));
     rt->n_cameras--;

@@ -52,6 +52,7 @@ static model_t *model_load(const vg_config_t *cfg, const vg_model_config_t *mc, 
     m->labels = mc->labels ? strdup(mc->labels) : NULL;
     m->cfg.path = m->path;
     m->cfg.labels = m->labels;
+    m->low_score = vg_model_low_score(cfg, mc->name);
     vg_detector_t *det = NULL;
     int r = vg_model_load(cfg, mc, batch, &det, m->error, sizeof(m->error));
     if (r < 0)
@@ -102,7 +103,8 @@ void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_models,
         model_t *keep = NULL;
         for (int k = 0; k < rt->n_models; k++)
             if (rt->models[k] && strcmp(rt->models[k]->cfg.name, mc->name) == 0 &&
-                vg_model_config_equal(&rt->models[k]->cfg, mc) && rt->models[k]->detector) {
+                vg_model_config_equal(&rt->models[k]->cfg, mc) && rt->models[k]->detector &&
+                rt->models[k]->low_score == vg_model_low_score(cfg, mc->name)) {
                 keep = rt->models[k];
                 rt->models[k] = NULL; /* moved */
             }

@@ -26,7 +26,7 @@
 #include "pipeline/workers.h"
 #include "storage/storage.h"
 
-#define MSG_CAP 4096
+#define MSG_CAP 8192 /* a stats message with its objects and lines (issue 11) */
 /* What of a URL or a reason goes into a message, in bytes: with JSON's
  * escapes (6 bytes per control character at worst) both still fit in
  * MSG_CAP beside the other fields. Longer ones are cut, marked "...". */
@@ -43,6 +43,7 @@ typedef struct {
     char *path, *labels;     /* our copies of cfg.path and cfg.labels */
     vg_inference_t *actor;   /* the thread that owns and runs it; NULL when it failed to load */
     vg_detector_t *detector; /* the actor's (labels, names, memory); NULL when it failed */
+    double low_score;        /* boxes kept down to this score (vg_model_low_score at load) */
     char error[512];         /* why it failed */
 } model_t;
 
@@ -118,10 +119,18 @@ struct vg_runtime {
     int batch;               /* daemon.inference_batch at start */
     int64_t batch_wait_us;   /* daemon.inference_wait at start */
     int64_t started_us, last_stats_us;
+    int64_t last_prune_us;   /* snapshot retention, last run (monotonic) */
     uint64_t last_progress; /* worker frames handled at the last watchdog check */
     uint64_t last_publisher_loops; /* publisher turns at the last watchdog check */
     /* cameras removed by reload: their totals still count */
     vg_runtime_totals_t retired_totals;
+    /* the next track id of cameras stopped by a reload, by name, so that a
+     * restarted camera's ids go on rising (event ids never repeat in a run) */
+    struct {
+        char name[VG_CONFIG_NAME_MAX];
+        uint64_t next_id;
+    } track_ids[VG_CONFIG_MAX_CAMERAS];
+    int n_track_ids;
     char msg[MSG_CAP];
 };
 
@@ -158,6 +167,8 @@ void load_models(vg_runtime_t *rt, const vg_config_t *cfg, model_t **ret_models,
 /* vg_emit_fn for the analysis: sends through ctx (emit_ctx_t) and hands
  * event.<camera> messages to the storage's index. Thread: the ctx's. */
 int runtime_emit(void *ctx, const char *topic, const char *camera, const char *json, size_t len);
+int runtime_emit_blob(void *ctx, const char *topic, const char *camera, const char *json, size_t len,
+                      const void *blob, size_t blob_len);
 /* Starts the storage thread once a camera of cfg records, or updates its
  * per-camera retention. Returns 0 or a negative errno (logged). */
 int record_storage_update(vg_runtime_t *rt, const vg_config_t *cfg);

@@ -35,6 +35,14 @@ int runtime_emit(void *ctx, const char *topic, const char *camera, const char *j
     return r;
 }
 
+/* snap.<camera> through the same context: the emitter is inside it. */
+int runtime_emit_blob(void *ctx, const char *topic, const char *camera, const char *json, size_t len,
+                      const void *blob, size_t blob_len)
+{
+    emit_ctx_t *c = ctx;
+    return vg_emitter_send_blob(c->emitter, topic, camera, json, len, blob, blob_len);
+}
+
 static bool records(const vg_camera_config_t *c)
 {
     return c->record_mode != VG_RECORD_OFF && !vg_v4l2_url_is_device(c->url);

@@ -150,6 +150,8 @@ void emit_stats(vg_runtime_t *rt, camera_t *cam, int64_t now_mono, long rss, dou
     vg_jsonw_string(&w, names);
     vg_jsonw_object_end(&w);
     json_counters(&w, &c, VG_COUNTER_JSON_TAIL);
+    /* per label: objects present and events started; per line: crossings */
+    vg_analysis_write_objects_stats(cam->analysis, &w);
     if (cam->recorder) {
         /* stream copy to disk (capture/recorder.h) */
         const vg_recorder_stats_t *rs = vg_recorder_stats(cam->recorder);

@@ -13,51 +13,33 @@
 #include "pipeline/cascade.h"
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
+#include "pipeline/events.h"
 #include "pipeline/inference.h"
 #include "pipeline/jsonw.h"
+#include "pipeline/snapshot.h"
 
 #define MSG_CAP 16384
-#define MAX_LABEL_EVENTS 16 /* labels with an open event at once, per camera */
-
-/* One label's event on this camera (tracking comes later: one per label). */
-typedef struct {
-    bool active;
-    char label[64];
-    char id[128];
-    int64_t start_wall_us;
-    double start_pts_time;
-    double last_update_pts_time;
-    double score, top_score;
-    int box[4];            /* source pixels */
-    int count;             /* objects of this label in the last frame seen */
-    int64_t last_wall_us;  /* of the last frame the label was seen in */
-    int64_t last_pts;
-    double last_pts_time;
-} label_event_t;
-
-/* Records that the event's label was seen in frame f. */
-static void event_seen(label_event_t *ev, const vg_frame_t *f, double score, const int box[4], int count)
-{
-    ev->score = score;
-    if (score > ev->top_score)
-        ev->top_score = score;
-    memcpy(ev->box, box, sizeof(ev->box));
-    ev->count = count;
-    ev->last_wall_us = f->wall_us;
-    ev->last_pts = f->pts;
-    ev->last_pts_time = f->pts_time;
-}
 
 struct vg_analysis {
     vg_analysis_config_t cfg;
-    char topic_det[96], topic_event[96];
+    char topic_det[96], topic_snap[96];
     vg_motion_t *motion;
+    vg_events_t *events;        /* the tracker and the event lifecycle (events.h) */
+    vg_snapshot_t *snapshot;    /* NULL without snapshots */
     vg_correct_state_t *correct; /* made on the first frame (needs its size) */
     int correct_w, correct_h;
-    label_event_t events[MAX_LABEL_EVENTS];
-    uint64_t event_counter;
+    /* label names by index for the events: the detector's, then "face" and "motion" */
+    const char *labels[VG_EVENTS_MAX_LABELS];
+    char numeric[VG_EVENTS_MAX_LABELS][8]; /* names of a model without a labels file */
+    int n_labels, face_label, motion_label;
     vg_det_t dets[VG_DETECT_MAX];
     vg_cascade_attr_t attrs[VG_DETECT_MAX]; /* the cascade's findings, per detection */
+    uint64_t track_ids[VG_DETECT_MAX];      /* per published detection, 0 = none */
+    vg_det_t low[VG_DETECT_MAX];            /* below the threshold: for the tracker only */
+    vg_det_t ev_dets[2 * VG_DETECT_MAX];    /* what the events see, labels by name index */
+    vg_events_attr_t ev_attrs[2 * VG_DETECT_MAX];
+    uint64_t ev_ids[2 * VG_DETECT_MAX];
+    bool ev_masked[2 * VG_DETECT_MAX];
     vg_analysis_result_t last;              /* the last frame's, for vg_analysis_last */
     vg_analysis_stats_t stats;
     vg_tensor_prep_t *prep;     /* with an actor: this camera's preparer of the model's input */
@@ -72,8 +54,36 @@ struct vg_analysis {
     int last_n_dets;            /* dets[0..last_n_dets) are the last detection result (live view) */
     int last_n_motion;          /* motion-only: the last frame's boxes (live view) */
     vg_motion_box_t last_motion[VG_MOTION_MAX_BOXES];
+    /* the frame being finished, for the snapshot callback */
+    const vg_frame_t *cur;
+    const vg_image_t *cur_img;  /* the analysis copy when it exists, else NULL */
+    vg_emit_fn cur_emit;
+    void *cur_emitter;
     char msg[MSG_CAP];
 };
+
+static int take_snapshot(void *arg, const vg_events_snap_t *snap);
+
+/* The label table the events use: the detector's labels by index, then
+ * "face" (the cascade's objects) and "motion" (a camera without a detector). */
+static void build_labels(vg_analysis_t *a)
+{
+    int n = 0;
+    const vg_detector_t *d = a->cfg.detector;
+    int classes = d ? vg_detector_classes(d) : 0;
+    for (int i = 0; i < classes && n < VG_EVENTS_MAX_LABELS - 2; i++, n++) {
+        a->labels[n] = vg_detector_label(d, i);
+        if (!a->labels[n]) {
+            snprintf(a->numeric[n], sizeof(a->numeric[n]), "%d", i);
+            a->labels[n] = a->numeric[n];
+        }
+    }
+    a->face_label = n;
+    a->labels[n++] = "face";
+    a->motion_label = n;
+    a->labels[n++] = "motion";
+    a->n_labels = n;
+}
 
 int vg_analysis_new(const vg_analysis_config_t *cfg, vg_analysis_t **ret)
 {
@@ -83,18 +93,35 @@ int vg_analysis_new(const vg_analysis_config_t *cfg, vg_analysis_t **ret)
     if (!a)
         return -ENOMEM;
     a->cfg = *cfg;
-    if (a->cfg.event_end_after_s <= 0)
-        a->cfg.event_end_after_s = 2.0;
-    if (a->cfg.event_update_every_s <= 0)
-        a->cfg.event_update_every_s = 1.0;
     snprintf(a->topic_det, sizeof(a->topic_det), "det.%s", cfg->camera);
-    snprintf(a->topic_event, sizeof(a->topic_event), "event.%s", cfg->camera);
+    snprintf(a->topic_snap, sizeof(a->topic_snap), "snap.%s", cfg->camera);
     int r = -EINVAL;
     if (cfg->inference && (!cfg->detector || !cfg->detected))
         goto fail;
     if ((r = vg_motion_new(&cfg->motion, &a->motion)) < 0)
         goto fail;
     if (cfg->inference && (r = vg_detector_preparer_new(cfg->detector, &a->prep)) < 0)
+        goto fail;
+    if (cfg->snapshots.enabled && (r = vg_snapshot_new(&cfg->snapshots, &a->snapshot)) < 0)
+        goto fail;
+    build_labels(a);
+    vg_events_config_t ec = {
+        .camera = cfg->camera,
+        .track = cfg->track,
+        .threshold = cfg->detector ? vg_detector_threshold(cfg->detector) : 0,
+        .update_every_s = cfg->update_every_s,
+        .labels = a->labels,
+        .n_labels = a->n_labels,
+        .objects = cfg->objects, .n_objects = cfg->n_objects,
+        .zones = cfg->zones, .n_zones = cfg->n_zones,
+        .lines = cfg->lines, .n_lines = cfg->n_lines,
+        .snapshot = a->snapshot ? take_snapshot : NULL,
+        .snapshot_arg = a,
+        .snapshot_every_s = cfg->snapshots.every_s,
+    };
+    if (!cfg->track.capacity)
+        vg_track_config_default(&ec.track);
+    if ((r = vg_events_new(&ec, &a->events)) < 0)
         goto fail;
     *ret = a;
     return 0;
@@ -108,6 +135,8 @@ void vg_analysis_free(vg_analysis_t **a)
     if (!a || !*a)
         return;
     vg_motion_free(&(*a)->motion);
+    vg_events_free(&(*a)->events);
+    vg_snapshot_free(&(*a)->snapshot);
     vg_correct_free(&(*a)->correct);
     vg_tensor_prep_free(&(*a)->prep);
     free(*a);
@@ -115,6 +144,10 @@ void vg_analysis_free(vg_analysis_t **a)
 }
 
 const vg_analysis_stats_t *vg_analysis_stats(const vg_analysis_t *a) { return &a->stats; }
+
+uint64_t vg_analysis_next_track_id(const vg_analysis_t *a) { return vg_events_next_track_id(a->events); }
+
+void vg_analysis_write_objects_stats(const vg_analysis_t *a, vg_jsonw_t *w) { vg_events_write_stats(a->events, w); }
 
 #define STAT_ADD(a, field, n) atomic_fetch_add_explicit(&(a)->stats.field, (n), memory_order_relaxed)
 
@@ -156,147 +189,97 @@ static void frame_header(vg_jsonw_t *w, int64_t wall_us, int64_t pts, double pts
     vg_jsonw_double(w, pts_time, 3);
 }
 
-static void emit_event(vg_analysis_t *a, label_event_t *ev, const char *type, int64_t wall_us, int64_t pts,
-                       double pts_time, const char *reason, vg_emit_fn emit, void *emitter)
+/* Counts every emit through the analysis' drop counter. */
+static int emit_counted(void *arg, const char *topic, const char *camera, const char *json, size_t len)
 {
-    vg_jsonw_t w;
-    vg_jsonw_init(&w, a->msg, sizeof(a->msg));
-    vg_jsonw_object_begin(&w);
-    frame_header(&w, wall_us, pts, pts_time);
-    vg_jsonw_key(&w, "type");
-    vg_jsonw_string(&w, type);
-    vg_jsonw_key(&w, "id");
-    vg_jsonw_string(&w, ev->id);
-    vg_jsonw_key(&w, "label");
-    vg_jsonw_string(&w, ev->label);
-    vg_jsonw_key(&w, "score");
-    vg_jsonw_double(&w, ev->score, 4);
-    vg_jsonw_key(&w, "top_score");
-    vg_jsonw_double(&w, ev->top_score, 4);
-    vg_jsonw_key(&w, "box");
-    write_box(&w, ev->box);
-    vg_jsonw_key(&w, "count");
-    vg_jsonw_int(&w, ev->count);
-    vg_jsonw_key(&w, "zones");
-    vg_jsonw_array_begin(&w);
-    vg_jsonw_array_end(&w);
-    vg_jsonw_key(&w, "start");
-    vg_jsonw_time(&w, ev->start_wall_us);
-    vg_jsonw_key(&w, "start_pts_time");
-    vg_jsonw_double(&w, ev->start_pts_time, 3);
-    vg_jsonw_key(&w, "end");
-    if (strcmp(type, "end") == 0)
-        vg_jsonw_time(&w, wall_us);
-    else
-        vg_jsonw_null(&w);
-    if (reason) {
-        vg_jsonw_key(&w, "reason");
-        vg_jsonw_string(&w, reason);
-    }
-    vg_jsonw_object_end(&w);
-    send(a, a->topic_event, &w, emit, emitter);
+    vg_analysis_t *a = arg;
+    int r = a->cur_emit(a->cur_emitter, topic, camera, json, len);
+    if (r < 0)
+        STAT_ADD(a, emit_dropped, 1);
+    return r;
 }
 
-static double box_iou(const int a[4], const int b[4])
+static vg_events_frame_t events_frame(const vg_frame_t *f)
 {
-    int ix1 = a[0] > b[0] ? a[0] : b[0], iy1 = a[1] > b[1] ? a[1] : b[1];
-    int ix2 = a[2] < b[2] ? a[2] : b[2], iy2 = a[3] < b[3] ? a[3] : b[3];
-    double inter = (ix2 > ix1 && iy2 > iy1) ? (double)(ix2 - ix1) * (iy2 - iy1) : 0;
-    double ua = (double)(a[2] - a[0]) * (a[3] - a[1]) + (double)(b[2] - b[0]) * (b[3] - b[1]) - inter;
-    return ua > 0 ? inter / ua : 0;
+    return (vg_events_frame_t){.wall_us = f->wall_us, .pts = f->pts, .pts_time = f->pts_time,
+                               .width = f->av->width, .height = f->av->height};
 }
 
-/* The label was seen in frame f: start its event, or update it (on change,
- * at most once per event_update_every_s). */
-static void observe(vg_analysis_t *a, const vg_frame_t *f, const char *label, double score, const int box[4],
-                    int count, vg_emit_fn emit, void *emitter)
+/* The events (tracker, zones, lifecycle) for this frame. n_dets: the
+ * detections in a->dets (attrs beside them when there is a cascade) of
+ * which the first n_conf are confident, then a->low; -1: the detector did
+ * not run. A camera without a detector tracks its motion boxes. Returns the
+ * detections to publish (masked ones removed; a->track_ids filled). */
+static int run_events(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m, int n_conf, int n_low)
 {
-    label_event_t *ev = NULL, *free_slot = NULL;
-    for (int i = 0; i < MAX_LABEL_EVENTS; i++) {
-        if (a->events[i].active && strcmp(a->events[i].label, label) == 0)
-            ev = &a->events[i];
-        else if (!a->events[i].active && !free_slot)
-            free_slot = &a->events[i];
+    vg_events_frame_t ef = events_frame(f);
+    a->cur = f;
+    if (!a->cfg.detector && !a->cfg.cascade) {
+        /* motion only: the motion boxes are the objects (label motion) */
+        if (m->warming_up || m->lightswitch) {
+            vg_events_coast(a->events, &ef, emit_counted, a);
+            return 0;
+        }
+        for (int i = 0; i < m->n_boxes; i++)
+            a->ev_dets[i] = (vg_det_t){.x1 = (float)m->boxes[i].x1, .y1 = (float)m->boxes[i].y1,
+                                       .x2 = (float)m->boxes[i].x2, .y2 = (float)m->boxes[i].y2,
+                                       .score = 1.0f, .label = a->motion_label};
+        vg_events_detected(a->events, &ef, a->ev_dets, NULL, m->n_boxes, emit_counted, a, a->ev_ids);
+        return 0;
     }
-    if (!ev) {
-        if (!free_slot)
-            return; /* MAX_LABEL_EVENTS labels already open: no new event */
-        ev = free_slot;
-        memset(ev, 0, sizeof(*ev));
-        ev->active = true;
-        snprintf(ev->label, sizeof(ev->label), "%s", label);
-        snprintf(ev->id, sizeof(ev->id), "%s-%" PRId64 "-%" PRIu64, a->cfg.camera, f->wall_us / 1000,
-                 ++a->event_counter);
-        ev->start_wall_us = f->wall_us;
-        ev->start_pts_time = ev->last_update_pts_time = f->pts_time;
-        event_seen(ev, f, score, box, count);
-        STAT_ADD(a, events, 1);
-        emit_event(a, ev, "start", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
-        return;
+    if (n_conf < 0) {
+        vg_events_coast(a->events, &ef, emit_counted, a);
+        return -1;
     }
-    bool changed = count != ev->count || box_iou(box, ev->box) < 0.7 || score > ev->top_score;
-    event_seen(ev, f, score, box, count);
-    if (changed && f->pts_time - ev->last_update_pts_time >= a->cfg.event_update_every_s) {
-        ev->last_update_pts_time = f->pts_time;
-        emit_event(a, ev, "update", f->wall_us, f->pts, f->pts_time, NULL, emit, emitter);
-    }
-}
-
-/* Ends the events whose label has not been seen for event_end_after_s. */
-static void age_events(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
-{
-    for (int i = 0; i < MAX_LABEL_EVENTS; i++) {
-        label_event_t *ev = &a->events[i];
-        if (ev->active && f->pts_time - ev->last_pts_time >= a->cfg.event_end_after_s) {
-            ev->active = false;
-            emit_event(a, ev, "end", f->wall_us, f->pts, f->pts_time, "not seen", emit, emitter);
+    int n = 0;
+    for (int i = 0; i < n_conf; i++, n++) {
+        a->ev_dets[n] = a->dets[i];
+        const vg_cascade_attr_t *at = a->cfg.cascade ? &a->attrs[i] : NULL;
+        if (at && at->label)
+            a->ev_dets[n].label = a->face_label;
+        vg_events_attr_t *ea = &a->ev_attrs[n];
+        memset(ea, 0, sizeof(*ea));
+        if (at) {
+            ea->has_face = at->has_face && !at->label;
+            memcpy(ea->face, at->face, sizeof(ea->face));
+            ea->face_score = at->face_score;
+            ea->expression = vg_cascade_expression(a->cfg.cascade, at->expression);
+            ea->expression_score = at->expression_score;
         }
     }
-}
-
-static void motion_events(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m, vg_emit_fn emit,
-                          void *emitter)
-{
-    if (m->n_boxes > 0) {
-        int u[4] = {m->boxes[0].x1, m->boxes[0].y1, m->boxes[0].x2, m->boxes[0].y2};
-        for (int i = 1; i < m->n_boxes; i++) {
-            const vg_motion_box_t *b = &m->boxes[i];
-            if (b->x1 < u[0]) u[0] = b->x1;
-            if (b->y1 < u[1]) u[1] = b->y1;
-            if (b->x2 > u[2]) u[2] = b->x2;
-            if (b->y2 > u[3]) u[3] = b->y2;
-        }
-        observe(a, f, "motion", m->changed, u, m->n_boxes, emit, emitter);
+    for (int i = 0; i < n_low; i++, n++) {
+        a->ev_dets[n] = a->low[i];
+        memset(&a->ev_attrs[n], 0, sizeof(a->ev_attrs[n]));
     }
-    age_events(a, f, emit, emitter);
-}
-
-/* One event per label present: the best-scoring object of the label. dets
- * are sorted best first, so the first of each label is its best. */
-static void detection_events(vg_analysis_t *a, const vg_frame_t *f, int n, vg_emit_fn emit, void *emitter)
-{
-    for (int i = 0; i < n; i++) {
-        const char *label = det_label(a, i);
-        char fallback[16];
-        if (!label) {
-            snprintf(fallback, sizeof(fallback), "%d", a->dets[i].label);
-            label = fallback;
-        }
-        bool first = true;
-        int count = 0;
-        for (int k = 0; k < n; k++) {
-            if (a->dets[k].label != a->dets[i].label)
-                continue;
-            if (k < i)
-                first = false;
-            count++;
-        }
-        if (!first)
+    vg_events_detected(a->events, &ef, a->ev_dets, a->ev_attrs, n, emit_counted, a, a->ev_ids);
+    /* publish the confident ones that no object mask dropped, with their track */
+    int k = 0;
+    for (int i = 0; i < n_conf; i++) {
+        if (vg_events_masked(a->events, &a->ev_dets[i]))
             continue;
-        int box[4] = {(int)a->dets[i].x1, (int)a->dets[i].y1, (int)a->dets[i].x2, (int)a->dets[i].y2};
-        observe(a, f, label, a->dets[i].score, box, count, emit, emitter);
+        a->dets[k] = a->dets[i];
+        if (a->cfg.cascade)
+            a->attrs[k] = a->attrs[i];
+        a->track_ids[k++] = a->ev_ids[i];
     }
-    age_events(a, f, emit, emitter);
+    return k;
+}
+
+/* Moves the detections below their label's min_score (or below floor, on
+ * a corrected frame) out of a->dets into a->low (the tracker's second
+ * stage); returns how many stay. */
+static int split_low(vg_analysis_t *a, int n, float floor, int *ret_low)
+{
+    int k = 0, low = 0;
+    for (int i = 0; i < n; i++) {
+        float min = vg_events_min_score(a->events, a->dets[i].label);
+        if (a->dets[i].score >= (min > floor ? min : floor))
+            a->dets[k++] = a->dets[i];
+        else
+            a->low[low++] = a->dets[i];
+    }
+    *ret_low = low;
+    return k;
 }
 
 static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m, int n_dets,
@@ -350,19 +333,24 @@ static void emit_detections(vg_analysis_t *a, const vg_frame_t *f, const vg_moti
             vg_jsonw_double(&w, b->fill, 4); /* how much of the box actually changed */
             vg_jsonw_key(&w, "box");
             write_box(&w, (int[4]){b->x1, b->y1, b->x2, b->y2});
+            vg_jsonw_key(&w, "track_id");
+            if (a->ev_ids[i] && !m->warming_up && !m->lightswitch)
+                vg_jsonw_uint(&w, a->ev_ids[i]);
+            else
+                vg_jsonw_null(&w);
             vg_jsonw_object_end(&w);
         }
     }
     for (int i = 0; i < n_dets; i++)
         vg_analysis_write_object(&w, det_label(a, i), &a->dets[i], a->cfg.cascade,
-                                 a->cfg.cascade ? &a->attrs[i] : NULL);
+                                 a->cfg.cascade ? &a->attrs[i] : NULL, a->track_ids[i]);
     vg_jsonw_array_end(&w);
     vg_jsonw_object_end(&w);
     send(a, a->topic_det, &w, emit, emitter);
 }
 
 void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *d, const vg_cascade_t *cascade,
-                              const vg_cascade_attr_t *at)
+                              const vg_cascade_attr_t *at, uint64_t track_id)
 {
     vg_jsonw_object_begin(w);
     vg_jsonw_key(w, "label");
@@ -374,6 +362,11 @@ void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *
     vg_jsonw_double(w, d->score, 4);
     vg_jsonw_key(w, "box");
     write_box(w, (int[4]){(int)d->x1, (int)d->y1, (int)d->x2, (int)d->y2});
+    vg_jsonw_key(w, "track_id");
+    if (track_id)
+        vg_jsonw_uint(w, track_id);
+    else
+        vg_jsonw_null(w);
     const char *expr = at && cascade ? vg_cascade_expression(cascade, at->expression) : NULL;
     /* a person carries the face found on it; a face object (added by the
      * cascade, at->label set) only its expression */
@@ -471,69 +464,75 @@ static int submit(vg_analysis_t *a, const vg_image_t *img)
 }
 
 /* Brightening a dark picture lifts its noise too, and the detector finds
- * objects in it: on a corrected frame, keep only detections above the
- * floor the corrections set for the gain they applied
- * (vg_correct_min_score; the model's threshold when nothing was
- * brightened). dets are sorted best first; returns how many remain. */
-static int drop_below_floor(vg_analysis_t *a, int n)
+ * objects in it: on a corrected frame, only detections above the floor the
+ * corrections set for the gain they applied (vg_correct_min_score; the
+ * model's threshold when nothing was brightened) are confident; those below
+ * go to the tracker's low-score stage, which continues tracks but starts
+ * none and publishes nothing. 0 when the frame was not corrected. */
+static float score_floor(const vg_analysis_t *a, uint32_t corrected)
 {
-    float floor = vg_correct_min_score(a->correct, vg_detector_threshold(a->cfg.detector));
-    int kept = 0;
-    for (int i = 0; i < n; i++)
-        if (a->dets[i].score >= floor)
-            a->dets[kept++] = a->dets[i];
-    return kept;
+    if (!corrected || !a->cfg.detector || !a->correct)
+        return 0;
+    return vg_correct_min_score(a->correct, vg_detector_threshold(a->cfg.detector));
 }
 
-/* What follows the detector's result: the cascade on its detections,
- * counters, messages and events. n_dets < 0: the detector did not run
- * (-1) or failed (-errno); detect_start_ns 0: it was not asked to. */
+/* What follows the detector's result: the cascade on its confident
+ * detections, the tracker and events, counters and messages. n_dets < 0:
+ * the detector did not run (-1) or failed (-errno); detect_start_ns 0: it
+ * was not asked to. */
 static void finish(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_result_t *m, int n_dets,
                    uint32_t corrected, const vg_image_t *img, int64_t detect_start_ns, vg_emit_fn emit,
                    void *emitter)
 {
+    int n_low = 0;
+    a->cur_emit = emit;
+    a->cur_emitter = emitter;
+    a->cur_img = detect_start_ns && n_dets >= 0 ? img : NULL;
     if (detect_start_ns) {
-        if (n_dets > 0 && corrected && a->cfg.detector)
-            n_dets = drop_below_floor(a, n_dets);
+        if (n_dets >= 0)
+            n_dets = split_low(a, n_dets, score_floor(a, corrected), &n_low);
         if (n_dets >= 0 && a->cfg.cascade)
             n_dets = vg_cascade_run(a->cfg.cascade, img, a->dets, n_dets, VG_DETECT_MAX, a->attrs);
         STAT_ADD(a, detect_ns, (uint64_t)(mono_ns() - detect_start_ns));
-        a->last.n = n_dets >= 0 ? n_dets : -1;
-        a->last.error = n_dets < 0 ? n_dets : 0;
-        a->last.corrected = corrected;
-        a->last.image = *img;
         if (n_dets == -EAGAIN) {
             STAT_ADD(a, detect_dropped, 1); /* inference is behind: this frame goes without */
         } else if (n_dets < 0) {
             STAT_ADD(a, detect_errors, 1);
         } else {
             STAT_ADD(a, detect_frames, 1);
-            STAT_ADD(a, detections, (uint64_t)n_dets);
             /* relaxed: a status reading for stats */
             atomic_store_explicit(&a->stats.correct_active, corrected, memory_order_relaxed);
         }
     }
-    if (n_dets >= 0)
-        a->last_n_dets = n_dets;
+    int published = run_events(a, f, m, detect_start_ns ? n_dets : -1, n_low);
+    if (detect_start_ns) {
+        a->last.n = published >= 0 ? published : -1;
+        a->last.error = n_dets < 0 ? n_dets : 0;
+        a->last.corrected = corrected;
+        a->last.image = *img;
+        if (published > 0)
+            STAT_ADD(a, detections, (uint64_t)published);
+    }
+    /* relaxed: statistics */
+    atomic_store_explicit(&a->stats.events, vg_events_started(a->events), memory_order_relaxed);
+    /* for the live view (vg_analysis_objects) */
+    if (detect_start_ns && published >= 0)
+        a->last_n_dets = published;
     else if (!a->cfg.detector && !a->cfg.cascade) {
         /* a few boxes, copied: m lives on the caller's stack */
         a->last_n_motion = m->n_boxes;
         memcpy(a->last_motion, m->boxes, (size_t)m->n_boxes * sizeof(m->boxes[0]));
     }
     if (a->cfg.publish_detections)
-        emit_detections(a, f, m, n_dets, corrected, emit, emitter);
-    if (!a->cfg.detector && !a->cfg.cascade)
-        motion_events(a, f, m, emit, emitter);
-    else if (n_dets >= 0)
-        detection_events(a, f, n_dets, emit, emitter);
-    else
-        age_events(a, f, emit, emitter);
+        emit_detections(a, f, m, detect_start_ns ? published : -1, corrected, emit, emitter);
+    a->cur = NULL;
 }
 
 int vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *f, vg_emit_fn emit, void *emitter)
 {
     int64_t t0 = mono_ns();
-    a->last = (vg_analysis_result_t){.n = -1, .dets = a->dets, .attrs = a->cfg.cascade ? a->attrs : NULL};
+    a->last = (vg_analysis_result_t){.n = -1, .dets = a->dets, .attrs = a->cfg.cascade ? a->attrs : NULL,
+                                     .track_ids = a->track_ids};
     if (!has_8bit_luma((enum AVPixelFormat)f->av->format)) {
         STAT_ADD(a, errors, 1);
         a->last.error = -ENOTSUP;
@@ -592,13 +591,53 @@ void vg_analysis_last(const vg_analysis_t *a, vg_analysis_result_t *ret) { *ret 
 
 void vg_analysis_flush(vg_analysis_t *a, const char *reason, vg_emit_fn emit, void *emitter)
 {
-    for (int i = 0; i < MAX_LABEL_EVENTS; i++) {
-        label_event_t *ev = &a->events[i];
-        if (!ev->active)
-            continue;
-        ev->active = false;
-        emit_event(a, ev, "end", ev->last_wall_us, ev->last_pts, ev->last_pts_time, reason, emit, emitter);
-    }
+    a->cur_emit = emit;
+    a->cur_emitter = emitter;
+    vg_events_flush(a->events, reason, emit_counted, a);
+}
+
+/* The events' snapshot callback, on the worker finishing frame a->cur: the
+ * decoded picture, or the corrected analysis copy (snapshots.corrected). */
+static int take_snapshot(void *arg, const vg_events_snap_t *snap)
+{
+    vg_analysis_t *a = arg;
+    if (!a->cur)
+        return -EINVAL;
+    vg_image_t img;
+    int r;
+    if (a->cfg.snapshots.corrected && a->cur_img)
+        img = *a->cur_img;
+    else if ((r = vg_image_from_frame(a->cur->av, &img)) < 0)
+        return r;
+    const uint8_t *jpeg;
+    size_t len;
+    if ((r = vg_snapshot_encode(a->snapshot, &img, snap, &jpeg, &len)) < 0)
+        return r;
+    /* [topic][json][jpeg] on snap.<camera> */
+    vg_jsonw_t w;
+    char json[1024];
+    vg_jsonw_init(&w, json, sizeof(json));
+    vg_jsonw_object_begin(&w);
+    frame_header(&w, a->cur->wall_us, a->cur->pts, a->cur->pts_time);
+    vg_jsonw_key(&w, "id");
+    vg_jsonw_string(&w, snap->event_id);
+    vg_jsonw_key(&w, "label");
+    vg_jsonw_string(&w, snap->label);
+    vg_jsonw_key(&w, "score");
+    vg_jsonw_double(&w, snap->score, 4);
+    vg_jsonw_key(&w, "box");
+    write_box(&w, (int[4]){(int)snap->box.x1, (int)snap->box.y1, (int)snap->box.x2, (int)snap->box.y2});
+    vg_jsonw_key(&w, "bytes");
+    vg_jsonw_uint(&w, len);
+    vg_jsonw_object_end(&w);
+    int jl = vg_jsonw_finish(&w);
+    if (jl > 0 && a->cfg.emit_snapshot &&
+        a->cfg.emit_snapshot(a->cur_emitter, a->topic_snap, a->cfg.camera, json, (size_t)jl, jpeg, len) < 0)
+        STAT_ADD(a, emit_dropped, 1);
+    if ((r = vg_snapshot_write(a->snapshot, snap->event_id, jpeg, len)) < 0)
+        STAT_ADD(a, snapshot_errors, 1);
+    STAT_ADD(a, snapshots, 1);
+    return 0;
 }
 
 int vg_analysis_objects(const vg_analysis_t *a, vg_analysis_object_t *ret, int max)

@@ -1,15 +1,22 @@
 /*
- * analysis: what a worker does with one camera's frame, and the event
- * lifecycle that follows from it.
+ * analysis: what a worker does with one camera's frame: the per-frame
+ * driver of motion, corrections, detection, tracking and events.
  *
  * Per frame: the motion detector (motion.h) on the frame's luma; then, when a
  * detector is configured and the gate allows (detect.when: always, or
  * on_motion when motion boxes were found), the image corrections
  * (pipeline/correct, on an analysis copy) and the CNN detector (detect.h).
- * The frame's objects go out on `det.<camera>` (CNN detections, or motion
- * boxes labelled "motion" for a camera without a detector), and an event per
- * label goes through start / update / end on `event.<camera>`
- * (docs/events.md).
+ * The detector keeps boxes down to the tracker's low_score; those below
+ * their label's min_score (the detection threshold by default) only feed
+ * the tracker's second stage. Every frame then goes to the camera's events
+ * (events.h: object masks, tracker, zones, lines, per-object start / update
+ * / end on `event.<camera>`): frames the detector ran on as detections,
+ * others (on_motion without motion, a dropped or failed inference) as a
+ * coast, which ages nothing. A camera without a detector tracks its motion
+ * boxes as objects labelled "motion" (every analysed frame is a detector
+ * run for it). `det.<camera>` carries the confident detections not dropped
+ * by an object mask, each with its track_id (or the motion boxes), and
+ * snapshots (snapshot.h) go out on `snap.<camera>` (docs/events.md).
  *
  * With an inference actor (cfg.inference), detection is asynchronous: the
  * frame's tensor is prepared here (the camera's own preparer) and submitted;
@@ -38,10 +45,14 @@
 #include "pipeline/correct/mode.h"
 #include "pipeline/detect_when.h"
 #include "pipeline/cascade.h"
+#include "pipeline/events.h"
 #include "pipeline/frame.h"
 #include "pipeline/inference.h"
 #include "pipeline/jsonw.h"
 #include "pipeline/motion.h"
+#include "pipeline/snapshot.h"
+#include "pipeline/track/track.h"
+#include "pipeline/zones.h"
 
 /* Hands one message to the publisher: topic "det.cam", camera "cam", body a
  * JSON object without camera and seq (the publisher adds them). Returns 0, or
@@ -49,12 +60,22 @@
 typedef int (*vg_emit_fn)(void *emitter, const char *topic, const char *camera, const char *json,
                           size_t len);
 
+/* Hands a message with a binary third part to the publisher: [topic][json][blob]
+ * (snapshots). Same contract as vg_emit_fn; blob is copied. */
+typedef int (*vg_emit_blob_fn)(void *emitter, const char *topic, const char *camera, const char *json,
+                               size_t len, const void *blob, size_t blob_len);
+
 typedef struct {
     const char *camera;          /* borrowed for the analysis' life */
     vg_motion_config_t motion;
     bool publish_detections;     /* det.<camera> for every analysed frame */
-    double event_end_after_s;    /* stream seconds without motion that end an event (2) */
-    double event_update_every_s; /* at most one update per this many stream seconds (1) */
+    vg_track_config_t track;     /* the tracker's settings; capacity 0 = vg_track_config_default */
+    double update_every_s;       /* at most one update per object per this many stream seconds (1) */
+    const vg_object_filter_t *objects; int n_objects; /* per-label filters and masks (copied) */
+    const vg_zone_t *zones; int n_zones;              /* (copied) */
+    const vg_line_t *lines; int n_lines;              /* (copied) */
+    vg_snapshot_config_t snapshots;                   /* enabled false = none */
+    vg_emit_blob_fn emit_snapshot; /* snap.<camera> goes through it, with the emitter of the call */
     vg_detector_t *detector;     /* borrowed; NULL = motion only. With inference, the actor's own
                                     (labels, names and its preparer settings only) */
     vg_cascade_t *cascade;       /* borrowed; faces and expressions on the detections; NULL = none */
@@ -73,6 +94,8 @@ typedef struct {
     _Atomic uint64_t analysed;      /* frames through the motion stage */
     _Atomic uint64_t motion_frames; /* frames with at least one motion box */
     _Atomic uint64_t events;        /* events started */
+    _Atomic uint64_t snapshots;     /* snapshots encoded */
+    _Atomic uint64_t snapshot_errors; /* snapshot files that could not be written */
     _Atomic uint64_t emit_dropped;  /* messages the publisher queue refused */
     _Atomic uint64_t errors;        /* frames the analysis could not handle (odd pixel format, ENOMEM) */
     _Atomic uint64_t analyse_ns;    /* total analysis time, for per-frame cost */
@@ -104,8 +127,8 @@ int vg_analysis_frame(vg_analysis_t *a, const vg_frame_t *frame, vg_emit_fn emit
  * Thread: the camera's current worker. */
 void vg_analysis_resume(vg_analysis_t *a, const vg_frame_t *frame, vg_emit_fn emit, void *emitter);
 
-/* Ends an open event (stream ended, camera removed, daemon stopping).
- * Thread: main, while no worker runs this camera. */
+/* Ends every open event with `reason` (stream ended, camera removed, daemon
+ * stopping). Thread: main, while no worker runs this camera. */
 void vg_analysis_flush(vg_analysis_t *a, const char *reason, vg_emit_fn emit, void *emitter);
 
 const vg_analysis_stats_t *vg_analysis_stats(const vg_analysis_t *a);
@@ -118,6 +141,7 @@ typedef struct {
     uint32_t corrected;             /* VG_CORRECT_* applied before detection */
     const vg_det_t *dets;           /* n of them, best first; borrowed from the analysis */
     const vg_cascade_attr_t *attrs; /* the cascade's, per detection; NULL without a cascade */
+    const uint64_t *track_ids;      /* per detection, the track it belongs to (0 = none) */
     vg_image_t image;               /* what the detector ran on (n >= 0): a view of the frame or
                                        of the correction copy */
 } vg_analysis_result_t;
@@ -147,9 +171,19 @@ typedef struct {
 int vg_analysis_objects(const vg_analysis_t *a, vg_analysis_object_t *ret, int max);
 
 /* Writes one element of a det message's "objects" (docs/events.md): label
- * (its index when label is NULL), score, box, and the cascade's attributes
- * when at is not NULL. Shared with `vigil detect`. Thread: any. */
+ * (its index when label is NULL), score, box, track_id (null when 0), and
+ * the cascade's attributes when at is not NULL. Shared with `vigil detect`.
+ * Thread: any. */
 void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *d, const vg_cascade_t *cascade,
-                              const vg_cascade_attr_t *at);
+                              const vg_cascade_attr_t *at, uint64_t track_id);
+
+/* The id the camera's next track will get: a restarted camera passes it
+ * as track.first_id so that track ids (and event ids) go on rising.
+ * Thread: main, while no worker runs the camera. */
+uint64_t vg_analysis_next_track_id(const vg_analysis_t *a);
+
+/* Writes the `objects` and `lines` members of the camera's stats message
+ * (vg_events_write_stats). Thread: any (relaxed reads). */
+void vg_analysis_write_objects_stats(const vg_analysis_t *a, vg_jsonw_t *w);
 
 #endif

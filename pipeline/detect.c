@@ -26,6 +26,7 @@ struct vg_detector {
     vg_head_tensor_t outs[VG_HEAD_MAX_OUTPUTS];
     int batch;                           /* images per engine run */
     float threshold;                     /* the head's score threshold */
+    int classes;                         /* labels the head scores */
     size_t in_item;                      /* input floats per image */
     size_t out_item[VG_HEAD_MAX_OUTPUTS];/* output floats per image, per head input */
 };
@@ -185,6 +186,13 @@ int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, 
         hc.threshold = (float)m->threshold;
     else if (!mf)
         hc.threshold = VG_DETECT_DEFAULT_THRESHOLD;
+    d->threshold = hc.threshold;
+    d->classes = hc.num_classes;
+    /* the tracker's low-score stage needs the boxes below the threshold:
+     * the head keeps them down to low_score, the camera's tracker and
+     * filters cut at the threshold (pipeline/events.h) */
+    if (m->low_score > 0 && m->low_score < hc.threshold)
+        hc.threshold = (float)m->low_score;
     if (m->nms_iou >= 0)
         hc.nms_iou = (float)m->nms_iou;
     else if (!mf)
@@ -248,7 +256,6 @@ int vg_detector_new_batch(const vg_detector_config_t *m, const char *onnx_path, 
      * 3 x 32 KB, and a wider camera is refused by the capture's checks first */
     pc.max_src_width = VG_DETECT_MAX_SOURCE_WIDTH;
     d->prep_cfg = pc;
-    d->threshold = hc.threshold;
     if ((r = vg_tensor_prep_new(&pc, &d->prep)) < 0) {
         snprintf(err, errlen, "model '%s': bad input preparation settings", m->name);
         goto fail;
@@ -371,6 +378,8 @@ const char *vg_detector_label(const vg_detector_t *d, int label)
 }
 
 const char *vg_detector_name(const vg_detector_t *d) { return d->name; }
+
+int vg_detector_classes(const vg_detector_t *d) { return d->classes; }
 
 size_t vg_detector_memory(const vg_detector_t *d) { return vg_engine_memory_bytes(d->engine); }
 

@@ -62,6 +62,8 @@ typedef struct {
     float mean[3];      /* x = pixel * scale - mean */
     float scale[3];
     bool letterbox;     /* letterbox (true) or stretch (false) */
+    double low_score;   /* > 0 and below the threshold: boxes are kept down to this score (the
+                           tracker's low-score stage); vg_detector_threshold still says threshold */
     unsigned given;     /* VG_DETECTOR_GIVEN_*: fields set on purpose, checked against a manifest */
 } vg_detector_config_t;
 
@@ -107,8 +109,8 @@ int vg_detector_preparer_new(const vg_detector_t *d, vg_tensor_prep_t **ret);
 /* Floats in one image's input tensor. Thread: any. */
 size_t vg_detector_input_size(const vg_detector_t *d);
 
-/* The score threshold its head keeps detections at (config, else manifest).
- * Thread: any. */
+/* The detection threshold (config, else manifest, else the default),
+ * whatever low_score the head keeps boxes down to. Thread: any. */
 float vg_detector_threshold(const vg_detector_t *d);
 
 /* Runs k (1..batch) prepared inputs in one engine run (copied into the
@@ -138,6 +140,9 @@ int vg_detector_scores(vg_detector_t *d, const vg_image_t *img, float *ret, int 
  * Thread: any. */
 const char *vg_detector_label(const vg_detector_t *d, int label);
 const char *vg_detector_name(const vg_detector_t *d);
+
+/* The number of labels the head scores. Thread: any. */
+int vg_detector_classes(const vg_detector_t *d);
 
 /* The labels file a model's manifest names ("coco80.txt"), looked for beside
  * the model, then in each folder of dirs (NULL-terminated; the caller knows

@@ -15,7 +15,9 @@
 #define LIGHTSWITCH_SHARE 0.6
 
 struct vg_motion {
-    vg_motion_config_t cfg;
+    vg_motion_config_t cfg;     /* mask points at masks */
+    vg_polygon_t masks[VG_MOTION_MASK_MAX];
+    uint8_t *keep;      /* 1 where motion counts, 0 under the motion mask */
     int src_w, src_h;   /* frame size the buffers are sized for */
     int w, h;           /* downscaled size */
     bool seeded;
@@ -34,12 +36,16 @@ struct vg_motion {
 int vg_motion_new(const vg_motion_config_t *cfg, vg_motion_t **ret)
 {
     if (cfg->threshold < 1 || cfg->threshold > 255 || cfg->min_area < 0 || cfg->min_area > 1 ||
-        cfg->width < 64 || cfg->width > 1920)
+        cfg->width < 64 || cfg->width > 1920 || cfg->n_mask < 0 || cfg->n_mask > VG_MOTION_MASK_MAX ||
+        (cfg->n_mask > 0 && !cfg->mask))
         return -EINVAL;
     vg_motion_t *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
     m->cfg = *cfg;
+    if (cfg->n_mask > 0)
+        memcpy(m->masks, cfg->mask, sizeof(*cfg->mask) * (size_t)cfg->n_mask);
+    m->cfg.mask = m->masks;
     *ret = m;
     return 0;
 }
@@ -56,6 +62,8 @@ static void free_buffers(vg_motion_t *m)
     free(m->labels);
     free(m->parent);
     free(m->comp);
+    free(m->keep);
+    m->keep = NULL;
     m->bg = NULL;
     m->small = m->mask = m->dilated = m->rowmax = NULL;
     m->acc = NULL;
@@ -95,11 +103,24 @@ static int resize(vg_motion_t *m, int width, int height)
     /* at most one new label per two pixels in 8-connectivity, plus label 0 */
     m->parent = malloc((n / 2 + 2) * sizeof(*m->parent));
     m->comp = malloc((n / 2 + 2) * sizeof(*m->comp));
+    m->keep = malloc(n);
     if (!m->bg || !m->small || !m->mask || !m->dilated || !m->rowmax || !m->acc || !m->x0 ||
-        !m->labels || !m->parent || !m->comp) {
+        !m->labels || !m->parent || !m->comp || !m->keep) {
         free_buffers(m);
         return -ENOMEM;
     }
+    /* the motion mask at the downscaled size: once per size, not per frame */
+    vg_polygon_t px[VG_MOTION_MASK_MAX];
+    for (int k = 0; k < m->cfg.n_mask; k++)
+        vg_polygon_scale(&m->masks[k], width, height, &px[k]);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float sx = (x + 0.5f) * (float)width / (float)w, sy = (y + 0.5f) * (float)height / (float)h;
+            bool masked = false;
+            for (int k = 0; k < m->cfg.n_mask && !masked; k++)
+                masked = vg_polygon_contains(&px[k], sx, sy);
+            m->keep[(size_t)y * w + x] = !masked;
+        }
     for (int i = 0; i <= w; i++)
         m->x0[i] = (int)((int64_t)i * width / w);
     m->src_w = width;
@@ -164,11 +185,12 @@ static int compare_and_learn(vg_motion_t *m)
     const uint8_t *restrict cur = m->small;
     uint16_t *restrict bg = m->bg;
     uint8_t *restrict mask = m->mask;
+    const uint8_t *restrict keep = m->keep;
     int changed = 0;
     for (int i = 0; i < n; i++) {
         int c = cur[i], b = bg[i];
         int d = c - (b >> 8);
-        int moving = (d > thr) | (d < -thr);
+        int moving = ((d > thr) | (d < -thr)) & keep[i];
         mask[i] = (uint8_t)moving;
         changed += moving;
         int shift = moving ? BG_SHIFT_MOVING : BG_SHIFT_STATIC;

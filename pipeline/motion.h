@@ -9,6 +9,10 @@
  * of the picture (lights switched, camera exposure jump) re-seeds the
  * background and is reported as `lightswitch` rather than as motion.
  *
+ * A motion mask (polygons, pixels or 0..1 of the frame) is rasterised at the
+ * downscaled size when the buffers are sized; masked pixels never count as
+ * changed.
+ *
  * Owns: the per-camera background and scratch buffers, sized on the first
  * frame and again only if the frame size changes (no allocation per frame).
  * Thread: the worker that currently owns the camera; one call at a time.
@@ -20,12 +24,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pipeline/zones.h"
+
 #define VG_MOTION_MAX_BOXES 32
 
 typedef struct {
     int threshold;    /* luma difference counted as change, 1..255 (default 25) */
     double min_area;  /* smallest component, fraction of the frame (default 0.002) */
     int width;        /* downscaled width, 64..1920 (default 320) */
+    const vg_polygon_t *mask; /* regions ignored (a clock, a flag, trees): borrowed, copied at new */
+    int n_mask;               /* 0..VG_MOTION_MASK_MAX */
 } vg_motion_config_t;
 
 typedef struct {

@@ -25,21 +25,28 @@ struct vg_ring {
     _Alignas(VG_CACHELINE) _Atomic int waiting;
 };
 
-/* After a push or pop: wakes the other side if it waits. The fence orders
- * our head/tail store before the load of `waiting`, against the waiter's
- * store of `waiting` before its load of head/tail (vg_ring_wait): one of
- * the two sees the other (the Dekker pattern). */
+/* After a push or pop: wakes the other side if it waits. On a waitable
+ * ring the push's tail store and the pop's head CAS are seq_cst, as are
+ * this load and the waiter's store of `waiting` and its loads of head and
+ * tail (vg_ring_wait): in their single total order either the waiter sees
+ * our move or we see it waiting (the Dekker pattern, without fences, which
+ * TSan cannot follow). */
 static void wake_waiter(vg_ring_t *ring)
 {
     if (ring->efd < 0)
         return;
-    atomic_thread_fence(memory_order_seq_cst);
-    /* relaxed: ordered by the fence above */
-    if (atomic_load_explicit(&ring->waiting, memory_order_relaxed)) {
+    if (atomic_load_explicit(&ring->waiting, memory_order_seq_cst)) {
         uint64_t one = 1;
         ssize_t w = write(ring->efd, &one, sizeof(one)); /* cannot block: the counter would need 2^64 */
         (void)w;
     }
+}
+
+/* seq_cst on a waitable ring (see wake_waiter), else the weaker order the
+ * operation needs on its own. */
+static memory_order waitable_or(const vg_ring_t *ring, memory_order mo)
+{
+    return ring->efd >= 0 ? memory_order_seq_cst : mo;
 }
 
 int vg_ring_new(uint32_t capacity, vg_ring_t **ret)
@@ -89,7 +96,7 @@ bool vg_ring_push(vg_ring_t *ring, void *item)
     /* relaxed: published by the release store of tail below */
     atomic_store_explicit(&ring->slots[tail & ring->mask], item, memory_order_relaxed);
     /* release: the slot write becomes visible before the new tail */
-    atomic_store_explicit(&ring->tail, tail + 1, memory_order_release);
+    atomic_store_explicit(&ring->tail, tail + 1, waitable_or(ring, memory_order_release));
     wake_waiter(ring);
     return true;
 }
@@ -102,7 +109,7 @@ static void *take_head(vg_ring_t *ring, uint64_t head)
      * reuse of the slot (it acquires head); acquire pairs with a concurrent
      * taker's release. relaxed on failure: we retry or give up. */
     if (atomic_compare_exchange_strong_explicit(&ring->head, &head, head + 1,
-                                                memory_order_acq_rel, memory_order_relaxed))
+                                                waitable_or(ring, memory_order_acq_rel), memory_order_relaxed))
         return item;
     return NULL;
 }
@@ -158,10 +165,12 @@ int vg_ring_wait(vg_ring_t *ring, bool for_room, int stop_fd, int timeout_ms)
 {
     if (ring->efd < 0)
         return -EINVAL;
-    /* relaxed: the fence below orders it before our loads of head/tail */
-    atomic_store_explicit(&ring->waiting, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    uint32_t n = vg_ring_count(ring);
+    /* seq_cst: ordered against the other side's move and its load of
+     * `waiting` (see wake_waiter) */
+    atomic_store_explicit(&ring->waiting, 1, memory_order_seq_cst);
+    uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_seq_cst);
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_seq_cst);
+    uint32_t n = tail >= head ? (uint32_t)(tail - head) : 0;
     int r = 0;
     if (for_room ? n >= ring->capacity : n == 0) {
         struct pollfd p[2] = {{.fd = ring->efd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};

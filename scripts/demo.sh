@@ -24,7 +24,7 @@ run=$(mktemp -d /tmp/vigil-demo-XXXXXX)
 trap 'kill "$daemon" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$run"' EXIT
 endpoint="ipc://$run/pub"
 sed -e "s|@ENDPOINT@|$endpoint|" -e "s|@CLIP@|$clip|" -e "s|@REALTIME@|$realtime|" \
-    -e "s|@MODELS@|$VIGIL_CACHE_DIR/models|" scripts/demo.yaml.in > "$run/vigil.yaml"
+    -e "s|@MODELS@|$VIGIL_CACHE_DIR/models|" -e "s|@RUN@|$run|g" scripts/demo.yaml.in > "$run/vigil.yaml"
 ./build/daemon/vigild --check-config "$run/vigil.yaml" >&2
 
 # The subscriber starts first, so that no message is missed.
@@ -37,4 +37,4 @@ daemon=$!
 wait "$events" || true
 kill -TERM "$daemon"
 wait "$daemon"
-log "clip ended; vigild stopped cleanly"
+log "clip ended; vigild stopped cleanly; $(ls "$run/snapshots/street" 2>/dev/null | wc -l) event snapshots were written"

@@ -295,9 +295,11 @@ static void index_event(vg_storage_t *st, const op_t *op, const vg_storage_confi
     char *z = zones ? json_dumps(zones, JSON_COMPACT) : NULL;
     snprintf(ev.zones, sizeof(ev.zones), "%s", z ? z : "[]");
     free(z);
-    const char *snap = json_string_value(json_object_get(root, "snapshot"));
-    if (snap)
-        snprintf(ev.snapshot, sizeof(ev.snapshot), "%s", snap);
+    /* the analysis writes an event's best snapshot to
+     * state_dir/snapshots/<camera>/<event-id>.jpg (pipeline/snapshot.h):
+     * the index keeps its path, so retention deletes it with the event */
+    if (json_is_true(json_object_get(root, "has_snapshot")))
+        snprintf(ev.snapshot, sizeof(ev.snapshot), "%s/snapshots/%s/%s.jpg", st->state_dir, op->camera, id);
     ev.span_start_us = ev.start_us - c->pre_capture_us;
     ev.span_end_us = ev.end_us ? ev.end_us + c->post_capture_us : 0;
     json_decref(root);

@@ -29,7 +29,7 @@ if(CMAKE_C_COMPILER_ID MATCHES "Clang")
   # config*.c are compiled in so that the coverage instrumentation sees them
   add_executable(fuzz_config fuzz/fuzz_config.c ${CMAKE_SOURCE_DIR}/daemon/config.c
                  ${CMAKE_SOURCE_DIR}/daemon/config_doc.c ${CMAKE_SOURCE_DIR}/daemon/config_schema.c
-                 ${CMAKE_SOURCE_DIR}/daemon/config_yaml.c)
+                 ${CMAKE_SOURCE_DIR}/daemon/config_yaml.c ${CMAKE_SOURCE_DIR}/pipeline/zones.c)
   target_link_libraries(fuzz_config PRIVATE PkgConfig::YAML)
   vg_add_fuzz(fuzz_config RUNS 20000 ARGS -max_len=4096 -dict=${CMAKE_CURRENT_SOURCE_DIR}/fuzz/config.dict
               SEEDS ${vg_fuzz_seeds}/config)

@@ -83,7 +83,29 @@ static const bad_t bad[] = {
     {CAM "    decode_threads: 2.5\n", "t.yaml:4: cameras.a.decode_threads: expected a whole number"},
     {CAM "    timeout: 5\n", "t.yaml:4: cameras.a.timeout: expected a duration like 500ms, 5s, 2m"},
     {CAM "    timeout: 5 s\n", "t.yaml:4: cameras.a.timeout: expected a duration like 500ms, 5s, 2m"},
-    {CAM "    timeout: 5d\n", "t.yaml:4: cameras.a.timeout: expected a duration like 500ms, 5s, 2m"},
+    {CAM "    timeout: 5w\n", "t.yaml:4: cameras.a.timeout: expected a duration like 500ms, 5s, 2m"},
+    /* zones, lines, masks, objects (issue 11) */
+    {CAM "    zones:\n      door:\n        points: [[0, 0], [1, 0]]\n",
+     "t.yaml:6: cameras.a.zones.door.points: a polygon needs at least 3 points, got 2"},
+    {CAM "    zones:\n      door:\n        points: [[0, 0], [1, 1], [1, 0], [0, 1]]\n",
+     "t.yaml:6: cameras.a.zones.door.points: the polygon crosses itself (or repeats a point)"},
+    {CAM "    zones:\n      door:\n        inertia: 3\n",
+     "t.yaml:5: cameras.a.zones.door: missing required key 'points'"},
+    {CAM "    zones:\n      door: { points: [[0, 0], [1, 0], [1, 1]], intertia: 2 }\n",
+     "t.yaml:5: cameras.a.zones.door.intertia: unknown key (did you mean 'inertia'?)"},
+    {CAM "    zones:\n      door: { points: [[0, 0], [1, 0], [1, 1]] }\n    required_zones: [gate]\n",
+     "t.yaml:6: cameras.a.required_zones: no zone named 'gate' under zones:"},
+    {"cameras:\n  a:\n    url: /dev/video0\n    v4l2: { size: [640, 480] }\n"
+     "    zones:\n      door: { points: [[10, 10], [700, 10], [700, 400]] }\n",
+     "t.yaml:6: cameras.a.zones.door.points: point [700, 10] is outside the 640x480 frame"},
+    {CAM "    lines:\n      gate: { points: [[0.5, 0.1], [0.5, 0.1]] }\n",
+     "t.yaml:5: cameras.a.lines.gate.points: the two points are the same"},
+    {CAM "    lines:\n      gate: { points: [[0.5, 0.1], [0.5, 0.9], [0.2, 0.2]] }\n",
+     "t.yaml:5: cameras.a.lines.gate.points: 3 points, at most 2"},
+    {CAM "    motion_mask: [[[0, 0], [1, 0]]]\n",
+     "t.yaml:4: cameras.a.motion_mask: a polygon needs at least 3 points, got 2"},
+    {CAM "    objects:\n      person: { threshold: 1.5 }\n",
+     "t.yaml:5: cameras.a.objects.person.threshold: 1.5 is out of range 0..1"},
     {"cameras:\n  a:\n    url: [a, b]\n", "t.yaml:3: cameras.a.url: expected a string"},
     {"daemon: 5\n", "t.yaml:1: daemon: expected a mapping of keys to values"},
     {CAM "    detect: on\n", "t.yaml:4: cameras.a.detect: expected a mapping of keys to values"},
@@ -799,10 +821,10 @@ Test(config, durations) {
     } good[] = {
         {"250us", 250},         {"500ms", 500000},     {"5s", 5000000},   {"2m", 120000000},
         {"1h", 3600000000LL},   {"0s", 0},             {"1.5s", 1500000}, {"0.25ms", 250},
-        {"48h", 172800000000LL},
+        {"48h", 172800000000LL}, {"10d", 864000000000LL},
     };
     static const char *const refused[] = {"5", "0", "", "s", "5 s", " 5s", "-5s", "5sec", "5S",
-                                          "5d", "ms", "5ms5", ".5s", "nans", "infs"};
+                                          "5w", "ms", "5ms5", ".5s", "nans", "infs"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t us = -1;
         cr_expect_eq(vg_config_parse_duration(good[i].text, &us), 0, "'%s' refused", good[i].text);
@@ -913,8 +935,56 @@ Test(config, docs_match_the_schema) {
         cr_expect_not_null(strstr(example, needle), "etc/vigil.yaml does not show '%s'", key);
         keys++;
     }
-    cr_expect_eq(keys, 21 + 11 + 19 + 8 + 5, "the dump lists %d keys", keys);
+    cr_expect_eq(keys, 21 + 11 + 41 + 8 + 5, "the dump lists %d keys", keys);
     free(example);
     free(doc);
     free(dump);
+}
+
+/* zones, lines, masks and per-label filters land in the camera's config,
+ * normalised or pixel polygons told apart, required_zones marked. */
+Test(config, objects_zones_lines_and_masks) {
+    vg_config_t *cfg = NULL;
+    char err[VG_CONFIG_ERROR_MAX] = "";
+    const char *text = "cameras:\n  a:\n    url: x\n"
+                       "    track: { min_hits: 2, lost_after: 5s, low_score: 0.2 }\n"
+                       "    objects:\n      person: { min_score: 0.4, mask: [[[0, 0], [100, 0], [100, 50]]] }\n"
+                       "    zones:\n      drive: { points: [[0.1, 0.5], [0.9, 0.5], [0.9, 1.0], [0.1, 1.0]], "
+                       "inertia: 2, loitering_time: 30s, labels: [person, car] }\n"
+                       "      street: { points: [[0, 0], [640, 0], [640, 100]] }\n"
+                       "    required_zones: [drive]\n"
+                       "    lines:\n      gate: { points: [[0.5, 0.2], [0.5, 0.9]] }\n"
+                       "    motion_mask: [[[0.8, 0], [1, 0], [1, 0.1], [0.8, 0.1]]]\n"
+                       "    snapshots: { enabled: true, height: 360, retain: 2d }\n";
+    cr_assert_eq(parse(text, &cfg, err, sizeof err), 0, "%s", err);
+    const vg_camera_config_t *c = &cfg->cameras[0];
+    cr_expect_eq(c->track_min_hits, 2);
+    cr_expect_eq(c->track_lost_after_us, 5000000);
+    cr_expect_float_eq(c->track_low_score, 0.2, 1e-9);
+    cr_assert_eq(c->n_objects, 1);
+    cr_expect_str_eq(c->objects[0].label, "person");
+    cr_expect_float_eq(c->objects[0].filter.min_score, 0.4f, 1e-6);
+    cr_expect_lt(c->objects[0].filter.threshold, 0, "not given: the default");
+    cr_expect_eq(c->objects[0].n_mask, 1);
+    cr_expect(0 == (c->objects[0].mask[0].normalized));
+    cr_assert_eq(c->n_zones, 2);
+    cr_expect_str_eq(c->zones[0].name, "drive");
+    cr_expect(c->zones[0].poly.normalized && c->zones[0].poly.n == 4 && c->zones[0].required);
+    cr_expect_eq(c->zones[0].inertia, 2);
+    cr_expect_float_eq(c->zones[0].loitering_time, 30.0, 1e-9);
+    cr_expect_eq(c->zones[0].n_labels, 2);
+    cr_expect_str_eq(c->zones[0].labels[1], "car");
+    cr_expect(c->zones[1].poly.normalized == false && c->zones[1].required == false && c->zones[1].inertia == 3);
+    cr_assert_eq(c->n_lines, 1);
+    cr_expect(c->lines[0].normalized && c->lines[0].a.x == 0.5f && c->lines[0].b.y == 0.9f);
+    cr_expect_eq(c->n_motion_mask, 1);
+    cr_expect(c->snap_enabled && c->snap_height == 360 && c->snap_retain_us == 2 * 86400000000LL);
+    /* a changed zone is a changed camera (reload restarts it) */
+    vg_config_t *cfg2 = NULL;
+    cr_assert_eq(parse(text, &cfg2, err, sizeof err), 0, "%s", err);
+    cr_expect(vg_camera_config_equal(&cfg->cameras[0], &cfg2->cameras[0]));
+    cfg2->cameras[0].zones[0].inertia = 4;
+    cr_expect(0 == (vg_camera_config_equal(&cfg->cameras[0], &cfg2->cameras[0])));
+    vg_config_free(&cfg2);
+    vg_config_free(&cfg);
 }

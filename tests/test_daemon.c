@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -57,7 +58,9 @@ typedef struct {
     char name[64];
     long long last_seq;
     int gaps;
-    int det, events_start, events_end, stats, health;
+    int det, events_start, events_end, stats, health, snaps;
+    char start_tids[4096]; /* ",id," of every start's track_id: a reused one is counted */
+    int reused_tids;
     int connecting; /* health "connecting" reports */
     int persons;    /* det objects labelled person */
     int faces, happy; /* det objects labelled face, and those with expression happy */
@@ -110,6 +113,8 @@ static void account(seen_t *s, const char *topic, json_t *m)
                           y2 <= json_integer_value(h),
                       "box %lld,%lld-%lld,%lld outside the frame", x1, y1, x2, y2);
             cr_assert_not_null(json_string_value(json_object_get(o, "label")));
+            json_t *tid = json_object_get(o, "track_id");
+            cr_assert(json_is_null(tid) || (json_is_integer(tid) && json_integer_value(tid) > 0), "track_id");
             if (!strcmp(json_string_value(json_object_get(o, "label")), "person"))
                 c->persons++;
             if (!strcmp(json_string_value(json_object_get(o, "label")), "face")) {
@@ -134,8 +139,42 @@ static void account(seen_t *s, const char *topic, json_t *m)
             cr_assert_not_null(json_string_value(json_object_get(m, "end")));
         else
             cr_assert(json_is_null(json_object_get(m, "end")));
+        /* per-object events (docs/events.md) */
+        cr_assert(json_is_integer(json_object_get(m, "track_id")) && json_integer_value(json_object_get(m, "track_id")) > 0);
+        cr_assert(json_is_integer(json_object_get(m, "area")));
+        cr_assert_eq(json_array_size(json_object_get(m, "velocity")), 2);
+        cr_assert(json_is_boolean(json_object_get(m, "stationary")));
+        json_t *since = json_object_get(m, "stationary_since");
+        cr_assert(json_is_true(json_object_get(m, "stationary")) ? json_is_string(since) : json_is_null(since));
+        cr_assert(json_is_array(json_object_get(m, "entered_zones")) && json_is_array(json_object_get(m, "loitering")));
+        cr_assert(json_is_array(json_object_get(m, "crossed")));
+        cr_assert(json_is_boolean(json_object_get(m, "has_snapshot")));
+        cr_assert(json_is_object(json_object_get(m, "attributes")));
+        cr_assert(json_is_number(json_object_get(m, "start_pts_time")));
+        cr_assert(!strcmp(type, "end") == json_is_string(json_object_get(m, "reason")), "reason on end only");
+        cr_assert(!strcmp(type, "update") == json_is_array(json_object_get(m, "changes")), "changes on update only");
+        json_t *b = json_object_get(m, "box");
+        cr_assert(json_integer_value(json_array_get(b, 0)) < json_integer_value(json_array_get(b, 2)) &&
+                      json_integer_value(json_array_get(b, 1)) < json_integer_value(json_array_get(b, 3)),
+                  "an event's box is not empty");
         c->events_start += !strcmp(type, "start");
         c->events_end += !strcmp(type, "end");
+        if (!strcmp(type, "start")) {
+            char tid[32];
+            snprintf(tid, sizeof(tid), ",%lld,", json_integer_value(json_object_get(m, "track_id")));
+            if (strstr(c->start_tids, tid))
+                c->reused_tids++;
+            else if (strlen(c->start_tids) + strlen(tid) < sizeof(c->start_tids))
+                strcat(c->start_tids, tid + (c->start_tids[0] ? 1 : 0));
+        }
+    } else if (strncmp(topic, "snap.", 5) == 0) {
+        const void *jpeg;
+        size_t len = vg_test_last_blob(&jpeg);
+        cr_assert_gt(len, 100, "a snapshot carries its JPEG as a third part");
+        cr_assert_eq((long long)len, json_integer_value(json_object_get(m, "bytes")));
+        cr_assert(((const unsigned char *)jpeg)[0] == 0xFF && ((const unsigned char *)jpeg)[1] == 0xD8, "a JPEG");
+        cr_assert_not_null(json_string_value(json_object_get(m, "id")));
+        c->snaps++;
     } else if (strcmp(topic, "stats") == 0) {
         c->stats++;
         json_t *fr = json_object_get(m, "frames");
@@ -281,6 +320,7 @@ Test(daemon, sighup_restarts_only_changed_cameras_and_refuses_a_broken_file, .ti
     cr_assert_eq(cam(&s, "a")->connecting, a_connecting, "the unchanged camera was not touched");
     cr_assert_eq(cam(&s, "a")->gaps, 0, "the unchanged camera's seq has no gap");
     cr_assert_eq(cam(&s, "b")->gaps, 0, "a restarted camera's seq continues");
+    cr_assert_eq(cam(&s, "b")->reused_tids, 0, "a restarted camera's track ids go on rising");
     /* a broken file is refused; everything keeps running */
     vg_test_write_file(d.config, "daemon:\n  workers: banana\n");
     kill(d.proc.pid, SIGHUP);
@@ -395,6 +435,213 @@ Test(daemon, recognises_people_with_the_default_detector, .timeout = 180)
     cr_assert_geq(cam(&s, "street")->persons, 20, "person detections: %d", cam(&s, "street")->persons);
     cr_assert_geq(cam(&s, "street")->events_start, 1);
     cr_assert_eq(cam(&s, "street")->gaps, 0);
+    cr_assert_eq(daemon_stop(&d), 0);
+}
+
+/* vtest.avi through vigild with the default detector, zones, a line and
+ * snapshots: one event per tracked object (every start has one end, ids
+ * and track ids never reused, no event for a detection seen in one frame),
+ * the parked van one stationary object for the whole clip, line counters
+ * that agree with the events, snapshots that are JPEGs on snap.street and
+ * files in state_dir. Prints the figures. */
+typedef struct {
+    seen_t s;
+    json_t *events; /* every event message, in order */
+    json_t *tracks; /* track id -> frames it appeared in on det.street */
+    json_t *last_stats;
+    json_t *started;   /* ids whose start was seen */
+    int snap_before_start;
+    vg_test_proc_t *client; /* `vigil events --snapshots`, whose stdout is drained */
+} objects_run_t;
+
+static void collect_objects(daemon_t *d, objects_run_t *r, int ms)
+{
+    long long end = vg_test_now_ms() + ms, eof_at = 0;
+    while (vg_test_now_ms() < end) {
+        char topic[256], sink[65536];
+        while (r->client && read(r->client->out_fd, sink, sizeof(sink)) > 0)
+            ; /* its JSON lines are not checked here: its JPEGs are */
+        json_t *m = recv_msg(d, 200, topic, sizeof(topic));
+        cam_seen_t *c = cam(&r->s, "street");
+        if (!eof_at && !strcmp(c->last_state, "eof"))
+            eof_at = vg_test_now_ms();
+        if (eof_at && vg_test_now_ms() > eof_at + 2000 && c->events_end == c->events_start)
+            break; /* the ends of end of stream and a stats round after them */
+        if (!m)
+            continue;
+        account(&r->s, topic, m);
+        if (!strncmp(topic, "event.", 6)) {
+            json_array_append(r->events, m);
+            json_object_set_new(r->started, json_string_value(json_object_get(m, "id")), json_true());
+        } else if (!strncmp(topic, "snap.", 5)) {
+            r->snap_before_start += !json_object_get(r->started, json_string_value(json_object_get(m, "id")));
+        } else if (!strncmp(topic, "det.", 4)) {
+            size_t i;
+            json_t *o;
+            json_array_foreach(json_object_get(m, "objects"), i, o)
+            {
+                json_t *tid = json_object_get(o, "track_id");
+                if (!json_is_integer(tid))
+                    continue;
+                char key[32];
+                snprintf(key, sizeof(key), "%lld", json_integer_value(tid));
+                json_t *n = json_object_get(r->tracks, key);
+                json_object_set_new(r->tracks, key, json_integer(n ? json_integer_value(n) + 1 : 1));
+            }
+        } else if (!strcmp(topic, "stats")) {
+            json_decref(r->last_stats);
+            r->last_stats = json_incref(m);
+        }
+        json_decref(m);
+    }
+}
+
+/* Both files exist, are not empty and have the same bytes. */
+static bool same_file(const char *a, const char *b)
+{
+    static char x[1 << 20], y[1 << 20];
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    size_t na = fa ? fread(x, 1, sizeof(x), fa) : 0, nb = fb ? fread(y, 1, sizeof(y), fb) : 0;
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return na > 0 && na == nb && memcmp(x, y, na) == 0;
+}
+
+Test(daemon, vtest_one_event_per_object_and_the_van_is_one_stationary_object, .timeout = 400)
+{
+    daemon_t d;
+    vg_test_vigild_prepare(&d, "e2e");
+    char models[4096], text[8192];
+    const char *cache = getenv("VIGIL_CACHE_DIR");
+    snprintf(models, sizeof(models), "%s/models/nanodet.onnx", cache && *cache ? cache : VIGIL_CACHE_DIR);
+    cr_assert_eq(access(models, R_OK), 0, "%s is missing: run scripts/fetch-models.sh", models);
+    snprintf(text, sizeof(text),
+             "daemon:\n  publish: %s\n  control: \"\"\n  stats_interval: 500ms\n  publish_hwm: 100000\n"
+             "  state_dir: %s\n"
+             "models:\n  detector:\n    path: %s\n    head: nanodet\n    input: [416, 416]\n"
+             "cameras:\n  street:\n    url: %s\n    realtime: false\n    analysis_fps: 5\n"
+             "    detect: { model: detector, when: always }\n"
+             "    zones:\n      near: { points: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]], inertia: 2, labels: [person] }\n"
+             "    lines:\n      middle: { points: [[384, 0], [384, 576]], labels: [person] }\n"
+             "    snapshots: { enabled: true }\n",
+             d.endpoint, d.dir, models, vg_test_footage("vtest.avi"));
+    vg_test_write_file(d.config, text);
+    /* `vigil events --snapshots DIR` saves what snap.street carries */
+    char bin[4096], saved[512];
+    vg_test_build_path("tools/vigil", bin, sizeof(bin));
+    snprintf(saved, sizeof(saved), "%s/saved", d.dir);
+    cr_assert_eq(mkdir(saved, 0755), 0);
+    char *args[] = {bin, "events", "--endpoint", d.endpoint, "--topic", "snap.", "--snapshots", saved,
+                    "--until-eof", NULL};
+    vg_test_proc_t client;
+    cr_assert_eq(vg_test_spawn(args, &client), 0);
+    usleep(500000); /* subscribed before the first message */
+    vg_test_vigild_start(&d);
+    objects_run_t r = {.events = json_array(), .tracks = json_object(), .started = json_object(), .client = &client};
+    collect_objects(&d, &r, 300000);
+    cam_seen_t *c = cam(&r.s, "street");
+    cr_assert_str_eq(c->last_state, "eof", "the clip played to its end");
+    cr_assert_eq(c->gaps, 0, "no message lost");
+    cr_assert_eq(c->events_start, c->events_end, "every start has an end");
+
+    /* per id: start first, end last, once each; ids and track ids unique */
+    json_t *ids = json_object(), *tids = json_object();
+    int persons = 0, vans = 0, crossings_in = 0, crossings_out = 0, with_snapshot = 0, in_zone = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(r.events, i, m)
+    {
+        const char *id = json_string_value(json_object_get(m, "id"));
+        const char *type = json_string_value(json_object_get(m, "type"));
+        json_t *st = json_object_get(ids, id);
+        const char *state = st ? json_string_value(st) : NULL;
+        if (!strcmp(type, "start")) {
+            cr_assert_null(state, "%s started twice (ids are never reused)", id);
+            char tid[32];
+            snprintf(tid, sizeof(tid), "%lld", json_integer_value(json_object_get(m, "track_id")));
+            cr_assert_null(json_object_get(tids, tid), "track id %s reused", tid);
+            json_object_set_new(tids, tid, json_true());
+            /* a tracked object: its detections are on det.street in more than one frame */
+            json_t *frames = json_object_get(r.tracks, tid);
+            cr_assert(frames && json_integer_value(frames) >= 2, "event %s: its track is in %lld det frame(s)", id,
+                      frames ? json_integer_value(frames) : 0LL);
+            json_object_set_new(ids, id, json_string("open"));
+            continue;
+        }
+        cr_assert_str_eq(state ? state : "(none)", "open", "%s: %s outside start..end", id, type);
+        if (strcmp(type, "end") != 0)
+            continue;
+        json_object_set_new(ids, id, json_string("ended"));
+        const char *label = json_string_value(json_object_get(m, "label"));
+        json_t *box = json_object_get(m, "box");
+        double cx = (json_integer_value(json_array_get(box, 0)) + json_integer_value(json_array_get(box, 2))) / 2.0;
+        double cy = (json_integer_value(json_array_get(box, 1)) + json_integer_value(json_array_get(box, 3))) / 2.0;
+        if (!strcmp(label, "person")) {
+            persons++;
+            size_t k;
+            json_t *x;
+            json_array_foreach(json_object_get(m, "crossed"), k, x)
+            {
+                cr_assert_str_eq(json_string_value(json_object_get(x, "line")), "middle");
+                const char *dir = json_string_value(json_object_get(x, "direction"));
+                crossings_in += !strcmp(dir, "in");
+                crossings_out += !strcmp(dir, "out");
+            }
+            in_zone += json_array_size(json_object_get(m, "entered_zones")) > 0;
+        } else {
+            cr_assert_eq(json_array_size(json_object_get(m, "crossed")), 0, "the line is about people");
+        }
+        if ((!strcmp(label, "car") || !strcmp(label, "truck") || !strcmp(label, "bus")) && cx > 630 && cx < 740 &&
+            cy > 30 && cy < 110) {
+            /* the white van parked at the top right */
+            vans++;
+            cr_expect(json_is_true(json_object_get(m, "stationary")), "the van is stationary");
+            cr_expect_lt(json_number_value(json_object_get(m, "start_pts_time")), 2.0, "seen from the start");
+            cr_expect_gt(json_number_value(json_object_get(m, "pts_time")), 75.0, "... to the end of the clip");
+            cr_expect_str_eq(json_string_value(json_object_get(m, "reason")), "end of stream");
+        }
+        if (json_is_true(json_object_get(m, "has_snapshot"))) {
+            with_snapshot++;
+            /* the file vigild wrote and the one vigil events saved: the same last snapshot */
+            char path[1024], copy[1024];
+            snprintf(path, sizeof(path), "%s/snapshots/street/%s.jpg", d.dir, id);
+            snprintf(copy, sizeof(copy), "%s/%s.jpg", saved, id);
+            cr_expect(same_file(path, copy), "%s and %s differ (or one is missing)", path, copy);
+        }
+    }
+    cr_expect_eq(vans, 1, "the parked van is one object for the whole clip (%d events)", vans);
+    cr_expect(persons >= 15 && persons <= 80, "%d person events", persons);
+    cr_expect_gt(crossings_in, 0, "people cross the middle leftwards");
+    cr_expect_gt(crossings_out, 0, "... and rightwards");
+    cr_expect_gt(in_zone, 0, "people walk in the near half");
+    cr_expect_gt(with_snapshot, persons / 2, "most events have a snapshot (%d of %d)", with_snapshot,
+                 c->events_start);
+    cr_expect_geq(c->snaps, with_snapshot, "snap.street messages");
+    cr_expect_eq(r.snap_before_start, 0, "a snapshot follows its event's start");
+    /* the last stats agree with the events */
+    cr_assert_not_null(r.last_stats);
+    json_t *op = json_object_get(json_object_get(r.last_stats, "objects"), "person");
+    cr_expect_eq(json_integer_value(json_object_get(op, "events")), persons, "stats objects.person.events");
+    cr_expect_eq(json_integer_value(json_object_get(op, "present")), 0, "nobody left after the end");
+    json_t *lp = json_object_get(json_object_get(json_object_get(r.last_stats, "lines"), "middle"), "person");
+    cr_expect_eq(json_integer_value(json_object_get(lp, "in")), crossings_in);
+    cr_expect_eq(json_integer_value(json_object_get(lp, "out")), crossings_out);
+    cr_expect_eq(json_integer_value(json_object_get(r.last_stats, "events")), c->events_start);
+    fprintf(stderr,
+            "vtest.avi: %d events (%d person), %zu track ids, van events %d, middle line in %d out %d, "
+            "%d with a snapshot, %d snap messages\n",
+            c->events_start, persons, json_object_size(tids), vans, crossings_in, crossings_out, with_snapshot,
+            c->snaps);
+    json_decref(ids);
+    json_decref(tids);
+    json_decref(r.events);
+    json_decref(r.tracks);
+    json_decref(r.last_stats);
+    json_decref(r.started);
+    cr_expect_eq(vg_test_wait(&client, 10000), 0, "vigil events --until-eof exits 0 after the clip");
+    vg_test_stop(&client, SIGTERM, 1000);
     cr_assert_eq(daemon_stop(&d), 0);
 }
 

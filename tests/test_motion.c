@@ -1,4 +1,5 @@
 /* motion detector: synthetic frames with known changes, and real footage. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,38 @@ Test(motion, separate_objects_make_separate_boxes_largest_first)
     cr_assert(r.boxes[0].x1 >= 390 && r.boxes[0].x1 <= 400, "largest is the 80px square");
     free(img);
     vg_motion_free(&m);
+}
+
+/* A motion mask (a flag, a clock): what changes under it is not motion;
+ * the same change elsewhere still is. Pixel and 0..1 polygons alike. */
+Test(motion, the_motion_mask_is_ignored)
+{
+    vg_polygon_t masks[2] = {
+        {.n = 4, .p = {{0, 0}, {100, 0}, {100, 100}, {0, 100}}},                           /* pixels */
+        {.n = 4, .normalized = true, .p = {{0.5f, 0.5f}, {1, 0.5f}, {1, 1}, {0.5f, 1}}}, /* bottom right */
+    };
+    vg_motion_config_t c = defaults;
+    c.mask = masks;
+    c.n_mask = 2;
+    vg_motion_t *m;
+    cr_assert_eq(vg_motion_new(&c, &m), 0);
+    uint8_t *img = malloc(W * H);
+    vg_motion_result_t r;
+    fill(img, 60);
+    vg_motion_process(m, img, W, W, H, &r);
+    square(img, 20, 20, 40, 200);   /* under the pixel mask */
+    square(img, 400, 300, 80, 200); /* under the normalized one */
+    vg_motion_process(m, img, W, W, H, &r);
+    cr_expect_eq(r.n_boxes, 0, "changes under the mask are not motion (%d boxes)", r.n_boxes);
+    cr_expect_lt(r.changed, 0.001);
+    square(img, 400, 50, 60, 200); /* top right: not masked */
+    vg_motion_process(m, img, W, W, H, &r);
+    cr_assert_eq(r.n_boxes, 1);
+    cr_expect(r.boxes[0].x1 >= 390 && r.boxes[0].x1 <= 400 && r.boxes[0].y1 <= 50 && r.boxes[0].y2 >= 110);
+    free(img);
+    vg_motion_free(&m);
+    c.n_mask = VG_MOTION_MASK_MAX + 1;
+    cr_expect_eq(vg_motion_new(&c, &m), -EINVAL);
 }
 
 Test(motion, ignores_blobs_below_min_area)

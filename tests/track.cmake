@@ -10,3 +10,8 @@ vg_add_test(test_track SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_track.c
 if(TARGET vigil)
   add_dependencies(test_track vigil)
 endif()
+
+# pipeline/events, zones and snapshot: lifecycle, zones, lines, masks and
+# snapshots on synthetic tracks (issue 11).
+vg_add_test(test_events SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_events.c
+            LIBS vigil_pipeline PkgConfig::JANSSON PkgConfig::TURBOJPEG LABELS unit TIMEOUT 60)

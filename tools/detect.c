@@ -34,6 +34,7 @@
 #include "capture/reader.h"
 #include "daemon/config.h"
 #include "daemon/model_map.h"
+#include "pipeline/draw.h"
 #include "models/heads/manifest.h"
 #include "models/engine/npy.h"
 #include "pipeline/analysis.h"
@@ -131,112 +132,28 @@ static int load_named(const vg_config_t *cfg, const char *name, const char *prec
 
 /* ------------------------------------------------------------- drawing */
 
-/* 5x7 glyphs, rows top to bottom, bit 4 = leftmost column. Letters are
- * drawn as capitals. */
-static const struct {
-    char c;
-    unsigned char rows[7];
-} font[] = {
-    {'a', {0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}}, {'b', {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E}},
-    {'c', {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E}}, {'d', {0x1E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1E}},
-    {'e', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F}}, {'f', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10}},
-    {'g', {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F}}, {'h', {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}},
-    {'i', {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}}, {'j', {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C}},
-    {'k', {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11}}, {'l', {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F}},
-    {'m', {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11}}, {'n', {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11}},
-    {'o', {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}}, {'p', {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10}},
-    {'q', {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D}}, {'r', {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}},
-    {'s', {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E}}, {'t', {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}},
-    {'u', {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}}, {'v', {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04}},
-    {'w', {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A}}, {'x', {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11}},
-    {'y', {0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04}}, {'z', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}},
-    {'0', {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}}, {'1', {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}},
-    {'2', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}}, {'3', {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}},
-    {'4', {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}}, {'5', {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}},
-    {'6', {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}}, {'7', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}},
-    {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}}, {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
-    {'.', {0, 0, 0, 0, 0, 0x0C, 0x0C}},             {'-', {0, 0, 0, 0x1F, 0, 0, 0}},
-    {':', {0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0}},       {'_', {0, 0, 0, 0, 0, 0, 0x1F}},
-    {'%', {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03}}, {'/', {0, 0x01, 0x02, 0x04, 0x08, 0x10, 0}},
-};
+/* Boxes and labels: pipeline/draw (shared with the snapshots). */
+typedef vg_draw_color_t yuv_t;
 
-static const unsigned char *glyph(char c)
+static yuv_t yuv_of(int r, int g, int b, bool full) { return vg_draw_color(r, g, b, full); }
+
+static vg_draw_t canvas(AVFrame *f)
 {
-    if (c >= 'A' && c <= 'Z')
-        c = (char)(c - 'A' + 'a');
-    for (size_t i = 0; i < sizeof(font) / sizeof(*font); i++)
-        if (font[i].c == c)
-            return font[i].rows;
-    return NULL; /* space and anything unknown: blank */
-}
-
-typedef struct {
-    uint8_t y, u, v;
-} yuv_t;
-
-static yuv_t yuv_of(int r, int g, int b, bool full)
-{
-    double y = 0.299 * r + 0.587 * g + 0.114 * b;
-    double u = -0.168736 * r - 0.331264 * g + 0.5 * b;
-    double v = 0.5 * r - 0.418688 * g - 0.081312 * b;
-    if (!full) {
-        y = 16 + y * 219.0 / 255.0;
-        u = u * 224.0 / 255.0;
-        v = v * 224.0 / 255.0;
-    }
-    return (yuv_t){(uint8_t)(y + 0.5), (uint8_t)(u + 128.5), (uint8_t)(v + 128.5)};
-}
-
-/* Fills [x1, x2) x [y1, y2) of a YUV 4:2:0 frame, clamped. */
-static void fill(AVFrame *f, int x1, int y1, int x2, int y2, yuv_t c)
-{
-    if (x1 < 0) x1 = 0;
-    if (y1 < 0) y1 = 0;
-    if (x2 > f->width) x2 = f->width;
-    if (y2 > f->height) y2 = f->height;
-    if (x2 <= x1 || y2 <= y1)
-        return;
-    for (int y = y1; y < y2; y++)
-        memset(f->data[0] + (size_t)y * f->linesize[0] + x1, c.y, (size_t)(x2 - x1));
-    for (int y = y1 / 2; y < (y2 + 1) / 2; y++) {
-        memset(f->data[1] + (size_t)y * f->linesize[1] + x1 / 2, c.u, (size_t)((x2 + 1) / 2 - x1 / 2));
-        memset(f->data[2] + (size_t)y * f->linesize[2] + x1 / 2, c.v, (size_t)((x2 + 1) / 2 - x1 / 2));
-    }
+    return (vg_draw_t){.data = {f->data[0], f->data[1], f->data[2]},
+                       .linesize = {f->linesize[0], f->linesize[1], f->linesize[2]},
+                       .width = f->width, .height = f->height};
 }
 
 static void rect(AVFrame *f, int x1, int y1, int x2, int y2, int t, yuv_t c)
 {
-    fill(f, x1, y1, x2, y1 + t, c);
-    fill(f, x1, y2 - t, x2, y2, c);
-    fill(f, x1, y1, x1 + t, y2, c);
-    fill(f, x2 - t, y1, x2, y2, c);
+    vg_draw_t p = canvas(f);
+    vg_draw_rect(&p, x1, y1, x2, y2, t, c);
 }
 
-/* Text with its top-left corner at (x, y), s pixels per font dot, on a
- * background of colour bg; kept inside the frame. */
 static void text(AVFrame *f, int x, int y, int s, const char *str, yuv_t fg, yuv_t bg)
 {
-    int n = (int)strlen(str), w = (6 * n + 1) * s, h = 9 * s;
-    if (x + w > f->width) x = f->width - w;
-    if (x < 0) x = 0;
-    if (y < 0) y = 0;
-    if (y + h > f->height) y = f->height - h;
-    fill(f, x, y, x + w, y + h, bg);
-    for (int i = 0; i < n; i++) {
-        const unsigned char *g = glyph(str[i]);
-        if (!g)
-            continue;
-        for (int r = 0; r < 7; r++)
-            for (int col = 0; col < 5; col++)
-                if (g[r] & (0x10 >> col)) {
-                    int px = x + (1 + 6 * i + col) * s, py = y + (1 + r) * s;
-                    for (int dy = 0; dy < s; dy++)
-                        if (py + dy >= 0 && py + dy < f->height)
-                            for (int dx = 0; dx < s; dx++)
-                                if (px + dx >= 0 && px + dx < f->width)
-                                    f->data[0][(size_t)(py + dy) * f->linesize[0] + px + dx] = fg.y;
-                }
-    }
+    vg_draw_t p = canvas(f);
+    vg_draw_text(&p, x, y, s, str, fg, bg);
 }
 
 static const unsigned char palette[][3] = {
@@ -486,7 +403,8 @@ static void print_frame(const opts_t *op, const AVFrame *f, AVRational tb, long 
     vg_jsonw_array_begin(&w);
     for (int i = 0; i < n; i++) {
         const char *label = attrs && attrs[i].label ? attrs[i].label : vg_detector_label(det, dets[i].label);
-        vg_analysis_write_object(&w, label, &dets[i], cascade, attrs ? &attrs[i] : NULL);
+        vg_analysis_write_object(&w, label, &dets[i], cascade, attrs ? &attrs[i] : NULL,
+                                 res->track_ids ? res->track_ids[i] : 0);
     }
     vg_jsonw_array_end(&w);
     vg_jsonw_object_end(&w);
@@ -764,15 +682,15 @@ int vg_cli_detect(int argc, char **argv)
         }
     }
     /* what a worker runs for the camera, with the detector on every frame */
-    const vg_analysis_config_t ac = {
-        .camera = cam->name,
-        .motion = {.threshold = cam->motion_threshold, .min_area = cam->motion_min_area, .width = cam->motion_width},
-        .detector = det,
-        .cascade = cascade,
-        .detect_when = VG_DETECT_ALWAYS,
-        .correct_mode = correct_mode,
-        .correct_mask = correct_mask,
-    };
+    vg_analysis_config_t ac;
+    memset(&ac, 0, sizeof(ac));
+    vg_camera_analysis_config(cfg, cam, &ac);
+    ac.detector = det;
+    ac.cascade = cascade;
+    ac.detect_when = VG_DETECT_ALWAYS;
+    ac.correct_mode = correct_mode;
+    ac.correct_mask = correct_mask;
+    ac.snapshots.enabled = false; /* vigil detect draws its own pictures (--out) */
     if ((r = vg_analysis_new(&ac, &analysis)) < 0) {
         fprintf(stderr, "vigil detect: cannot start the analysis: %s\n", strerror(-r));
         goto done;

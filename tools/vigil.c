@@ -49,7 +49,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: vigil <command> [options]\n"
             "  events  [--endpoint E] [--topic T]... [--count N] [--until-eof] [--timeout S]\n"
-            "          [--resume] [--since CAMERA=SEQ]...\n"
+            "          [--resume] [--since CAMERA=SEQ]... [--snapshots DIR]\n"
             "          print messages from a running vigild, one JSON line each; --resume fills\n"
             "          gaps from its catch-up log\n"
             "  replay  FILE [--config C] [--camera NAME] [--analysis-fps F] [--quiet]\n"
@@ -249,13 +249,39 @@ static int read_key(const char *path_or_key, const char *which, char key[41])
     return vg_curve_read_key(path_or_key, which, key) == 0 ? 0 : -1;
 }
 
+/* --snapshots DIR: a snap message's JPEG as DIR/<event id>.jpg, through a
+ * temporary file renamed over it. Returns 0 or -1 (said on stderr). */
+static int save_snapshot(const char *dir, const char *json, size_t len, const void *jpeg, size_t jpeg_len)
+{
+    json_error_t e;
+    json_t *root = json_loadb(json, len, 0, &e);
+    const char *id = root ? json_string_value(json_object_get(root, "id")) : NULL;
+    int rc = -1;
+    if (!id || !id[0] || strchr(id, '/') || id[0] == '.') {
+        fprintf(stderr, "vigil events: a snapshot without a usable id\n");
+        goto out;
+    }
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof(path), "%s/%s.jpg", dir, id);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.jpg.tmp", dir, id);
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(jpeg, 1, jpeg_len, f) != jpeg_len || fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "vigil events: cannot write '%s': %s\n", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
 static int cmd_events(int argc, char **argv)
 {
     static events_t ev;
     memset(&ev, 0, sizeof(ev));
     ev.endpoint = "tcp://127.0.0.1:5555";
     ev.control = "tcp://127.0.0.1:5556";
-    const char *key_file = NULL;
+    const char *key_file = NULL, *snap_dir = NULL;
     long count = -1;
     double timeout_s = 0;
     struct { char camera[64]; unsigned long long seq; } since[64];
@@ -266,7 +292,8 @@ static int cmd_events(int argc, char **argv)
         {"timeout", required_argument, NULL, 'T'},  {"resume", no_argument, NULL, 'r'},
         {"since", required_argument, NULL, 's'},    {"control", required_argument, NULL, 'c'},
         {"server-key", required_argument, NULL, 'S'}, {"key", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"snapshots", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "e:t:n:h", opts, NULL)) != -1) {
         switch (o) {
@@ -293,10 +320,11 @@ static int cmd_events(int argc, char **argv)
         case 'c': ev.control = optarg; break;
         case 'S': ev.server_key = optarg; break;
         case 'k': key_file = optarg; break;
+        case 'P': snap_dir = optarg; break;
         case 'h':
             printf("usage: vigil events [--endpoint E] [--topic PREFIX]... [--count N] [--until-eof] [--timeout S]\n"
                    "                    [--resume] [--since CAMERA=SEQ]... [--control E]\n"
-                   "                    [--server-key KEY] [--key FILE]\n"
+                   "                    [--server-key KEY] [--key FILE] [--snapshots DIR]\n"
                    "  --endpoint    vigild's publish endpoint (default tcp://127.0.0.1:5555)\n"
                    "  --topic       subscribe to topics starting with PREFIX (default: all);\n"
                    "                e.g. event., det.street, health., stats\n"
@@ -311,7 +339,9 @@ static int cmd_events(int argc, char **argv)
                    "                seq a previous run printed); implies --resume; repeatable\n"
                    "  --control     vigild's control endpoint (default tcp://127.0.0.1:5556)\n"
                    "  --server-key  CURVE: vigild's public key (a file from `vigil keygen`, or Z85)\n"
-                   "  --key         CURVE: our key pair (the .key file from `vigil keygen`)\n");
+                   "  --key         CURVE: our key pair (the .key file from `vigil keygen`)\n"
+                   "  --snapshots   save the JPEG of every snap.<camera> message as DIR/<event id>.jpg\n"
+                   "                (subscribes to snap. too when --topic is given)\n");
             return 0;
         default: return 2;
         }
@@ -346,6 +376,14 @@ static int cmd_events(int argc, char **argv)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, ev.topics[i], strlen(ev.topics[i]));
     if (ev.until_eof && ev.n_topics > 0 && !ev.resume)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "health.", 7);
+    if (snap_dir && ev.n_topics > 0 && !ev.resume)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "snap.", 5);
+    if (snap_dir && access(snap_dir, W_OK) != 0) {
+        fprintf(stderr, "vigil events: --snapshots '%s': %s\n", snap_dir, strerror(errno));
+        zmq_close(sub);
+        zmq_ctx_term(ev.ctx);
+        return 1;
+    }
     /* a reconnect may have lost messages: catch every camera up after it */
     void *mon = NULL;
     if (ev.resume) {
@@ -417,8 +455,13 @@ static int cmd_events(int argc, char **argv)
             bl = (int)sizeof(buf) - 1;
         buf[bl] = '\0';
         for (zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml); more; zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml)) {
-            char skip[16];
-            zmq_recv(sub, skip, sizeof(skip), 0); /* snapshot JPEGs: not printed */
+            /* a snapshot's JPEG: not printed; saved with --snapshots */
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, sub, 0) >= 0 && snap_dir && strncmp(topic, "snap.", 5) == 0 &&
+                save_snapshot(snap_dir, buf, (size_t)bl, zmq_msg_data(&part), zmq_msg_size(&part)) < 0)
+                rc = 1;
+            zmq_msg_close(&part);
         }
         deliver(&ev, topic, buf, (size_t)bl, false);
         if (ev.drain_until && now_ms() > ev.drain_until)
@@ -660,7 +703,9 @@ static int cmd_status(int argc, char **argv)
                    "  --endpoint    vigild's control endpoint (default tcp://127.0.0.1:5556)\n"
                    "  --json        print the daemon's answer as it is\n"
                    "  --server-key  CURVE: vigild's public key (a file from `vigil keygen`, or Z85)\n"
-                   "  --key         CURVE: our key pair (the .key file from `vigil keygen`)\n");
+                   "  --key         CURVE: our key pair (the .key file from `vigil keygen`)\n"
+                   "  --snapshots   save the JPEG of every snap.<camera> message as DIR/<event id>.jpg\n"
+                   "                (subscribes to snap. too when --topic is given)\n");
             return 0;
         default: return 2;
         }

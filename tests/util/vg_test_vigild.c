@@ -68,6 +68,9 @@ int vg_test_vigild_stop(vg_test_vigild_t *d, int sig, int timeout_ms)
     return st;
 }
 
+static const void *last_blob; /* the third part of the last message received */
+static size_t last_blob_len;
+
 json_t *vg_test_recv_json(void *sub, int timeout_ms, char *topic, size_t topiclen)
 {
     zmq_pollitem_t it = {.socket = sub, .events = ZMQ_POLLIN};
@@ -87,5 +90,29 @@ json_t *vg_test_recv_json(void *sub, int timeout_ms, char *topic, size_t topicle
     json_error_t e;
     json_t *m = json_loadb(body, (size_t)bl, 0, &e);
     cr_assert_not_null(m, "not JSON (%s): %.*s", e.text, bl, body);
+    /* a third part (snap.<camera>: the JPEG) is kept for vg_test_last_blob */
+    static zmq_msg_t blob;
+    static bool have_blob;
+    if (have_blob)
+        zmq_msg_close(&blob);
+    have_blob = false;
+    last_blob = NULL;
+    last_blob_len = 0;
+    zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml);
+    if (more) {
+        zmq_msg_init(&blob);
+        cr_assert_geq(zmq_msg_recv(&blob, sub, 0), 0);
+        have_blob = true;
+        last_blob = zmq_msg_data(&blob);
+        last_blob_len = zmq_msg_size(&blob);
+        zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ml);
+        cr_assert(!more, "'%s': more than three parts", topic);
+    }
     return m;
+}
+
+size_t vg_test_last_blob(const void **ret)
+{
+    *ret = last_blob;
+    return last_blob_len;
 }

@@ -50,4 +50,8 @@ int vg_test_vigild_stop(vg_test_vigild_t *d, int sig, int timeout_ms);
  * NULL on timeout. A missing JSON part or invalid JSON fails the test. */
 json_t *vg_test_recv_json(void *sub, int timeout_ms, char *topic, size_t topiclen);
 
+/* The third part of the message vg_test_recv_json returned last (a
+ * snapshot's JPEG), valid until the next call: its size, 0 when none. */
+size_t vg_test_last_blob(const void **ret);
+
 #endif
