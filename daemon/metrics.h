@@ -5,24 +5,15 @@
  *  - vg_latency_t, a fixed histogram of per-frame latency (capture to
  *    publish), one per camera: recording is one relaxed atomic increment, no
  *    allocation, so workers call it for every frame;
- *  - vg_metrics_t, an HTTP listener (libmicrohttpd, its own thread) that
- *    answers GET /metrics in the Prometheus text format (version 0.0.4)
- *    from the latest vg_runtime_snapshot_t the main thread handed it.
+ *  - vg_metrics_render, the Prometheus text format (version 0.0.4) of a
+ *    vg_runtime_snapshot_t, which daemon/http.c serves on GET /metrics.
  *
- * Why a snapshot and not the runtime's atomics: cameras are created and
- * freed by the main thread on SIGHUP, so an HTTP thread that walked the
- * camera table would race with camera_free. The main thread copies the
- * counters (a few hundred bytes per camera) every tick and swaps them in
- * under a mutex; a scrape therefore sees values at most one tick (100 ms)
- * old, all taken at the same moment, and never touches a camera.
+ * The HTTP listener (daemon/http.c) renders from a snapshot the main thread
+ * hands it, never from live camera state (cameras come and go on SIGHUP).
  *
- * Owns: the listening socket and libmicrohttpd's thread; a copy of the last
- * snapshot.
- * Thread: vg_metrics_new/update/free from the main thread; the HTTP thread
- * only reads the copy (under the mutex) and /proc/self.
- * Blocks on: vg_metrics_update takes a mutex held only for a memcpy;
- * vg_metrics_free joins the HTTP thread (bounded by open connections,
- * which time out after 10 s).
+ * Owns: nothing (the histogram is the caller's memory).
+ * Thread: vg_latency_record from workers; the rest from any thread.
+ * Blocks on: nothing.
  */
 #ifndef VG_METRICS_H
 #define VG_METRICS_H
@@ -62,25 +53,6 @@ void vg_latency_read(const vg_latency_t *h, uint64_t ret_counts[VG_LATENCY_BUCKE
 double vg_latency_quantile_ms(const uint64_t counts[VG_LATENCY_BUCKETS], double q);
 
 struct vg_runtime_snapshot; /* daemon/runtime.h */
-typedef struct vg_metrics vg_metrics_t;
-
-/* Listens on `listen`: "HOST:PORT", optionally prefixed with tcp:// or
- * http:// (HOST may be a name, an IPv4 address, [IPv6], or * for all; PORT 0
- * picks a free port, see vg_metrics_port). Returns 0, or a negative errno
- * with the cause in err ("cannot listen on '...': Address already in use").
- * Thread: main. */
-int vg_metrics_new(const char *listen, char *err, size_t errlen, vg_metrics_t **ret);
-
-/* The port actually bound. Thread: any. */
-int vg_metrics_port(const vg_metrics_t *m);
-
-/* Hands the HTTP thread a new snapshot (copied; snap is borrowed).
- * Thread: main. */
-void vg_metrics_update(vg_metrics_t *m, const struct vg_runtime_snapshot *snap);
-
-/* Stops the listener and frees. Accepts NULL; sets *m = NULL. Thread: main. */
-void vg_metrics_free(vg_metrics_t **m);
-
 /* Writes the Prometheus text for snap (and this process's /proc/self) to
  * out. Exposed for tests and `vigil`; returns 0 or a negative errno.
  * Thread: any (the HTTP thread renders its own copy). */
