@@ -85,27 +85,6 @@ static void teardown(void)
 
 TestSuite(correct_families, .init = setup, .fini = teardown, .timeout = 240);
 
-/* Greedy matching (dets best-first, same label, IoU >= 0.5). */
-static int match(const vg_det_t *r, int nr, const vg_det_t *got, int ng)
-{
-    char used[MAXD] = { 0 };
-    int m = 0;
-    for (int i = 0; i < nr; i++) {
-        int best = -1;
-        float biou = 0.5f;
-        for (int j = 0; j < ng; j++)
-            if (!used[j] && got[j].label == r[i].label && vg_head_iou(&r[i], &got[j]) >= biou) {
-                biou = vg_head_iou(&r[i], &got[j]);
-                best = j;
-            }
-        if (best >= 0) {
-            used[best] = 1;
-            m++;
-        }
-    }
-    return m;
-}
-
 typedef struct {
     long ref, hit_off, hit_auto, fp_off, fp_auto, fp_nofloor, frames;
     uint32_t last_mask;
@@ -139,7 +118,7 @@ static void run_sample(int family, int part, int level, int variant, tally_t *t)
             continue;
         int ng = vg_detector_run(det, in, got, MAXD);
         cr_assert_geq(ng, 0);
-        int h = match(ref[i], nref[i], got, ng);
+        int h = vg_degrade_match(ref[i], nref[i], got, ng);
         t->ref += nref[i];
         t->frames++;
         t->hit_off += h;
@@ -147,14 +126,14 @@ static void run_sample(int family, int part, int level, int variant, tally_t *t)
         if (mask > 0) {
             ng = vg_detector_run(det, &out, got, MAXD);
             cr_assert_geq(ng, 0);
-            t->fp_nofloor += ng - match(ref[i], nref[i], got, ng);
+            t->fp_nofloor += ng - vg_degrade_match(ref[i], nref[i], got, ng);
             float min = vg_correct_min_score(st, threshold);
             int k = 0;
             for (int j = 0; j < ng; j++)
                 if (got[j].score >= min)
                     got[k++] = got[j];
             ng = k;
-            h = match(ref[i], nref[i], got, ng);
+            h = vg_degrade_match(ref[i], nref[i], got, ng);
         } else {
             t->fp_nofloor += ng - h;
         }

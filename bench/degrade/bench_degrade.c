@@ -155,31 +155,6 @@ static int detect(detector_t *d, const vg_image_t *im, vg_det_t *dets)
     return n;
 }
 
-/* Greedy matching (dets are best-first): returns matched count. */
-static int match(const vg_det_t *ref, int nr, const vg_det_t *got, int ng)
-{
-    char used[MAXD] = { 0 };
-    int m = 0;
-    for (int i = 0; i < nr; i++) {
-        int best = -1;
-        float biou = 0.5f;
-        for (int j = 0; j < ng; j++) {
-            if (used[j] || got[j].label != ref[i].label)
-                continue;
-            float iou = vg_head_iou(&ref[i], &got[j]);
-            if (iou >= biou) {
-                biou = iou;
-                best = j;
-            }
-        }
-        if (best >= 0) {
-            used[best] = 1;
-            m++;
-        }
-    }
-    return m;
-}
-
 typedef struct {
     long ref, hit[2], dets[2], det_frames, corr_frames;
     long phantom[2]; /* detections matching nothing in the clean frame, even above LOOSE */
@@ -418,18 +393,18 @@ int main(int argc, char **argv)
                 int ng = keep_above(got, detect(&det, in, got), det.threshold);
                 t->ref += nr;
                 t->det_frames++;
-                t->hit[0] += match(ref, nr, got, ng);
+                t->hit[0] += vg_degrade_match(ref, nr, got, ng);
                 t->dets[0] += ng;
-                t->phantom[0] += ng - match(loose, nl, got, ng);
+                t->phantom[0] += ng - vg_degrade_match(loose, nl, got, ng);
                 if (mask > 0) {
                     ng = keep_above(got, detect(&det, &fixed_im, got), det.threshold);
                     if (scores)
                         dump_scores(scores, s, ref, nr, got, ng);
                     ng = keep_above(got, ng, vg_correct_min_score(s->st, det.threshold));
                 } /* else the "off" detections in got stand */
-                t->hit[1] += match(ref, nr, got, ng);
+                t->hit[1] += vg_degrade_match(ref, nr, got, ng);
                 t->dets[1] += ng;
-                t->phantom[1] += ng - match(loose, nl, got, ng);
+                t->phantom[1] += ng - vg_degrade_match(loose, nl, got, ng);
             }
             if (index == s->start + seg - 1) {
                 if (verbose) {

@@ -436,3 +436,29 @@ int vg_degrade_frame(vg_degrader_t *d, const vg_degrade_params_t *p, const vg_im
         return jpeg_roundtrip(d, dst, p->jpeg_q);
     return 0;
 }
+
+int vg_degrade_match(const vg_det_t *ref, int nr, const vg_det_t *got, int ng)
+{
+    char used[256] = {0};
+    int m = 0;
+    if (ng > 256)
+        ng = 256;
+    for (int i = 0; i < nr; i++) {
+        int best = -1;
+        float biou = 0.5f;
+        for (int j = 0; j < ng; j++) {
+            if (used[j] || got[j].label != ref[i].label)
+                continue;
+            float iou = vg_head_iou(&ref[i], &got[j]);
+            if (iou >= biou) {
+                biou = iou;
+                best = j;
+            }
+        }
+        if (best >= 0) {
+            used[best] = 1;
+            m++;
+        }
+    }
+    return m;
+}

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "models/heads/heads.h"
 #include "pipeline/correct/image.h"
 
 enum { VG_FAM_CLEAN, VG_FAM_NIGHT, VG_FAM_FOG, VG_FAM_RAIN, VG_FAM_IR, VG_FAM_N };
@@ -85,5 +86,11 @@ void vg_degrader_free(vg_degrader_t **p);
  * p->variant). Returns 0 or a negative errno / AVERROR. */
 int vg_degrade_frame(vg_degrader_t *d, const vg_degrade_params_t *p, const vg_image_t *src,
                      vg_image_t *dst, uint64_t *rng);
+
+/* How many of ref[0..nr) (best first) find a detection of got[0..ng) with
+ * the same label at IoU >= 0.5, each used once, greedily: how recall and
+ * false positives are counted against the clean frame (the bench and
+ * test_correct_families count the same way). ng <= 256. Thread: any. */
+int vg_degrade_match(const vg_det_t *ref, int nr, const vg_det_t *got, int ng);
 
 #endif
