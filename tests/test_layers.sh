@@ -6,6 +6,8 @@
 #             pipeline/frame.h), nothing else of ours;
 #   pipeline/ includes pipeline/ and models/;
 #   none of them includes daemon/ or tools/;
+#   augment/  (data amplification) includes only augment/: the trainer loads
+#             it alone as a shared library, and models/ does not know it;
 # capture/ links the base library, not the pipeline (no oneDNN in it); and
 # the libraries use no compiled-in machine paths (VIGIL_SOURCE_DIR, ...).
 # Prints every edge against the rule; exit 1 when there is one.
@@ -18,7 +20,7 @@ check() { # layer dir, allowed include prefixes (regex)
         while IFS= read -r line; do
             inc=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/' <<<"$line")
             # only our own top-level folders are layers; system and same-folder headers are not
-            [[ $inc =~ ^(capture|pipeline|models|daemon|tools|tests|bench)/ ]] || continue
+            [[ $inc =~ ^(augment|capture|pipeline|models|daemon|tools|tests|bench)/ ]] || continue
             if ! [[ $inc =~ $allowed ]]; then
                 echo "layer violation: ${f#$src/} includes \"$inc\""
                 bad=1
@@ -27,13 +29,14 @@ check() { # layer dir, allowed include prefixes (regex)
     done < <(find "$src/$dir" -name '*.[ch]' | sort)
 }
 check models '^models/'
+check augment '^augment/'
 check capture '^(capture/|pipeline/(ring|frame)\.h$)'
 check pipeline '^(pipeline/|models/)'
 # the libraries take paths from their callers: no compiled-in machine paths
 while IFS= read -r hit; do
     echo "layer violation: ${hit#$src/} uses a machine path macro (the caller passes paths)"
     bad=1
-done < <(grep -rnE '\bVIGIL_(SOURCE|CACHE|LABELS|DATA)_DIR\b' "$src/capture" "$src/pipeline" "$src/models" \
+done < <(grep -rnE '\bVIGIL_(SOURCE|CACHE|LABELS|DATA)_DIR\b' "$src/capture" "$src/pipeline" "$src/models" "$src/augment" \
              --include='*.c' --include='*.h' || true)
 if grep -Eq 'target_link_libraries\(vigil_capture[^)]*vigil_pipeline' "$src/capture/CMakeLists.txt"; then
     echo "layer violation: vigil_capture links vigil_pipeline (it needs only vigil_base)"
