@@ -297,8 +297,18 @@ int vg_augment_recipe_parse(const char *text, vg_augment_recipe_t *ret, char *er
     return 0;
 }
 
+/* The shortest of %.15g / %.17g that reads back as v. */
+static const char *num(double v, char buf[32])
+{
+    snprintf(buf, 32, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, 32, "%.17g", v);
+    return buf;
+}
+
 int vg_augment_recipe_format(const vg_augment_recipe_t *r, char *buf, size_t n)
 {
+    char a[32], b[32];
     if (!r || r->n_steps < 0 || r->n_steps > VG_AUGMENT_MAX_STEPS)
         return -EINVAL;
     size_t len = 0;
@@ -319,11 +329,11 @@ int vg_augment_recipe_format(const vg_augment_recipe_t *r, char *buf, size_t n)
         PUT("%s", tr->name);
         for (int k = 0; k < tr->n_params; k++) {
             if (st->lo[k] == st->hi[k])
-                PUT(" %s=%.17g", tr->params[k].key, st->lo[k]);
+                PUT(" %s=%s", tr->params[k].key, num(st->lo[k], a));
             else
-                PUT(" %s=%.17g:%.17g", tr->params[k].key, st->lo[k], st->hi[k]);
+                PUT(" %s=%s:%s", tr->params[k].key, num(st->lo[k], a), num(st->hi[k], b));
         }
-        PUT(" p=%.17g\n", st->p);
+        PUT(" p=%s\n", num(st->p, a));
     }
 #undef PUT
     return (int)len;

@@ -42,19 +42,11 @@
 #include "pipeline/correct/correct.h"
 #include "pipeline/detect.h"
 #include "pipeline/jsonw.h"
+#include "tools/detect.h"
 
 int vg_cli_detect(int argc, char **argv);
 
-typedef struct {
-    const char *input, *config, *model, *out, *precision;
-    const char *camera;     /* --camera NAME: the config's camera whose settings apply */
-    const char *correct;    /* --correct auto|off|LIST: instead of the camera's */
-    const char *dump_input; /* --dump-input FILE.npy: the model's input tensor of the last frame */
-    double threshold; /* < 0: the model's */
-    bool faces;
-    long max_frames;  /* 0 = all */
-    long only_frame;  /* -1 = all */
-} opts_t;
+typedef vg_detect_opts_t opts_t;
 
 /* ---------------------------------------------------------------- models */
 
@@ -564,6 +556,179 @@ static int64_t wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int vg_detect_each(const opts_t *op, const char *who, vg_detect_fn fn, void *user)
+{
+    int status = -EINVAL, r;
+    vg_config_t *cfg = NULL;
+    vg_detector_t *det = NULL, *face = NULL, *expr = NULL;
+    vg_cascade_t *cascade = NULL;
+    vg_analysis_t *analysis = NULL;
+    vg_reader_t *reader = NULL;
+    AVFrame *frame = NULL;
+    char err[VG_CONFIG_ERROR_MAX];
+    vg_correct_mode_t correct_mode = VG_CORRECT_MODE_OFF;
+    uint32_t correct_mask = 0;
+    if (op->correct && parse_correct(op->correct, &correct_mode, &correct_mask) < 0) {
+        fprintf(stderr, "vigil %s: --correct is auto, off, or a list of low_light, dehaze, denoise, derain\n", who);
+        return -EINVAL;
+    }
+
+    if (op->config ? vg_config_load(op->config, err, sizeof(err), &cfg) < 0 : vg_config_new_default(&cfg) < 0) {
+        fprintf(stderr, "vigil %s: %s\n", who, op->config ? err : "out of memory");
+        goto done;
+    }
+    const vg_camera_config_t *cam = NULL;
+    if (op->camera && !(cam = vg_config_find_camera(cfg, op->camera))) {
+        fprintf(stderr, "vigil %s: %s has no camera '%s'\n", who, op->config ? op->config : "the defaults",
+                op->camera);
+        goto done;
+    }
+    const char *name = model_name(op, cfg, cam);
+    if (!cam && !(cam = pick_camera(cfg, name, op->input))) {
+        fprintf(stderr, "vigil %s: out of memory\n", who);
+        goto done;
+    }
+    if (!op->correct) {
+        correct_mode = cam->correct_mode;
+        correct_mask = cam->correct_mask;
+    }
+    if ((r = load_named(cfg, name, op->precision, op->threshold, &det)) < 0) {
+        status = r;
+        goto done;
+    }
+    if (op->faces) {
+        vg_cascade_on_t on;
+        if ((r = load_faces(cfg, cam, op->precision, det, &face, &expr, &on)) < 0) {
+            status = r;
+            goto done;
+        }
+        /* no face model of its own: the detector is the face model (--model blazeface) */
+        vg_cascade_config_t cc = {.face = face ? face : det, .expression = expr, .detector = det, .on = on};
+        if ((r = vg_cascade_new(&cc, &cascade)) < 0) {
+            fprintf(stderr, "vigil %s: cannot make the face cascade: %s\n", who, strerror(-r));
+            goto done;
+        }
+    }
+    /* what a worker runs for the camera, with the detector on every frame */
+    vg_analysis_config_t ac;
+    memset(&ac, 0, sizeof(ac));
+    vg_camera_analysis_config(cfg, cam, &ac);
+    ac.detector = det;
+    ac.cascade = cascade;
+    ac.detect_when = VG_DETECT_ALWAYS;
+    ac.correct_mode = correct_mode;
+    ac.correct_mask = correct_mask;
+    ac.snapshots.enabled = false; /* vigil detect draws its own pictures (--out) */
+    if ((r = vg_analysis_new(&ac, &analysis)) < 0) {
+        fprintf(stderr, "vigil %s: cannot start the analysis: %s\n", who, strerror(-r));
+        goto done;
+    }
+
+    const vg_reader_config_t rc = {
+        .url = op->input,
+        .timeout_us = cam->timeout_us,
+        .rtsp_transport = cam->rtsp_transport,
+        .decode_threads = cam->decode_threads,
+        .convert = true, /* as the capture thread hands frames to the workers */
+    };
+    char why[VG_READER_ERROR_MAX];
+    if ((r = vg_reader_open(&rc, &reader, why, sizeof(why))) < 0) {
+        fprintf(stderr, "vigil %s: %s\n", who, why);
+        status = r;
+        goto done;
+    }
+    AVRational tb = vg_reader_stream(reader)->time_base;
+    AVRational fr = vg_reader_frame_rate(reader);
+    if (!(frame = av_frame_alloc())) {
+        status = -ENOMEM;
+        goto done;
+    }
+
+    long index = 0, processed = 0;
+    while ((r = vg_reader_read(reader, frame)) == 0) {
+        long this = index++;
+        if (op->only_frame >= 0 && this != op->only_frame)
+            continue;
+        if (op->every > 1 && this % op->every != 0)
+            continue;
+        int64_t pts = frame->best_effort_timestamp;
+        const vg_frame_t vf = {.av = frame, .wall_us = wall_us(), .pts = pts, .index = (uint64_t)this,
+                               .pts_time = pts == AV_NOPTS_VALUE ? 0.0 : (double)pts * av_q2d(tb)};
+        vg_analysis_frame(analysis, &vf, ignore_message, NULL);
+        vg_analysis_result_t res;
+        vg_analysis_last(analysis, &res);
+        if (res.n < 0) {
+            fprintf(stderr, "vigil %s: frame %ld: analysis failed: %s\n", who, this,
+                    res.error ? strerror(-res.error) : "the detector did not run");
+            status = res.error ? res.error : -EIO;
+            goto done;
+        }
+        const vg_detect_frame_t df = {.frame = frame, .index = this, .pts_time = vf.pts_time, .time_base = tb,
+                                      .frame_rate = fr,
+                                      .camera = cam->name, .det = det, .cascade = cascade, .res = &res,
+                                      .correcting = correct_mode != VG_CORRECT_MODE_OFF};
+        if ((r = fn(user, &df)) < 0) {
+            status = r;
+            goto done;
+        }
+        processed++;
+        if ((op->max_frames && processed >= op->max_frames) || op->only_frame >= 0)
+            break;
+    }
+    if (r < 0 && r != AVERROR_EOF) {
+        fprintf(stderr, "vigil %s: %s\n", who, vg_reader_error(reader));
+        status = r;
+        goto done;
+    }
+    if (vg_reader_decode_errors(reader))
+        fprintf(stderr, "vigil %s: '%s': %llu packets could not be decoded (skipped)\n", who, op->input,
+                (unsigned long long)vg_reader_decode_errors(reader));
+    if (processed == 0) {
+        fprintf(stderr, "vigil %s: no frame decoded from '%s'%s\n", who, op->input,
+                op->only_frame >= 0 ? " at that --frame" : "");
+        status = -ENODATA;
+        goto done;
+    }
+    status = 0;
+done:
+    av_frame_free(&frame);
+    vg_reader_free(&reader);
+    vg_analysis_free(&analysis);
+    vg_cascade_free(&cascade);
+    vg_detector_free(&det);
+    vg_detector_free(&face);
+    vg_detector_free(&expr);
+    vg_config_free(&cfg);
+    return status;
+}
+
+/* vigil detect's callback: the JSON line, the input dump, the drawing. */
+typedef struct {
+    const opts_t *op;
+    output_t *out;
+} detect_ctx_t;
+
+static int on_frame(void *user, const vg_detect_frame_t *f)
+{
+    detect_ctx_t *ctx = user;
+    const opts_t *op = ctx->op;
+    int r;
+    print_frame(op, f->frame, f->time_base, f->index, f->det, f->cascade, f->res, f->correcting);
+    if (op->dump_input && (r = dump_input(op->dump_input, (vg_detector_t *)f->det, &f->res->image)) < 0)
+        return r;
+    if (op->out) {
+        output_t *out = ctx->out;
+        if (!out->opened && (r = output_open(out, f->frame->width, f->frame->height, f->frame_rate)) < 0)
+            return r;
+        if ((r = output_draw(out, f->frame, f->res->dets, f->res->attrs, f->res->n, f->det, f->cascade)) < 0 ||
+            (!out->image && (r = output_frame(out)) < 0)) {
+            fprintf(stderr, "vigil detect: writing '%s': %s\n", op->out, av_err2str(r));
+            return r;
+        }
+    }
+    return 0;
+}
+
 int vg_cli_detect(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -640,143 +805,18 @@ int vg_cli_detect(int argc, char **argv)
     }
     av_log_set_level(AV_LOG_ERROR); /* no libx264 statistics or swscale notes on stderr */
 
-    int status = 1, r;
-    vg_config_t *cfg = NULL;
-    vg_detector_t *det = NULL, *face = NULL, *expr = NULL;
-    vg_cascade_t *cascade = NULL;
-    vg_analysis_t *analysis = NULL;
-    vg_reader_t *reader = NULL;
-    AVFrame *frame = NULL;
     output_t out = {.path = op.out};
-    char err[VG_CONFIG_ERROR_MAX];
-
-    if (op.config ? vg_config_load(op.config, err, sizeof(err), &cfg) < 0 : vg_config_new_default(&cfg) < 0) {
-        fprintf(stderr, "vigil detect: %s\n", op.config ? err : "out of memory");
-        goto done;
-    }
-    const vg_camera_config_t *cam = NULL;
-    if (op.camera && !(cam = vg_config_find_camera(cfg, op.camera))) {
-        fprintf(stderr, "vigil detect: %s has no camera '%s'\n", op.config ? op.config : "the defaults", op.camera);
-        goto done;
-    }
-    const char *name = model_name(&op, cfg, cam);
-    if (!cam && !(cam = pick_camera(cfg, name, op.input))) {
-        fprintf(stderr, "vigil detect: out of memory\n");
-        goto done;
-    }
-    if (!op.correct) {
-        correct_mode = cam->correct_mode;
-        correct_mask = cam->correct_mask;
-    }
-    if (load_named(cfg, name, op.precision, op.threshold, &det) < 0)
-        goto done;
-    if (op.faces) {
-        vg_cascade_on_t on;
-        if (load_faces(cfg, cam, op.precision, det, &face, &expr, &on) < 0)
-            goto done;
-        /* no face model of its own: the detector is the face model (--model blazeface) */
-        vg_cascade_config_t cc = {.face = face ? face : det, .expression = expr, .detector = det, .on = on};
-        if ((r = vg_cascade_new(&cc, &cascade)) < 0) {
-            fprintf(stderr, "vigil detect: cannot make the face cascade: %s\n", strerror(-r));
-            goto done;
-        }
-    }
-    /* what a worker runs for the camera, with the detector on every frame */
-    vg_analysis_config_t ac;
-    memset(&ac, 0, sizeof(ac));
-    vg_camera_analysis_config(cfg, cam, &ac);
-    ac.detector = det;
-    ac.cascade = cascade;
-    ac.detect_when = VG_DETECT_ALWAYS;
-    ac.correct_mode = correct_mode;
-    ac.correct_mask = correct_mask;
-    ac.snapshots.enabled = false; /* vigil detect draws its own pictures (--out) */
-    if ((r = vg_analysis_new(&ac, &analysis)) < 0) {
-        fprintf(stderr, "vigil detect: cannot start the analysis: %s\n", strerror(-r));
-        goto done;
-    }
-
-    const vg_reader_config_t rc = {
-        .url = op.input,
-        .timeout_us = cam->timeout_us,
-        .rtsp_transport = cam->rtsp_transport,
-        .decode_threads = cam->decode_threads,
-        .convert = true, /* as the capture thread hands frames to the workers */
-    };
-    char why[VG_READER_ERROR_MAX];
-    if ((r = vg_reader_open(&rc, &reader, why, sizeof(why))) < 0) {
-        fprintf(stderr, "vigil detect: %s\n", why);
-        goto done;
-    }
-    AVRational tb = vg_reader_stream(reader)->time_base;
-    if (!(frame = av_frame_alloc()))
-        goto done;
-
-    long index = 0, processed = 0;
-    while ((r = vg_reader_read(reader, frame)) == 0) {
-        long this = index++;
-        if (op.only_frame >= 0 && this != op.only_frame)
-            continue;
-        int64_t pts = frame->best_effort_timestamp;
-        const vg_frame_t vf = {.av = frame, .wall_us = wall_us(), .pts = pts, .index = (uint64_t)this,
-                               .pts_time = pts == AV_NOPTS_VALUE ? 0.0 : (double)pts * av_q2d(tb)};
-        vg_analysis_frame(analysis, &vf, ignore_message, NULL);
-        vg_analysis_result_t res;
-        vg_analysis_last(analysis, &res);
-        if (res.n < 0) {
-            fprintf(stderr, "vigil detect: frame %ld: analysis failed: %s\n", this,
-                    res.error ? strerror(-res.error) : "the detector did not run");
-            goto done;
-        }
-        print_frame(&op, frame, tb, this, det, cascade, &res, correct_mode != VG_CORRECT_MODE_OFF);
-        if (op.dump_input && (r = dump_input(op.dump_input, det, &res.image)) < 0)
-            goto done;
-        if (op.out) {
-            if (!out.opened && output_open(&out, frame->width, frame->height, vg_reader_frame_rate(reader)) < 0)
-                goto done;
-            if ((r = output_draw(&out, frame, res.dets, res.attrs, res.n, det, cascade)) < 0 ||
-                (!out.image && (r = output_frame(&out)) < 0)) {
-                fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
-                goto done;
-            }
-        }
-        processed++;
-        if ((op.max_frames && processed >= op.max_frames) || op.only_frame >= 0)
-            break;
-    }
-    if (r < 0 && r != AVERROR_EOF) {
-        fprintf(stderr, "vigil detect: %s\n", vg_reader_error(reader));
-        goto done;
-    }
-    if (vg_reader_decode_errors(reader))
-        fprintf(stderr, "vigil detect: '%s': %llu packets could not be decoded (skipped)\n", op.input,
-                (unsigned long long)vg_reader_decode_errors(reader));
-    if (processed == 0) {
-        fprintf(stderr, "vigil detect: no frame decoded from '%s'%s\n", op.input,
-                op.only_frame >= 0 ? " at that --frame" : "");
-        goto done;
-    }
-    if (op.out && out.image && (r = output_frame(&out)) < 0) {
+    detect_ctx_t ctx = {.op = &op, .out = &out};
+    int r = vg_detect_each(&op, "detect", on_frame, &ctx);
+    if (r >= 0 && op.out && out.image && (r = output_frame(&out)) < 0)
         fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
-        goto done;
-    }
-    if (op.out && (r = output_close(&out)) < 0) {
-        fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
+    if (r >= 0 && op.out) {
+        r = output_close(&out);
         memset(&out, 0, sizeof(out));
-        goto done;
+        if (r < 0)
+            fprintf(stderr, "vigil detect: writing '%s': %s\n", op.out, av_err2str(r));
     }
-    memset(&out, 0, sizeof(out));
-    status = 0;
-done:
     if (out.enc || out.oc)
         output_close(&out);
-    av_frame_free(&frame);
-    vg_reader_free(&reader);
-    vg_analysis_free(&analysis);
-    vg_cascade_free(&cascade);
-    vg_detector_free(&det);
-    vg_detector_free(&face);
-    vg_detector_free(&expr);
-    vg_config_free(&cfg);
-    return status;
+    return r < 0 ? 1 : 0;
 }

@@ -43,6 +43,8 @@ int vg_cli_recordings(int argc, char **argv);
 int vg_cli_clip(int argc, char **argv);
 int vg_cli_recorded_span(const char *config, const char *state_dir, const char *camera, const char *from,
                          const char *to, char *ret_path, size_t len);
+int vg_cli_augment(int argc, char **argv); /* tools/augment.c */
+int vg_cli_dataset(int argc, char **argv); /* tools/dataset.c */
 
 static void usage(FILE *out)
 {
@@ -65,6 +67,9 @@ static void usage(FILE *out)
             "  detect  IMAGE_OR_VIDEO [--faces] [--out annotated.jpg]  recognise objects in a file\n"
             "  track   --mot DET.txt [--fps F] [-o TRACKS.txt]  vigil's tracker on MOT-Challenge detections\n"
             "  passwd  NAME [--file FILE] [--delete]  add or change a web UI user (daemon.http_users)\n"
+            "  augment IN OUT [--seed N] [--recipe R]  amplify or degrade a picture or a dataset\n"
+            "  dataset export --out DIR --from-video FILE [--label L] [--format imagefolder|yolo|coco]\n"
+            "          a training set (crops or boxes, with a manifest) from what vigil detects\n"
             "Each command takes --help.\n");
 }
 
@@ -943,6 +948,10 @@ int main(int argc, char **argv)
         return vg_cli_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "track") == 0)
         return vg_cli_track(argc - 1, argv + 1);
+    if (strcmp(cmd, "augment") == 0)
+        return vg_cli_augment(argc - 1, argv + 1);
+    if (strcmp(cmd, "dataset") == 0)
+        return vg_cli_dataset(argc - 1, argv + 1);
     if (strcmp(cmd, "passwd") == 0)
         return vg_cli_passwd(argc - 1, argv + 1);
     if (strcmp(cmd, "storage") == 0)
