@@ -140,3 +140,9 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${vg_deb}/conffiles ${vg_deb}/postinst ${vg_deb}/prerm ${vg_deb}/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)
+
+# vigil train: the trainer and the augment library it loads with ctypes.
+if(TARGET vigil_augment_shared)
+  install(TARGETS vigil_augment_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(FILES ${CMAKE_SOURCE_DIR}/tools/train_classifier.py DESTINATION ${CMAKE_INSTALL_DATADIR}/vigil)
+endif()

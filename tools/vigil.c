@@ -45,6 +45,7 @@ int vg_cli_recorded_span(const char *config, const char *state_dir, const char *
                          const char *to, char *ret_path, size_t len);
 int vg_cli_augment(int argc, char **argv); /* tools/augment.c */
 int vg_cli_dataset(int argc, char **argv); /* tools/dataset.c */
+int vg_cli_train(int argc, char **argv);   /* tools/train.c */
 
 static void usage(FILE *out)
 {
@@ -70,6 +71,8 @@ static void usage(FILE *out)
             "  augment IN OUT [--seed N] [--recipe R]  amplify or degrade a picture or a dataset\n"
             "  dataset export --out DIR --from-video FILE [--label L] [--format imagefolder|yolo|coco]\n"
             "          a training set (crops or boxes, with a manifest) from what vigil detects\n"
+            "  train   classifier DATASET -o model.onnx [--epochs N] [--amplify R] [--input 64x64]\n"
+            "          train a small CNN (PyTorch) and export it for cameras.X.classify\n"
             "Each command takes --help.\n");
 }
 
@@ -950,6 +953,8 @@ int main(int argc, char **argv)
         return vg_cli_track(argc - 1, argv + 1);
     if (strcmp(cmd, "augment") == 0)
         return vg_cli_augment(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return vg_cli_train(argc - 1, argv + 1);
     if (strcmp(cmd, "dataset") == 0)
         return vg_cli_dataset(argc - 1, argv + 1);
     if (strcmp(cmd, "passwd") == 0)
