@@ -157,6 +157,7 @@ bool vg_camera_config_equal(const vg_camera_config_t *a, const vg_camera_config_
            strcmp(a->detect_model, b->detect_model) == 0 && a->detect_when == b->detect_when &&
            strcmp(a->faces_model, b->faces_model) == 0 &&
            strcmp(a->faces_expression, b->faces_expression) == 0 && a->faces_on == b->faces_on &&
+           strcmp(a->classify_model, b->classify_model) == 0 && strcmp(a->classify_on, b->classify_on) == 0 &&
            a->correct_mode == b->correct_mode && a->correct_mask == b->correct_mask &&
            a->motion_threshold == b->motion_threshold &&
            a->motion_min_area == b->motion_min_area && a->motion_width == b->motion_width &&

@@ -86,6 +86,9 @@ typedef struct {
     char faces_model[VG_CONFIG_NAME_MAX];      /* face detector; "" = no faces (default) */
     char faces_expression[VG_CONFIG_NAME_MAX]; /* classifier run on each face; "" = none */
     vg_faces_on_t faces_on;
+    /* classify: { model: NAME, on: [labels] } a classifier on the detector's boxes (pipeline/cascade) */
+    char classify_model[VG_CONFIG_NAME_MAX]; /* "" = none (default) */
+    char classify_on[256];                   /* the labels whose boxes it sees, "person,car"; default person */
     vg_correct_mode_t correct_mode;
     uint32_t correct_mask; /* VG_CORRECT_* when correct_mode == LIST */
     /* motion: { threshold, min_area, width } */

@@ -17,6 +17,7 @@ static const char *type_name(const opt_t *o) {
     case T_PAIR: return "[w, h]";
     case T_FLOAT3: return "number or [a, b, c]";
     case T_CORRECT: return "auto, off or list";
+    case T_LABELS: return "list of labels";
     case T_SECTION: return "mapping";
     case T_OBJECTS: return "label: mapping";
     case T_ZONES:
@@ -67,6 +68,9 @@ static void dump_table(FILE *out, const opt_t *table, const char *prefix) {
             snprintf(allowed, sizeof allowed, "auto \\| off \\| [%s]", list);
             break;
         }
+        case T_LABELS:
+            snprintf(allowed, sizeof allowed, "labels of the camera's detector");
+            break;
         case T_NAME:
             snprintf(allowed, sizeof allowed, "a name under models:");
             break;

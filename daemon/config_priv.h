@@ -25,6 +25,7 @@ typedef enum {
     T_PAIR,     /* int at off, int at off2: [w, h], each min..max */
     T_FLOAT3,   /* float[3]: [a, b, c] or one number for all three */
     T_CORRECT,  /* correct: auto | off | [values...] -> mode at off, mask at off2 */
+    T_LABELS,   /* char[size]: a list of detector labels [a, b] (or one), stored "a,b" */
     T_SECTION,  /* nested mapping: sub table on the same struct */
     /* a camera's objects (config_yaml.c, "objects, zones, lines"): */
     T_OBJECTS,  /* objects: label -> { threshold, min_score, ..., mask } */
@@ -62,7 +63,7 @@ typedef struct opt {
 
 /* The tables (config_schema.c), each ended by a row with key NULL. */
 extern const opt_t vg_cfg_daemon_opts[], vg_cfg_model_opts[], vg_cfg_camera_opts[], vg_cfg_curve_opts[];
-extern const opt_t vg_cfg_detect_opts[], vg_cfg_faces_opts[], vg_cfg_motion_opts[];
+extern const opt_t vg_cfg_detect_opts[], vg_cfg_faces_opts[], vg_cfg_classify_opts[], vg_cfg_motion_opts[];
 extern const opt_t vg_cfg_track_opts[], vg_cfg_snapshot_opts[];
 extern const opt_t vg_cfg_record_opts[], vg_cfg_retain_opts[], vg_cfg_storage_opts[];
 /* "64M", "200G": the largest unit that divides exactly. */

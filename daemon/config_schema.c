@@ -166,6 +166,15 @@ const opt_t vg_cfg_faces_opts[] = {
     {.key = NULL}, /* end */
 };
 
+const opt_t vg_cfg_classify_opts[] = {
+    {"model", T_NAME, C(classify_model), 0, FSIZE(vg_camera_config_t, classify_model), "\"\"", 0, 0, NULL, 0,
+     NULL, "classifier (head: classifier, e.g. one made by `vigil train classifier`) run on the detector's "
+     "boxes; adds attributes {class, class_score} to them; \"\" = none"},
+    {"on", T_LABELS, C(classify_on), 0, FSIZE(vg_camera_config_t, classify_on), "[person]", 0, 0, NULL, 0, NULL,
+     "the detector's labels whose boxes are classified"},
+    {.key = NULL}, /* end */
+};
+
 const opt_t vg_cfg_motion_opts[] = {
     {"threshold", T_INT, C(motion_threshold), 0, 0, "25", 1, 255, NULL, 0, NULL,
      "luma difference counted as change"},
@@ -269,6 +278,7 @@ const opt_t vg_cfg_camera_opts[] = {
      "decoded frames queued between capture and the workers (the newest wins, drops are counted)"},
     {"detect", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_detect_opts, "CNN detection"},
     {"faces", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_faces_opts, "face -> expression cascade"},
+    {"classify", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_classify_opts, "classifier on detected boxes"},
     {"correct", T_CORRECT, C(correct_mode), C(correct_mask), 0, "off", 0, 0, v_correct, 0, NULL,
      "image correction on the analysis copy: auto (per scene), off, or a list"},
     {"motion", T_SECTION, 0, 0, 0, NULL, 0, 0, NULL, 0, vg_cfg_motion_opts, "motion gate"},
@@ -298,7 +308,8 @@ const vg_cfg_table_t vg_cfg_tables[] = {
     {vg_cfg_daemon_opts, "daemon"},          {vg_cfg_curve_opts, "daemon.curve"},
     {vg_cfg_model_opts, "models.NAME"},
     {vg_cfg_camera_opts, "cameras.NAME"},    {vg_cfg_detect_opts, "cameras.NAME.detect"},
-    {vg_cfg_faces_opts, "cameras.NAME.faces"}, {vg_cfg_motion_opts, "cameras.NAME.motion"},
+    {vg_cfg_faces_opts, "cameras.NAME.faces"}, {vg_cfg_classify_opts, "cameras.NAME.classify"},
+    {vg_cfg_motion_opts, "cameras.NAME.motion"},
     {vg_cfg_track_opts, "cameras.NAME.track"}, {vg_cfg_snapshot_opts, "cameras.NAME.snapshots"},
     {vg_cfg_record_opts, "cameras.NAME.record"}, {vg_cfg_retain_opts, "cameras.NAME.retain"},
     {vg_cfg_storage_opts, "storage"},

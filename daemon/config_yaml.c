@@ -33,9 +33,9 @@ typedef struct {
     yaml_document_t *doc;
     char *err;
     size_t errlen;
-    int name_line[3];                          /* line of the last detect.model, faces.model,
-                                                  faces.expression set (REF_*) */
-    int ref_line[VG_CONFIG_MAX_CAMERAS][3];    /* the same per camera, 0 = unset */
+    int name_line[4];                          /* line of the last detect.model, faces.model,
+                                                  faces.expression, classify.model set (REF_*) */
+    int ref_line[VG_CONFIG_MAX_CAMERAS][4];    /* the same per camera, 0 = unset */
     int merges;                             /* "<<" merges applied so far */
     size_t *str_tagged;                     /* byte offsets of scalars tagged !!str (sorted) */
     size_t n_str_tagged, cap_str_tagged;
@@ -48,7 +48,7 @@ typedef struct {
 } pctx_t;
 
 #define C_OFF(field) offsetof(vg_camera_config_t, field)
-enum { REF_DETECT, REF_FACES, REF_EXPRESSION }; /* model references of a camera */
+enum { REF_DETECT, REF_FACES, REF_EXPRESSION, REF_CLASSIFY }; /* model references of a camera */
 
 __attribute__((format(printf, 4, 5))) static int fail(pctx_t *c, int line, const char *key,
                                                       const char *fmt, ...) {
@@ -663,8 +663,10 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
                         VG_CONFIG_NAME_MAX - 1);
         snprintf(field, o->size, "%s", s);
         /* where the reference was written, checked after the parse */
-        c->name_line[o->off == C_OFF(faces_model) ? REF_FACES : o->off == C_OFF(faces_expression) ? REF_EXPRESSION
-                                                                                                 : REF_DETECT] = line;
+        c->name_line[o->off == C_OFF(faces_model)        ? REF_FACES
+                     : o->off == C_OFF(faces_expression) ? REF_EXPRESSION
+                     : o->off == C_OFF(classify_model)   ? REF_CLASSIFY
+                                                         : REF_DETECT] = line;
         return 0;
     }
     case T_PAIR: {
@@ -709,6 +711,25 @@ static int set_value(pctx_t *c, const opt_t *o, yaml_node_t *n, void *base, cons
         float *f = (float *)field;
         for (int i = 0; i < 3; i++)
             f[i] = (float)v[i];
+        return 0;
+    }
+    case T_LABELS: {
+        /* one label or a list; labels may hold spaces ("traffic light"), not commas */
+        int items = n->type == YAML_SEQUENCE_NODE ? seq_len(n) : 1;
+        if (n->type != YAML_SEQUENCE_NODE && !is_scalar(n))
+            return fail(c, line, key, "expected a list of labels like [person, car]");
+        size_t len = 0;
+        field[0] = '\0';
+        for (int i = 0; i < items; i++) {
+            yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ? seq_item(c, n, i) : n;
+            const char *s = is_scalar(it) && !is_null(it) ? sval(it) : NULL;
+            if (!s || !*s || strchr(s, ','))
+                return fail(c, line_of(it), key, "expected a label (text without commas)");
+            int w = snprintf(field + len, o->size - len, "%s%s", len ? "," : "", s);
+            if (w < 0 || (size_t)w >= o->size - len)
+                return fail(c, line_of(it), key, "the list is longer than %zu characters", o->size - 1);
+            len += (size_t)w;
+        }
         return 0;
     }
     case T_CORRECT: {
@@ -1107,7 +1128,8 @@ static int parse_root(pctx_t *c, vg_config_t *cfg, yaml_node_t *root) {
         if ((r = check_ref(c, cfg, cam, "detect.model", cam->detect_model, c->ref_line[i][REF_DETECT])) < 0 ||
             (r = check_ref(c, cfg, cam, "faces.model", cam->faces_model, c->ref_line[i][REF_FACES])) < 0 ||
             (r = check_ref(c, cfg, cam, "faces.expression", cam->faces_expression,
-                           c->ref_line[i][REF_EXPRESSION])) < 0)
+                           c->ref_line[i][REF_EXPRESSION])) < 0 ||
+            (r = check_ref(c, cfg, cam, "classify.model", cam->classify_model, c->ref_line[i][REF_CLASSIFY])) < 0)
             return r;
         if (cam->faces_expression[0] && !cam->faces_model[0]) {
             char key[KEY_MAX];

@@ -202,6 +202,7 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
             vg_log(VG_LOG_WARNING, "camera '%s': model '%s' is not available; the camera runs with motion only",
                    cc->name, cc->detect_model);
     }
+    vg_cascade_config_t kc = {0};
     if (cc->faces_model[0]) {
         vg_inference_t *face = cam->face = model_actor(rt->models, rt->n_models, cc->faces_model);
         vg_inference_t *expression = cam->expression = model_actor(rt->models, rt->n_models, cc->faces_expression);
@@ -209,15 +210,28 @@ static int camera_start(vg_runtime_t *rt, const vg_camera_config_t *cc, camera_t
             vg_log(VG_LOG_WARNING, "camera '%s': face model '%s' or expression model '%s' is not available; "
                    "no faces on this camera", cc->name, cc->faces_model, cc->faces_expression);
         } else {
-            vg_cascade_config_t kc = {.face = vg_inference_detector(face),
-                                      .expression = expression ? vg_inference_detector(expression) : NULL,
-                                      .face_actor = face, .expression_actor = expression,
-                                      .detector = cam->detector,
-                                      .on = cc->faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME
-                                                                              : VG_CASCADE_ON_PERSON};
-            if ((r = vg_cascade_new(&kc, &cam->cascade)) < 0)
-                goto fail;
+            kc = (vg_cascade_config_t){.face = vg_inference_detector(face),
+                                       .expression = expression ? vg_inference_detector(expression) : NULL,
+                                       .face_actor = face, .expression_actor = expression,
+                                       .on = cc->faces_on == VG_FACES_ON_FRAME ? VG_CASCADE_ON_FRAME
+                                                                               : VG_CASCADE_ON_PERSON};
         }
+    }
+    if (cc->classify_model[0]) {
+        vg_inference_t *cls = cam->classifier = model_actor(rt->models, rt->n_models, cc->classify_model);
+        if (!cls || !cam->detector)
+            vg_log(VG_LOG_WARNING, "camera '%s': %s; no classify on this camera", cc->name,
+                   !cls ? "the classify model is not available" : "classify needs the camera's detector");
+        else {
+            kc.classifier = vg_inference_detector(cls);
+            kc.classifier_actor = cls;
+            kc.classify_on = cc->classify_on;
+        }
+    }
+    if (kc.face || kc.classifier) {
+        kc.detector = cam->detector;
+        if ((r = vg_cascade_new(&kc, &cam->cascade)) < 0)
+            goto fail;
     }
     cam->cfg = *cc;
     cam->queue = -1;
@@ -463,16 +477,18 @@ int vg_runtime_apply(vg_runtime_t *rt, const vg_config_t *cfg, char *msg, size_t
     for (int i = rt->n_cameras - 1; i >= 0; i--) {
         camera_t *cam = rt->cameras[i];
         const vg_camera_config_t *nc = find_camera(cfg, cam->cfg.name);
-        vg_inference_t *det = NULL, *face = NULL, *expression = NULL;
+        vg_inference_t *det = NULL, *face = NULL, *expression = NULL, *cls = NULL;
         if (nc) {
             det = nc->detect_when != VG_DETECT_NEVER ? model_actor(models, n_models, nc->detect_model) : NULL;
             face = model_actor(models, n_models, nc->faces_model);
             expression = model_actor(models, n_models, nc->faces_expression);
+            cls = model_actor(models, n_models, nc->classify_model);
         }
         if (!nc)
             camera_remove(rt, i, "camera removed from the configuration");
         else if (!vg_camera_config_equal(nc, &cam->cfg) || cfg->publish_detections != rt->cfg->publish_detections ||
-                 det != cam->actor || face != cam->face || expression != cam->expression)
+                 det != cam->actor || face != cam->face || expression != cam->expression ||
+                 cls != cam->classifier)
             camera_remove(rt, i, "camera configuration changed");
     }
     /* every camera using an old model has stopped: the models not carried

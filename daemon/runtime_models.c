@@ -85,7 +85,8 @@ static bool model_in_use(const vg_config_t *cfg, const char *name)
     if (model_is_detector(cfg, name))
         return true;
     for (int i = 0; i < cfg->n_cameras; i++)
-        if (strcmp(cfg->cameras[i].faces_model, name) == 0 || strcmp(cfg->cameras[i].faces_expression, name) == 0)
+        if (strcmp(cfg->cameras[i].faces_model, name) == 0 || strcmp(cfg->cameras[i].faces_expression, name) == 0 ||
+            strcmp(cfg->cameras[i].classify_model, name) == 0)
             return true;
     return false;
 }

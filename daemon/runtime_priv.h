@@ -70,7 +70,8 @@ typedef struct camera {
     vg_detector_t *detector;       /* borrowed from a model_t; NULL = motion only */
     vg_inference_t *actor;         /* borrowed: the detector's actor, or NULL */
     vg_inference_t *face, *expression; /* borrowed: the cascade's models' actors */
-    vg_cascade_t *cascade;         /* faces -> expression; NULL = none */
+    vg_inference_t *classifier;    /* borrowed: the classify: model's actor */
+    vg_cascade_t *cascade;         /* faces -> expression, classify; NULL = none */
     vg_camera_config_t cfg;        /* copy; url points to our own copy */
     char *url;
     char url_public[TEXT_MAX];     /* url without user:password, bounded: what messages carry */

@@ -245,6 +245,8 @@ static int run_events(vg_analysis_t *a, const vg_frame_t *f, const vg_motion_res
             ea->face_score = at->face_score;
             ea->expression = vg_cascade_expression(a->cfg.cascade, at->expression);
             ea->expression_score = at->expression_score;
+            ea->cls = vg_cascade_class(a->cfg.cascade, at->cls);
+            ea->cls_score = at->cls_score;
         }
     }
     for (int i = 0; i < n_low; i++, n++) {
@@ -371,7 +373,8 @@ void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *
     /* a person carries the face found on it; a face object (added by the
      * cascade, at->label set) only its expression */
     bool face = at && at->has_face && !at->label;
-    if (face || expr) {
+    const char *cls = at && cascade ? vg_cascade_class(cascade, at->cls) : NULL;
+    if (face || expr || cls) {
         vg_jsonw_key(w, "attributes");
         vg_jsonw_object_begin(w);
         if (face) {
@@ -385,6 +388,12 @@ void vg_analysis_write_object(vg_jsonw_t *w, const char *label, const vg_det_t *
             vg_jsonw_string(w, expr);
             vg_jsonw_key(w, "expression_score");
             vg_jsonw_double(w, at->expression_score, 4);
+        }
+        if (cls) {
+            vg_jsonw_key(w, "class");
+            vg_jsonw_string(w, cls);
+            vg_jsonw_key(w, "class_score");
+            vg_jsonw_double(w, at->cls_score, 4);
         }
         vg_jsonw_object_end(w);
     }

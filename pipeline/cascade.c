@@ -10,6 +10,8 @@
 struct vg_cascade {
     vg_cascade_config_t cfg;
     int person_label; /* label index of "person" in cfg.detector, -1 = ON_FRAME */
+    int classify_labels[VG_CASCADE_CLASSIFY_MAX]; /* label indices of cfg.detector the classifier sees */
+    int n_classify;
     vg_det_t faces[FACES_MAX];
     vg_det_t expr[1];
 };
@@ -55,8 +57,9 @@ int vg_cascade_crop(const vg_image_t *src, int x, int y, int w, int h, vg_image_
 
 int vg_cascade_new(const vg_cascade_config_t *cfg, vg_cascade_t **ret)
 {
-    if (!cfg || !cfg->face || cfg->max_people < 0 || cfg->min_size < 0 || !(cfg->expression_margin >= 0) ||
-        cfg->expression_margin > 2)
+    if (!cfg || (!cfg->face && !cfg->classifier) || (cfg->classifier && !cfg->detector) || cfg->max_people < 0 ||
+        cfg->min_size < 0 || !(cfg->expression_margin >= 0) || cfg->expression_margin > 2 ||
+        !(cfg->classify_margin >= 0) || cfg->classify_margin > 1)
         return -EINVAL;
     vg_cascade_t *c = calloc(1, sizeof(*c));
     if (!c)
@@ -68,8 +71,24 @@ int vg_cascade_new(const vg_cascade_config_t *cfg, vg_cascade_t **ret)
         c->cfg.min_size = 32;
     if (c->cfg.expression_margin == 0)
         c->cfg.expression_margin = 0.2f;
+    if (c->cfg.classify_margin == 0)
+        c->cfg.classify_margin = 0.1f;
+    c->cfg.classify_on = NULL; /* borrowed only here */
+    if (cfg->classifier) {
+        const char *on = cfg->classify_on && *cfg->classify_on ? cfg->classify_on : "person";
+        for (const char *p = on; *p && c->n_classify < VG_CASCADE_CLASSIFY_MAX;) {
+            size_t len = strcspn(p, ",");
+            const char *s;
+            for (int i = 0; (s = vg_detector_label(cfg->detector, i)) != NULL; i++)
+                if (strlen(s) == len && strncmp(s, p, len) == 0) {
+                    c->classify_labels[c->n_classify++] = i;
+                    break;
+                }
+            p += len + (p[len] == ',');
+        }
+    }
     c->person_label = -1;
-    if (cfg->on == VG_CASCADE_ON_PERSON && cfg->detector) {
+    if (cfg->face && cfg->on == VG_CASCADE_ON_PERSON && cfg->detector) {
         const char *s;
         for (int i = 0; (s = vg_detector_label(cfg->detector, i)) != NULL; i++)
             if (strcmp(s, "person") == 0) {
@@ -92,6 +111,13 @@ void vg_cascade_free(vg_cascade_t **p)
 vg_cascade_on_t vg_cascade_mode(const vg_cascade_t *c)
 {
     return c->person_label >= 0 ? VG_CASCADE_ON_PERSON : VG_CASCADE_ON_FRAME;
+}
+
+const char *vg_cascade_class(const vg_cascade_t *c, int cls)
+{
+    if (!c->cfg.classifier || cls < 0)
+        return NULL;
+    return vg_detector_label(c->cfg.classifier, cls);
 }
 
 const char *vg_cascade_expression(const vg_cascade_t *c, int expression)
@@ -142,6 +168,24 @@ static int classify(vg_cascade_t *c, const vg_image_t *img, const vg_det_t *f, v
     return 0;
 }
 
+/* The class of detection d: the classifier on the box widened by the margin. */
+static int classify_box(vg_cascade_t *c, const vg_image_t *img, const vg_det_t *d, vg_cascade_attr_t *a)
+{
+    float mw = (d->x2 - d->x1) * c->cfg.classify_margin, mh = (d->y2 - d->y1) * c->cfg.classify_margin;
+    int x = (int)(d->x1 - mw), y = (int)(d->y1 - mh);
+    vg_image_t crop;
+    if (vg_cascade_crop(img, x, y, (int)(d->x2 + mw + 0.5f) - x, (int)(d->y2 + mh + 0.5f) - y, &crop) < 0)
+        return 0;
+    int r = run_model(c->cfg.classifier_actor, c->cfg.classifier, &crop, c->expr, 1);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        a->cls = c->expr[0].label;
+        a->cls_score = c->expr[0].score;
+    }
+    return 0;
+}
+
 /* Best face in the square at the top of person box p. */
 static int person_face(vg_cascade_t *c, const vg_image_t *img, const vg_det_t *p, vg_cascade_attr_t *a)
 {
@@ -179,8 +223,17 @@ int vg_cascade_run(vg_cascade_t *c, const vg_image_t *img, vg_det_t *dets, int n
     if (n < 0 || n > max || img->width <= 0 || img->height <= 0)
         return -EINVAL;
     for (int i = 0; i < n; i++)
-        ret_attrs[i] = (vg_cascade_attr_t){.expression = -1};
+        ret_attrs[i] = (vg_cascade_attr_t){.expression = -1, .cls = -1};
     int r;
+    for (int i = 0; i < n && c->n_classify; i++)
+        for (int k = 0; k < c->n_classify; k++)
+            if (dets[i].label == c->classify_labels[k]) {
+                if ((r = classify_box(c, img, &dets[i], &ret_attrs[i])) < 0)
+                    return r;
+                break;
+            }
+    if (!c->cfg.face)
+        return n;
     if (c->person_label >= 0) {
         int people = 0;
         for (int i = 0; i < n && people < c->cfg.max_people; i++) {
@@ -205,7 +258,7 @@ int vg_cascade_run(vg_cascade_t *c, const vg_image_t *img, vg_det_t *dets, int n
     for (int k = 0; k < nf && n < max; k++, n++) {
         dets[n] = c->faces[k];
         dets[n].label = -1;
-        ret_attrs[n] = (vg_cascade_attr_t){.expression = -1};
+        ret_attrs[n] = (vg_cascade_attr_t){.expression = -1, .cls = -1};
         if ((r = classify(c, img, &c->faces[k], &ret_attrs[n])) < 0)
             return r;
         ret_attrs[n].label = "face";

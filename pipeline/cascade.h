@@ -1,11 +1,16 @@
 /*
- * cascade: faces and their expression on top of a frame's detections.
+ * cascade: faces and their expression, and a classifier, on top of a
+ * frame's detections.
  *
  * A face detector (BlazeFace) runs on the upper part of each person box (or
  * on the whole frame), and an expression classifier (the FER2013 `emotion`
  * model) on each face found. The result rides on the detection as an
  * attribute: {"face": [x1, y1, x2, y2], "expression": "happy",
  * "expression_score": 0.83} (docs/events.md).
+ * A classifier (one `vigil train classifier` made, say) runs on the boxes
+ * of chosen labels (a crop widened by classify_margin on each side, as
+ * `vigil dataset export` cuts its crops) and adds {"class": "staff",
+ * "class_score": 0.91}. Either stage may be absent, not both.
  *
  * Crops are vg_image_t views of the frame (offset plane pointers, even
  * offsets for 4:2:0), so nothing is copied; the tensor preparation of each
@@ -34,8 +39,10 @@ typedef enum {
     VG_CASCADE_ON_FRAME,      /* faces looked for in the whole frame; each becomes an object */
 } vg_cascade_on_t;
 
+#define VG_CASCADE_CLASSIFY_MAX 16 /* labels a classifier may be asked to look at */
+
 typedef struct {
-    vg_detector_t *face;        /* borrowed: the face detector (required) */
+    vg_detector_t *face;        /* borrowed: the face detector; NULL = no faces (needs a classifier) */
     vg_detector_t *expression;  /* borrowed: classifier run on each face; NULL = faces only */
     vg_inference_t *face_actor; /* borrowed: the actor owning `face`; NULL = run it on the caller */
     vg_inference_t *expression_actor; /* idem for `expression` */
@@ -46,6 +53,11 @@ typedef struct {
     int min_size;               /* smallest crop side (pixels) worth a face pass; 0 = 32 */
     float expression_margin;    /* the classifier sees a square of the face box's longer side
                                    plus this fraction of it on each side; 0 = 0.2, max 2 */
+    vg_detector_t *classifier;  /* borrowed: classifier run on detections; NULL = none */
+    vg_inference_t *classifier_actor; /* the actor owning `classifier`; NULL = run it on the caller */
+    const char *classify_on;    /* borrowed during vg_cascade_new: "person,car", labels of `detector`
+                                   whose boxes are classified (labels it lacks are ignored) */
+    float classify_margin;      /* each side of the box widened by this fraction; 0 = 0.1, max 1 */
 } vg_cascade_config_t;
 
 /* What the cascade found for one detection. */
@@ -56,6 +68,8 @@ typedef struct {
     int expression;         /* label index of the classifier, -1 = none */
     float expression_score; /* 0..1 */
     const char *label;      /* non-NULL for an object the cascade added (ON_FRAME): "face" */
+    int cls;                /* label index of the classifier, -1 = not classified */
+    float cls_score;        /* 0..1 */
 } vg_cascade_attr_t;
 
 typedef struct vg_cascade vg_cascade_t;
@@ -64,8 +78,8 @@ typedef struct vg_cascade vg_cascade_t;
  * Makes a cascade. cfg is copied; the detectors are borrowed and must
  * outlive it. With ON_PERSON and a detector without a "person" label (or no
  * detector) the cascade runs ON_FRAME. Returns 0 and *ret (free with
- * vg_cascade_free), -EINVAL without a face detector or with a value out of
- * range, -ENOMEM; *ret untouched
+ * vg_cascade_free), -EINVAL with neither a face detector nor a classifier,
+ * a classifier without a detector, or a value out of range, -ENOMEM; *ret untouched
  * on failure. Thread: main.
  */
 int vg_cascade_new(const vg_cascade_config_t *cfg, vg_cascade_t **ret);
@@ -81,7 +95,8 @@ vg_cascade_on_t vg_cascade_mode(const vg_cascade_t *c);
  * the camera's detector) are borrowed. ret_attrs (max entries) gets one
  * attribute per detection: ret_attrs[i] belongs to dets[i]. ON_FRAME appends
  * the faces found as new detections after the n given ones (label index -1,
- * ret_attrs[k].label = "face", box = face), at most max in all; when the
+ * ret_attrs[k].label = "face", box = face), at most max in all; the
+ * classifier runs on dets[0..n) of its labels before the faces; when the
  * camera's detector is the face detector itself, its boxes are the faces
  * and only the expression runs (nothing appended).
  * Returns the number of detections now in dets (>= n), or a negative errno
@@ -95,6 +110,9 @@ int vg_cascade_run(vg_cascade_t *c, const vg_image_t *img, vg_det_t *dets, int n
 
 /* The expression's name ("happy"), or NULL for -1 / out of range. Thread: any. */
 const char *vg_cascade_expression(const vg_cascade_t *c, int expression);
+
+/* The classifier's class name, or NULL for -1 / no classifier. Thread: any. */
+const char *vg_cascade_class(const vg_cascade_t *c, int cls);
 
 /*
  * A view of the rectangle (x, y, w, h) of src, clamped to it, in *ret (no

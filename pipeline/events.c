@@ -363,6 +363,12 @@ static void emit_event(vg_events_t *e, rec_t *r, const vg_track_obj_t *o, const 
         vg_jsonw_key(&w, "expression_score");
         vg_jsonw_double(&w, r->attr.expression_score, 4);
     }
+    if (r->has_attr && r->attr.cls) {
+        vg_jsonw_key(&w, "class");
+        vg_jsonw_string(&w, r->attr.cls);
+        vg_jsonw_key(&w, "class_score");
+        vg_jsonw_double(&w, r->attr.cls_score, 4);
+    }
     vg_jsonw_object_end(&w);
     vg_jsonw_key(&w, "start");
     vg_jsonw_time(&w, r->start_wall_us);
@@ -501,10 +507,11 @@ static uint32_t attributes(rec_t *r, const vg_track_obj_t *o, const vg_events_at
     if (!attrs || o->det_index < 0)
         return 0;
     const vg_events_attr_t *a = &attrs[orig[o->det_index]];
-    if (!a->has_face && !a->expression)
+    if (!a->has_face && !a->expression && !a->cls)
         return 0;
     bool changed = !r->has_attr || a->has_face != r->attr.has_face ||
-                   (a->expression && (!r->attr.expression || strcmp(a->expression, r->attr.expression) != 0));
+                   (a->expression && (!r->attr.expression || strcmp(a->expression, r->attr.expression) != 0)) ||
+                   (a->cls && (!r->attr.cls || strcmp(a->cls, r->attr.cls) != 0));
     r->attr = *a;
     r->has_attr = true;
     return changed ? CH_ATTRIBUTE : 0;

@@ -48,13 +48,16 @@ typedef struct {
     int width, height;
 } vg_events_frame_t;
 
-/* What a detection may carry besides its box (the face cascade's findings). */
+/* What a detection may carry besides its box (the cascade's findings: face,
+ * expression, and the class of cameras.X.classify). */
 typedef struct {
     bool has_face;
     float face[4];
     float face_score;
     const char *expression; /* NULL = none */
     float expression_score;
+    const char *cls;        /* the classifier's class, NULL = none */
+    float cls_score;
 } vg_events_attr_t;
 
 /* A snapshot request: this object's box in this frame is its best so far. */

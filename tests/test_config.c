@@ -606,6 +606,35 @@ Test(config, faces) {
     vg_config_free(&cfg);
 }
 
+/* cameras.X.classify: a model reference and a list of the detector's labels. */
+Test(config, classify)
+{
+    const char *text = "models:\n  det: { path: d.onnx, head: nanodet, input: [416, 416] }\n"
+                       "  cls: { path: c.onnx, head: classifier, input: [32, 32] }\n"
+                       "cameras:\n  a:\n    url: x\n    detect: { model: det }\n"
+                       "    classify: { model: cls, on: [person, \"traffic light\"] }\n"
+                       "  b: { url: y, classify: { model: cls } }\n  c: { url: z }\n";
+    vg_config_t *cfg = parse_ok(text);
+    cr_expect_str_eq(cfg->cameras[0].classify_model, "cls");
+    cr_expect_str_eq(cfg->cameras[0].classify_on, "person,traffic light");
+    cr_expect_str_eq(cfg->cameras[1].classify_on, "person", "default: person boxes");
+    cr_expect_str_eq(cfg->cameras[2].classify_model, "");
+    vg_config_t *o = parse_ok("models:\n  det: { path: d.onnx, head: nanodet, input: [416, 416] }\n"
+                              "  cls: { path: c.onnx, head: classifier, input: [32, 32] }\n"
+                              "cameras:\n  a:\n    url: x\n    detect: { model: det }\n"
+                              "    classify: { model: cls, on: car }\n");
+    cr_expect_str_eq(o->cameras[0].classify_on, "car", "one label without brackets");
+    cr_expect_not(vg_camera_config_equal(&cfg->cameras[0], &o->cameras[0]), "classify.on counts for reload");
+    vg_config_free(&o);
+    vg_config_free(&cfg);
+    char err[VG_CONFIG_ERROR_MAX];
+    o = NULL;
+    cr_expect_lt(parse("cameras:\n  a: { url: x, classify: { model: nope } }\n", &o, err, sizeof err), 0);
+    cr_expect(strstr(err, "classify.model") != NULL && strstr(err, "nope") != NULL, "%s", err);
+    cr_expect_lt(parse("cameras:\n  a: { url: x, classify: { on: [\"a,b\"] } }\n", &o, err, sizeof err), 0);
+    cr_expect(strstr(err, "without commas") != NULL, "%s", err);
+}
+
 /* ------------------------------------------------------- reload equality */
 
 static const char *cam_base = "cameras:\n"
@@ -935,7 +964,7 @@ Test(config, docs_match_the_schema) {
         cr_expect_not_null(strstr(example, needle), "etc/vigil.yaml does not show '%s'", key);
         keys++;
     }
-    cr_expect_eq(keys, 21 + 11 + 41 + 8 + 5, "the dump lists %d keys", keys);
+    cr_expect_eq(keys, 21 + 11 + 43 + 8 + 5, "the dump lists %d keys", keys);
     free(example);
     free(doc);
     free(dump);
