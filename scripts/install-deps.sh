@@ -22,6 +22,8 @@ PKGS=(
   chromium chromium-driver python3-selenium
   # reference runtimes and converters (run with /usr/bin/python3)
   python3-onnx python3-numpy python3-opencv python3-torch python3-torchvision
+  # vigil train's plots and bench/fashion's data (tests/fashion.cmake)
+  python3-matplotlib python3-pil dataset-fashion-mnist
   # network source tests: GStreamer RTSP server
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly

@@ -102,7 +102,7 @@ static double detail(const vg_aug_image_t *im)
 {
     double s = 0;
     for (int y = 0; y < im->height; y++)
-        for (int x = 1; x < im->width * im->channels; x++) {
+        for (int x = im->channels; x < im->width * im->channels; x++) {
             int d = im->data[(size_t)y * im->stride + x] - im->data[(size_t)y * im->stride + x - im->channels];
             s += d * d;
         }
