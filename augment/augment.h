@@ -110,7 +110,7 @@ int vg_augment_recipe_format(const vg_augment_recipe_t *r, char *buf, size_t n);
  */
 int vg_augment_new(const vg_augment_recipe_t *recipe, int max_w, int max_h, vg_augment_t **ret);
 
-/* Frees; accepts NULL and *p == NULL; sets *p = NULL. */
+/* Frees; accepts NULL and *p == NULL; sets *p = NULL. Thread: the augmenter's user. */
 void vg_augment_free(vg_augment_t **p);
 
 /*
@@ -133,7 +133,8 @@ int vg_augment_apply_yuv420(vg_augment_t *a, uint8_t *const planes[3], const int
 
 /* ---- flat entry points for ctypes (the trainer): handles and batches ---- */
 
-/* vg_augment_new from recipe text; NULL on any error (err says why). */
+/* vg_augment_new from recipe text; NULL on any error (err says why).
+ * Thread: any. */
 vg_augment_t *vg_augment_open(const char *recipe_text, int max_w, int max_h, char *err, size_t errlen);
 
 /*
@@ -144,7 +145,7 @@ vg_augment_t *vg_augment_open(const char *recipe_text, int max_w, int max_h, cha
 int vg_augment_batch(vg_augment_t *a, const uint8_t *in, uint8_t *out, int n, int w, int h, int c, uint64_t seed,
                      uint64_t first_index);
 
-/* vg_augment_free for ctypes. */
+/* vg_augment_free for ctypes. Thread: the augmenter's user. */
 void vg_augment_close(vg_augment_t *a);
 
 #endif
