@@ -115,8 +115,7 @@ def main():
         splits[name + "+corr"], chosen[name] = correct(a.build, splits[name], name)
     print("test splits: %s (%d pictures); corrections auto chose: %s" % (
         ", ".join(splits), len(xs), "; ".join("%s: %s" % kv for kv in chosen.items())), flush=True)
-    np.savez_compressed(os.path.join(a.out, "fashion-mnist-examples.npz"),
-                        **{k: v[:16, :, :, 0] for k, v in splits.items()})
+    examples(splits, os.path.join(a.out, "fashion-mnist-examples.png"))
 
     runs = []
     for n in grid["sizes"]:
@@ -162,6 +161,27 @@ def summary(runs, split_names):
                 cells.append("%.1f ± %.1f" % (v.mean(), (v.max() - v.min()) / 2) if len(v) > 1 else "%.1f" % v[0])
             rows.append("| %d | %s | %s |\n" % (n, "yes" if amp else "no", " | ".join(cells)))
     return head + "".join(rows)
+
+
+def examples(splits, path, count=8):
+    """The first test pictures as each split shows them, one row per split."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    names = list(splits)
+    fig, axes = plt.subplots(len(names), count, figsize=(count * 0.8, len(names) * 0.85))
+    for r, name in enumerate(names):
+        for c in range(count):
+            ax = axes[r][c]
+            ax.imshow(splits[name][c, :, :, 0], cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([]), ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
+    fig.tight_layout(pad=0.2)
+    fig.savefig(path, dpi=100)
 
 
 def plot(runs, split_names, path, grid):
