@@ -20,8 +20,12 @@ enum {
 };
 
 /* The table: every transform with its parameters. The conditions' defaults
- * are bench/degrade's (night gain 0.08 gamma 1.3, fog t 0.12..0.45, rain
- * 400 streaks per 768x576, ir gain 0.35). */
+ * are bench/degrade's first conditions (night gain 0.08 gamma 1.3, fog t
+ * 0.12..0.45, rain 400 streaks per 768x576, ir gain 0.35); their other
+ * parameters cover the families of bench/degrade/family.h (shot noise,
+ * banding, hot pixels, vignette, fog direction and colour, rain angle,
+ * width, blending and darkening), so that bench can draw its samples and
+ * have them rendered here. */
 static const vg_aug_transform_t table[T_COUNT] = {
     [T_TRANSLATE] = {"translate", VG_AUG_GEOMETRIC, 2,
                      {{"dx", -0.1, 0.1, -1, 1, "shift, fraction of the width"},
@@ -52,26 +56,42 @@ static const vg_aug_transform_t table[T_COUNT] = {
                 "Gaussian blur"},
     [T_JPEG] = {"jpeg", VG_AUG_PHOTOMETRIC, 1, {{"quality", 30, 90, 1, 100, "JPEG quality"}},
                 "JPEG re-compression (libturbojpeg)"},
-    [T_NIGHT] = {"night", VG_AUG_CONDITION, 3,
+    [T_NIGHT] = {"night", VG_AUG_CONDITION, 8,
                  {{"gain", 0.08, 0.08, 0.005, 1, "light kept"},
                   {"gamma", 1.3, 1.3, 0.2, 5, "sensor response"},
-                  {"noise", 2.5, 2.5, 0, 64, "sensor noise sigma"}},
+                  {"noise", 2.5, 2.5, 0, 64, "read noise sigma"},
+                  {"cgain", -1, -1, -1, 4, "colour kept (YUV chroma gain); -1 = gain"},
+                  {"shot", 0, 0, 0, 8, "shot noise: sigma^2 += shot^2 * signal"},
+                  {"banding", 0, 0, 0, 32, "row noise sigma (one offset per row)"},
+                  {"hot", 0, 0, 0, 0.1, "share of hot pixels (bright, 200..239)"},
+                  {"vignette", 0, 0, 0, 1, "edges keep (1 - vignette) of the centre's gain"}},
                  "low light: darkened, crushed, noisy; colour fades"},
-    [T_FOG] = {"fog", VG_AUG_CONDITION, 4,
-               {{"t_top", 0.12, 0.12, 0.01, 1, "transmission at the top row (far)"},
-                {"t_bottom", 0.45, 0.45, 0.01, 1, "transmission at the bottom row (near)"},
-                {"airlight", 210, 210, 0, 255, "atmospheric light A"},
-                {"noise", 1, 1, 0, 64, "noise sigma"}},
-               "haze: I = J t + A (1 - t), t = exp(-beta d), depth d linear from top (far) to bottom"},
-    [T_RAIN] = {"rain", VG_AUG_CONDITION, 3,
+    [T_FOG] = {"fog", VG_AUG_CONDITION, 8,
+               {{"t_far", 0.12, 0.12, 0.01, 1, "transmission at the far edge"},
+                {"t_near", 0.45, 0.45, 0.01, 1, "transmission at the near edge"},
+                {"airlight", 210, 210, 0, 255, "atmospheric light A (grey level, 0..255 of the range)"},
+                {"noise", 1, 1, 0, 64, "noise sigma"},
+                {"dir", 0, 0, 0, 3, "far edge: 0 top, 1 bottom, 2 left, 3 none (uniform t_far)"},
+                {"linear", 0, 0, 0, 1, "1: t linear between the edges; 0: depth d = -ln t linear"},
+                {"air_u", 128, 128, 0, 255, "airlight chroma U (YUV; RGB gets the colour it makes)"},
+                {"air_v", 128, 128, 0, 255, "airlight chroma V"}},
+               "haze: I = J t + A (1 - t), t = exp(-d), depth d from the far edge to the near one"},
+    [T_RAIN] = {"rain", VG_AUG_CONDITION, 8,
                 {{"streaks", 400, 400, 0, 100000, "streaks per 768x576 (scaled with the area)"},
-                 {"amp", 30, 70, 0, 255, "streak brightness added"},
-                 {"noise", 3, 3, 0, 64, "noise sigma"}},
+                 {"amp", 30, 70, 0, 255, "streak brightness added (blend: alpha in %), drawn per streak"},
+                 {"noise", 3, 3, 0, 64, "noise sigma"},
+                 {"len", 10, 30, 1, 400, "streak length in rows, drawn per streak"},
+                 {"angle", 11.3, 11.3, -60, 60, "degrees from vertical (positive leans right)"},
+                 {"width", 1, 1, 1, 4, "streak width in pixels"},
+                 {"blend", 0, 0, 0, 1, "1: v + a (max - v), tapered at both ends (motion blur)"},
+                 {"darken", 1, 1, 0.05, 1, "gain of the rainy picture"}},
                 "thin bright slanted streaks + noise"},
-    [T_IR] = {"ir", VG_AUG_CONDITION, 3,
+    [T_IR] = {"ir", VG_AUG_CONDITION, 5,
               {{"gain", 0.35, 0.35, 0.005, 1, "light kept"},
                {"gamma", 1.1, 1.1, 0.2, 5, "sensor response"},
-               {"noise", 10, 10, 0, 64, "sensor noise sigma"}},
+               {"noise", 10, 10, 0, 64, "read noise sigma"},
+               {"shot", 0, 0, 0, 8, "shot noise: sigma^2 += shot^2 * signal"},
+               {"vignette", 0, 0, 0, 1, "IR hotspot: edges keep (1 - vignette) of the centre's gain"}},
               "IR night mode: grey, dark, strong noise"},
 };
 
@@ -597,34 +617,107 @@ static void curve_lut(uint8_t lut[256], double lo, double span, double gain, dou
     }
 }
 
-static void fog(plane_t *p, rng_t *rng, double t_top, double t_bot, double air, double noise)
+/* Transmission at (fx, fy) in 0..1 of the picture. */
+static double transmission(const double *x, double fx, double fy)
 {
-    /* depth d = -ln t, linear in the row: far at the top, near at the bottom */
-    double d_top = -log(t_top), d_bot = -log(t_bot);
+    double far = x[0], near = x[1], f;
+    switch ((int)lrint(x[4])) {
+    case 0: f = fy; break;
+    case 1: f = 1 - fy; break;
+    case 2: f = fx; break;
+    default: return far;
+    }
+    if (lrint(x[5]))
+        return far + f * (near - far);
+    double d_far = -log(far), d_near = -log(near);
+    return exp(-(d_far + f * (d_near - d_far)));
+}
+
+/* I = J t + A (1 - t) on a plane; air[c] per interleaved channel. */
+static void fog(plane_t *p, rng_t *rng, const double *x, const double air[3], double noise)
+{
     for (int y = 0; y < p->h; y++) {
-        double f = p->h > 1 ? (double)y / (p->h - 1) : 1;
-        double t = exp(-(d_top + f * (d_bot - d_top)));
+        double fy = p->h > 1 ? (double)y / (p->h - 1) : 1;
         uint8_t *r = p->d + (size_t)y * p->stride;
-        for (int x = 0; x < p->w * p->c; x++)
-            r[x] = q8(r[x] * t + air * (1 - t) + (noise > 0 ? noise * gauss(rng) : 0));
+        for (int i = 0; i < p->w; i++) {
+            double fx = p->w > 1 ? (double)i / (p->w - 1) : 1;
+            double t = transmission(x, fx, fy);
+            for (int c = 0; c < p->c; c++)
+                r[i * p->c + c] = q8(r[i * p->c + c] * t + air[c] * (1 - t) + (noise > 0 ? noise * gauss(rng) : 0));
+        }
     }
 }
 
-static void rain(plane_t *p, rng_t *rng, double streaks, double amp_lo, double amp_hi)
+/* Rain: x = streaks, amp lo:hi (per streak), noise, len lo:hi (per streak),
+ * angle, width, blend, darken (see the table). */
+static void rain(plane_t *p, rng_t *rng, const double *x, const vg_aug_step_t *st)
 {
-    int n = (int)(streaks * p->w * p->h / (768.0 * 576.0) + 0.5);
-    if (p->w < 4 || p->h < 4)
-        return;
+    double top = p->lo + p->span;
+    int n = (int)(x[0] * p->w * p->h / (768.0 * 576.0) + 0.5);
+    double slope = tan(x[4] * M_PI / 180.0);
+    int width = (int)lrint(x[5]), blend = (int)lrint(x[6]);
     for (int k = 0; k < n; k++) {
-        int len = 10 + (int)(uniform(rng) * 21);
-        if (len > p->h / 2)
-            len = p->h / 2 > 2 ? p->h / 2 : 2;
-        int x0 = (int)(uniform(rng) * (p->w - len / 5 - 1)), y0 = (int)(uniform(rng) * (p->h - len));
-        double amp = amp_lo + uniform(rng) * (amp_hi - amp_lo);
+        int len = (int)lrint(st->lo[3] + uniform(rng) * (st->hi[3] - st->lo[3]));
+        double amp = st->lo[1] + uniform(rng) * (st->hi[1] - st->lo[1]);
+        if (len > p->h - 1)
+            len = p->h - 1;
+        double sx = uniform(rng), sy = uniform(rng);
+        if (len < 1)
+            continue;
+        int dx = (int)lrint((len - 1) * slope);
+        int xmin = dx < 0 ? -dx : 0, xmax = p->w - width - (dx > 0 ? dx : 0);
+        if (xmax <= xmin)
+            continue;
+        int x0 = xmin + (int)(sx * (xmax - xmin)), y0 = (int)(sy * (p->h - len));
         for (int i = 0; i < len; i++) {
-            uint8_t *v = p->d + (size_t)(y0 + i) * p->stride + (size_t)(x0 + i / 5) * p->c;
-            for (int c = 0; c < p->c; c++)
-                v[c] = q8(v[c] + amp);
+            int yy = y0 + i, xx = x0 + (int)lrint(i * slope);
+            for (int w = 0; w < width; w++) {
+                uint8_t *v = p->d + (size_t)yy * p->stride + (size_t)(xx + w) * p->c;
+                for (int c = 0; c < p->c; c++) {
+                    if (blend) {
+                        double a = amp * 0.01 * sin(M_PI * (i + 0.5) / len);
+                        v[c] = q8(v[c] + a * (top - v[c]));
+                    } else {
+                        v[c] = q8(v[c] + amp);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Low light (night, ir): per value lo + span * g * ((v - lo) / span)^gamma
+ * with g the gain times the vignette, noise with shot noise, banding per
+ * row, hot pixels. k: colour kept relative to the light (RGB: each channel
+ * about the pixel's grey; YUV chroma: separately by chroma_fade). */
+static void lowlight(plane_t *p, rng_t *rng, double gain, double gamma, double noise, double shot, double banding,
+                     double hot, double vignette, double k)
+{
+    for (int y = 0; y < p->h; y++) {
+        uint8_t *r = p->d + (size_t)y * p->stride;
+        double fy = p->h > 1 ? (double)y / (p->h - 1) : 0.5;
+        double band = banding > 0 ? banding * gauss(rng) : 0;
+        for (int i = 0; i < p->w; i++) {
+            double g = gain;
+            if (vignette > 0) {
+                double fx = p->w > 1 ? (double)i / (p->w - 1) : 0.5;
+                g *= 1 - vignette * 2 * ((fx - 0.5) * (fx - 0.5) + (fy - 0.5) * (fy - 0.5));
+            }
+            double out[3], grey = 0;
+            for (int c = 0; c < p->c; c++) {
+                double n = (r[i * p->c + c] - p->lo) / p->span;
+                double sig = p->span * g * pow(n > 0 ? n : 0, gamma);
+                out[c] = sig;
+                grey += sig / p->c;
+            }
+            bool is_hot = hot > 0 && uniform(rng) < hot;
+            double hv = is_hot ? 200 + floor(uniform(rng) * 40) : 0;
+            for (int c = 0; c < p->c; c++) {
+                double sig = p->c == 3 ? grey + (out[c] - grey) * k : out[c];
+                double sd = shot > 0 ? sqrt(noise * noise + shot * shot * (sig > 0 ? sig : 0)) : noise;
+                double v = p->lo + sig + (sd > 0 ? sd * gauss(rng) : 0) + band;
+                r[i * p->c + c] = is_hot ? (uint8_t)hv : q8(v);
+            }
         }
     }
 }
@@ -708,27 +801,45 @@ static int run_step(vg_augment_t *a, const vg_aug_step_t *st, rng_t *r, plane_t 
     case T_SALTPEPPER: saltpepper(p, r, x[0]); break;
     case T_BLUR: blur(a, p, x[0]); break;
     case T_JPEG: return jpeg(a, p, (int)lrint(x[0]));
-    case T_NIGHT:
-        curve_lut(lut, p->lo, p->span, x[0], x[1]);
-        lut_apply(p, lut);
-        add_noise(p, r, x[2]);
+    case T_NIGHT: {
+        double cg = x[3] < 0 ? x[0] : x[3];
+        lowlight(p, r, x[0], x[1], x[2], x[4], x[5], x[6], x[7], x[0] > 0 ? cg / x[0] : 1);
         if (u) {
-            chroma_fade(u, r, x[0], 0.6 * x[2]);
-            chroma_fade(v, r, x[0], 0.6 * x[2]);
+            chroma_fade(u, r, cg, cg > 0 ? 0.6 * x[2] : 0);
+            chroma_fade(v, r, cg, cg > 0 ? 0.6 * x[2] : 0);
         }
         break;
+    }
     case T_FOG: {
-        double air = p->lo + x[2] / 255.0 * p->span;
-        fog(p, r, x[0], x[1], air, x[3]);
+        /* the airlight as this plane's values: grey + chroma (YUV), or the
+         * RGB colour of (Y, U, V) */
+        double ay = p->lo + x[2] / 255.0 * p->span, du = x[6] - 128, dv = x[7] - 128;
+        double air[3] = {ay, ay, ay};
+        if (!u && p->c == 3) {
+            air[0] = x[2] + 1.402 * dv;
+            air[1] = x[2] - 0.344136 * du - 0.714136 * dv;
+            air[2] = x[2] + 1.772 * du;
+        }
+        fog(p, r, x, air, x[3]);
         if (u) {
-            fog(u, r, x[0], x[1], 128, x[3] / 2);
-            fog(v, r, x[0], x[1], 128, x[3] / 2);
+            double au[3] = {x[6], x[6], x[6]}, av[3] = {x[7], x[7], x[7]};
+            fog(u, r, x, au, x[3] / 2);
+            fog(v, r, x, av, x[3] / 2);
         }
         break;
     }
     case T_RAIN:
+        if (x[7] != 1) {
+            for (int i = 0; i < 256; i++)
+                lut[i] = q8(p->lo + (i - p->lo) * x[7]);
+            lut_apply(p, lut);
+            if (u) {
+                chroma_fade(u, r, x[7], 0);
+                chroma_fade(v, r, x[7], 0);
+            }
+        }
         add_noise(p, r, x[2]);
-        rain(p, r, x[0], st->lo[1] == st->hi[1] ? x[1] : st->lo[1], st->hi[1]);
+        rain(p, r, x, st);
         if (u) {
             add_noise(u, r, x[2] / 2);
             add_noise(v, r, x[2] / 2);
@@ -736,9 +847,7 @@ static int run_step(vg_augment_t *a, const vg_aug_step_t *st, rng_t *r, plane_t 
         break;
     case T_IR:
         to_grey(p);
-        curve_lut(lut, p->lo, p->span, x[0], x[1]);
-        lut_apply(p, lut);
-        add_noise(p, r, x[2]);
+        lowlight(p, r, x[0], x[1], x[2], x[3], 0, 0, x[4], 1);
         if (u) {
             chroma_fade(u, r, 0, 0);
             chroma_fade(v, r, 0, 0);

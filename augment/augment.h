@@ -11,7 +11,7 @@
  * ';', '#' starts a comment:
  *     mirror p=0.5
  *     rotate deg=-10:10 p=0.8
- *     fog t_top=0.12 t_bottom=0.45 airlight=210
+ *     fog t_far=0.12 t_near=0.45 airlight=210
  * A value "lo:hi" is drawn uniformly per image; p is the chance that the
  * transform applies to an image (default 1). A step may also be the name of a
  * built-in recipe ("amplify", "conditions", "night", "fog", "rain", "noise",
@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #define VG_AUGMENT_MAX_STEPS 32
-#define VG_AUGMENT_MAX_PARAMS 4
+#define VG_AUGMENT_MAX_PARAMS 8
 
 /* An 8-bit interleaved image; data is borrowed. */
 typedef struct {

@@ -296,6 +296,58 @@ Test(augment, conditions_do_what_they_say)
     free(o.data), free(n.data), free(f.data), free(r.data), free(ir.data);
 }
 
+/* The parameters bench/degrade's families need (degrade/family.h). */
+Test(augment, condition_parameters)
+{
+    vg_aug_image_t o = copy_photo(1);
+    /* fog from the left: the left column is foggier (closer to the airlight) than the right */
+    vg_aug_image_t f = run("fog dir=2 noise=0 linear=1", 1, 1, 0);
+    double l = 0, r = 0, ol = 0, orr = 0;
+    for (int y = 0; y < ph; y++) {
+        l += abs(f.data[(size_t)y * pw] - 210), ol += abs(o.data[(size_t)y * pw] - 210);
+        r += abs(f.data[(size_t)y * pw + pw - 1] - 210), orr += abs(o.data[(size_t)y * pw + pw - 1] - 210);
+    }
+    cr_assert_lt(l / ol, 0.2, "left: %.2f", l / ol);
+    cr_assert(fabs(r / orr - 0.45) < 0.05, "right keeps t_near of the contrast: %.2f", r / orr);
+    /* hot pixels: about the share asked, at 200..239 in a dark picture */
+    vg_aug_image_t h = run("night noise=0 hot=0.01", 1, 1, 0);
+    long hot = 0;
+    for (size_t i = 0; i < (size_t)pw * ph; i++)
+        hot += h.data[i] >= 200 && h.data[i] < 240;
+    cr_assert(hot > 0.007 * pw * ph && hot < 0.013 * pw * ph, "hot pixels: %ld", hot);
+    /* vignette: the corners lose light against the centre */
+    vg_aug_image_t flat = copy_photo(1), vig = copy_photo(1);
+    memset(flat.data, 200, (size_t)pw * ph);
+    memset(vig.data, 200, (size_t)pw * ph);
+    vg_augment_t *a = vg_augment_open("ir noise=0 vignette=0.5 gamma=1", pw, ph, NULL, 0);
+    cr_assert_eq(vg_augment_apply(a, &vig, 1, 0), 0);
+    vg_augment_close(a);
+    int centre = vig.data[(size_t)(ph / 2) * pw + pw / 2], corner = vig.data[0];
+    cr_assert(abs(centre - 70) <= 1 && abs(corner - 35) <= 1, "vignette: centre %d corner %d", centre, corner);
+    /* banding: rows of a flat picture get different offsets, columns within a row do not */
+    vg_augment_t *b = vg_augment_open("night gain=1 gamma=1 noise=0 banding=4", pw, ph, NULL, 0);
+    cr_assert_eq(vg_augment_apply(b, &flat, 1, 0), 0);
+    vg_augment_close(b);
+    int rows_differ = 0;
+    for (int y = 1; y < ph; y++) {
+        rows_differ += flat.data[(size_t)y * pw] != flat.data[(size_t)(y - 1) * pw];
+        cr_assert_eq(flat.data[(size_t)y * pw + 5], flat.data[(size_t)y * pw], "row %d not flat", y);
+    }
+    cr_assert_gt(rows_differ, ph / 2);
+    /* rain: darkened picture, slanted blended streaks that never pass the white level */
+    vg_aug_image_t rn = run("rain noise=0 darken=0.5 angle=20 blend=1 amp=60:90 width=2", 1, 1, 0);
+    cr_assert(mean(&rn) < 0.6 * mean(&o), "darken 0.5: %.1f -> %.1f", mean(&o), mean(&rn));
+    vg_aug_image_t rr = run("rain noise=0 angle=-30 len=20:20 streaks=200 amp=255", 1, 1, 0);
+    int slanted = 0;
+    for (int y = 0; y + 1 < ph; y++)
+        for (int x = 1; x < pw; x++)
+            if (rr.data[(size_t)y * pw + x] == 255 && o.data[(size_t)y * pw + x] < 200 &&
+                rr.data[(size_t)(y + 1) * pw + x - 1] == 255)
+                slanted++;
+    cr_assert_gt(slanted, 50, "streaks at -30 degrees lean left going down: %d", slanted);
+    free(o.data), free(f.data), free(h.data), free(flat.data), free(vig.data), free(rn.data), free(rr.data);
+}
+
 Test(augment, yuv420_for_footage)
 {
     /* the photo as limited-range YUV 4:2:0 (BT.601) */

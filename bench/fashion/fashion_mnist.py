@@ -44,11 +44,12 @@ AMPLIFY = ("mirror p=0.5; translate dx=-0.1:0.1 dy=-0.1:0.1 p=0.8; rotate deg=-1
            "scale s=0.9:1.1 p=0.5; brightness add=-25:25 p=0.5; contrast factor=0.75:1.25 p=0.5; "
            "gauss sigma=0:6 p=0.3")
 # On 28x28 pictures: rain's streak count is per 768x576, so 6000 gives ~10
-# streaks a picture; noise is strong sensor noise.
+# streaks a picture (10 to 14 rows long: half the picture); noise is strong
+# sensor noise.
 CONDITIONS = {
     "night": "night",
     "fog": "fog",
-    "rain": "rain streaks=6000",
+    "rain": "rain streaks=6000 len=10:14",
     "noise": "gauss sigma=25",
 }
 GRIDS = {
