@@ -183,6 +183,11 @@ def examples(splits, path, count=8):
                 ax.set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
     fig.tight_layout(pad=0.2)
     fig.savefig(path, dpi=100)
+    try:  # grey pictures: one channel is a third of the file
+        from PIL import Image
+        Image.open(path).convert("L").save(path, optimize=True)
+    except ImportError:
+        pass
 
 
 def plot(runs, split_names, path, grid):
