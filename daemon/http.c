@@ -339,8 +339,6 @@ static enum MHD_Result route_static(vg_http_t *h, struct MHD_Connection *c, cons
 
 /* ------------------------------------------------------------ routing */
 
-static const char *const recordings_missing = "recording index not available yet";
-
 /* "/api/cameras/NAME/REST" -> name (decoded, bounded) and rest. */
 static bool split_name(const char *s, char *name, size_t len, const char **ret_rest)
 {
@@ -389,19 +387,24 @@ static enum MHD_Result route_get(vg_http_t *h, struct MHD_Connection *c, const c
     }
     if (strcmp(a, "events/stream") == 0)
         return http_events_stream(h, c);
+    bool footage = http_footage_on(h);
     if (strcmp(a, "events") == 0)
-        return http_events_list(h, c);
+        return footage ? http_footage_events(h, c) : http_events_list(h, c);
     if (strncmp(a, "events/", 7) == 0 && split_name(a + 7, name, sizeof(name), &rest)) {
         if (!rest[0])
-            return http_events_one(h, c, name);
-        if (strcmp(rest, "/snapshot.jpg") == 0 || strcmp(rest, "/clip.mp4") == 0)
-            return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", recordings_missing);
+            return footage ? http_footage_event(h, c, name) : http_events_one(h, c, name);
+        if (strcmp(rest, "/snapshot.jpg") == 0 || strcmp(rest, "/clip.mp4") == 0) {
+            if (!footage)
+                return http_error(c, MHD_HTTP_NOT_FOUND, "no recordings: snapshots and clips come from the "
+                                  "index of recordings (record.mode)");
+            return rest[1] == 's' ? http_footage_snapshot(h, c, name) : http_footage_event_clip(h, c, name);
+        }
     }
     if (strcmp(a, "recordings") == 0)
-        return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", recordings_missing);
+        return http_footage_recordings(h, c);
     if (strncmp(a, "recordings/", 11) == 0 && split_name(a + 11, name, sizeof(name), &rest) &&
         strcmp(rest, "/clip.mp4") == 0)
-        return http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", recordings_missing);
+        return http_footage_clip(h, c, name);
     return http_error(c, MHD_HTTP_NOT_FOUND, "no such API: %s", url);
 }
 
@@ -593,6 +596,8 @@ int vg_http_new(const vg_http_config_t *cfg, char *err, size_t errlen, vg_http_t
     h->live = cfg->live;
     h->loopback = is_loopback(ai->ai_addr);
     snprintf(h->web_root, sizeof(h->web_root), "%s", cfg->web_root ? cfg->web_root : "");
+    snprintf(h->state_dir, sizeof(h->state_dir), "%s", cfg->state_dir ? cfg->state_dir : "");
+    atomic_store_explicit(&h->recording, cfg->recording, memory_order_relaxed);
     h->shared = malloc(sizeof(*h->shared));
     h->history = calloc(HTTP_HISTORY, sizeof(*h->history));
     /* the first sample 2 s after start, once fps and latency have a value */
@@ -666,6 +671,11 @@ fail:
 
 int vg_http_port(const vg_http_t *h) { return h->port; }
 
+void vg_http_set_recording(vg_http_t *h, bool recording)
+{
+    atomic_store_explicit(&h->recording, recording, memory_order_relaxed);
+}
+
 void vg_http_free(vg_http_t **ph)
 {
     vg_http_t *h = ph ? *ph : NULL;
@@ -676,6 +686,7 @@ void vg_http_free(vg_http_t **ph)
     if (h->httpd)
         MHD_stop_daemon(h->httpd);
     http_events_free(&h->events);
+    http_footage_free();
     http_auth_fini(&h->auth);
     pthread_mutex_destroy(&h->lock);
     free(h->shared);

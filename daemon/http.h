@@ -8,7 +8,9 @@
  *   http_auth.c    users file (`vigil passwd`), sessions, login, rate limit
  *   http_events.c  a ZeroMQ SUB on the daemon's own PUB endpoint: SSE
  *                  (/api/events/stream) and the recent events in memory
- *                  (/api/events until the footage index lands)
+ *                  (/api/events while nothing is recorded)
+ *   http_footage.c the index of recordings (storage/index.h): events,
+ *                  snapshots, clips (stream copy, range requests), segments
  *   http_live.c    latest.jpg and live.mjpeg from the cameras' live slots
  *                  (daemon/live.h), JPEG by libturbojpeg
  *
@@ -33,6 +35,7 @@
 #ifndef VG_HTTP_H
 #define VG_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct vg_runtime_snapshot;
@@ -49,6 +52,8 @@ typedef struct {
                                    subscribes with the daemon's own key pair (which the ZAP handler
                                    lets in); NULL = plain */
     struct vg_live_registry *live; /* borrowed until vg_http_free; NULL = no live views */
+    const char *state_dir;   /* daemon.state_dir: the index of recordings; NULL = none */
+    bool recording;          /* some camera records (see vg_http_set_recording) */
 } vg_http_config_t;
 
 /* Starts listening. Returns 0, or a negative errno with the cause in err:
@@ -59,6 +64,11 @@ int vg_http_new(const vg_http_config_t *cfg, char *err, size_t errlen, vg_http_t
 
 /* The port actually bound. Thread: any. */
 int vg_http_port(const vg_http_t *h);
+
+/* Whether some camera records: then /api/events and its snapshots and clips
+ * come from the index of recordings in state_dir, else from the events kept
+ * in memory. Thread: main (after a reload). */
+void vg_http_set_recording(vg_http_t *h, bool recording);
 
 /* Hands the HTTP side a new snapshot (copied; snap is borrowed) and, every
  * 10 s, a sample for /api/stats/history. Thread: main. */

@@ -6,8 +6,8 @@
  *
  * Kept in memory (bounded, lost on restart): the last RING messages for
  * Server-Sent Events (/api/events/stream, resumable with Last-Event-ID), the
- * last MAX_EVENTS events by id with their latest message (/api/events until
- * the footage index lands), and each camera's last health state and reason.
+ * last MAX_EVENTS events by id with their latest message (/api/events when
+ * nothing is recorded), and each camera's last health state and reason.
  * See http.h. */
 #include "daemon/http_priv.h"
 
@@ -398,17 +398,20 @@ enum MHD_Result http_events_list(vg_http_t *h, struct MHD_Connection *c)
                                "memory", "kept", kept, "max_kept", MAX_EVENTS));
 }
 
+json_t *http_events_lookup(http_events_t *e, const char *id)
+{
+    json_t *found = NULL;
+    pthread_mutex_lock(&e->lock);
+    for (int i = 0; i < MAX_EVENTS && !found; i++)
+        if (e->events[i].serial && strcmp(e->events[i].id, id) == 0)
+            found = json_incref(e->events[i].last);
+    pthread_mutex_unlock(&e->lock);
+    return found;
+}
+
 enum MHD_Result http_events_one(vg_http_t *h, struct MHD_Connection *c, const char *id)
 {
-    http_events_t *e = h->events;
-    json_t *found = NULL;
-    if (e) {
-        pthread_mutex_lock(&e->lock);
-        for (int i = 0; i < MAX_EVENTS && !found; i++)
-            if (e->events[i].serial && strcmp(e->events[i].id, id) == 0)
-                found = json_incref(e->events[i].last);
-        pthread_mutex_unlock(&e->lock);
-    }
+    json_t *found = h->events ? http_events_lookup(h->events, id) : NULL;
     if (!found)
         return http_error(c, MHD_HTTP_NOT_FOUND, "no event '%s' (events are kept in memory: the last %d)", id,
                           MAX_EVENTS);

@@ -94,6 +94,8 @@ struct vg_http {
     http_auth_t auth;
     http_events_t *events;
     char *tls_cert, *tls_key;      /* PEM text, kept while libmicrohttpd runs */
+    char state_dir[PATH_MAX];      /* the index of recordings is there; "" = none */
+    _Atomic bool recording;        /* some camera records: events come from the index */
 };
 
 /* ---- http.c: responses */
@@ -133,6 +135,20 @@ bool http_events_health(http_events_t *e, const char *camera, char *state, size_
 enum MHD_Result http_events_list(vg_http_t *h, struct MHD_Connection *c);
 enum MHD_Result http_events_one(vg_http_t *h, struct MHD_Connection *c, const char *id);
 enum MHD_Result http_events_stream(vg_http_t *h, struct MHD_Connection *c);
+/* The latest message of an event kept in memory (a new reference), or NULL. */
+json_t *http_events_lookup(http_events_t *e, const char *id);
+
+/* ---- http_footage.c: the index of recordings (storage/index.h) */
+/* True when events and footage come from the index (recording is on). */
+bool http_footage_on(vg_http_t *h);
+enum MHD_Result http_footage_events(vg_http_t *h, struct MHD_Connection *c);
+enum MHD_Result http_footage_event(vg_http_t *h, struct MHD_Connection *c, const char *id);
+enum MHD_Result http_footage_snapshot(vg_http_t *h, struct MHD_Connection *c, const char *id);
+enum MHD_Result http_footage_event_clip(vg_http_t *h, struct MHD_Connection *c, const char *id);
+enum MHD_Result http_footage_clip(vg_http_t *h, struct MHD_Connection *c, const char *camera);
+enum MHD_Result http_footage_recordings(vg_http_t *h, struct MHD_Connection *c);
+/* Closes the cached clips. Thread: main, after the listener stopped. */
+void http_footage_free(void);
 
 /* ---- http_live.c */
 enum MHD_Result http_live_jpeg(vg_http_t *h, struct MHD_Connection *c, const char *camera);

@@ -17,6 +17,7 @@
 #include <libavutil/log.h>
 #include <systemd/sd-daemon.h>
 
+#include "capture/recorder.h"
 #include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
@@ -85,6 +86,16 @@ static const char *http_listen(const vg_config_t *cfg)
     return NULL;
 }
 
+/* Some camera records: the HTTP side serves events and footage from the
+ * index of recordings. */
+static bool any_recording(const vg_config_t *cfg)
+{
+    for (int i = 0; i < cfg->n_cameras; i++)
+        if (cfg->cameras[i].record_mode != VG_RECORD_OFF)
+            return true;
+    return false;
+}
+
 /* Starts the HTTP listener (web UI, API, /metrics) when the config asks for
  * one; NULL with the cause logged when it cannot listen. */
 static vg_http_t *http_start(const vg_config_t *cfg, vg_runtime_t *rt, bool *ret_failed)
@@ -104,6 +115,8 @@ static vg_http_t *http_start(const vg_config_t *cfg, vg_runtime_t *rt, bool *ret
         .publish = cfg->publish,
         .curve_key_file = cfg->curve_secret_key_file,
         .live = vg_runtime_live(rt),
+        .state_dir = cfg->state_dir,
+        .recording = any_recording(cfg),
     };
     if (vg_http_new(&hc, err, sizeof(err), &h) < 0) {
         vg_log(VG_LOG_ERROR, "%s", err);
@@ -152,6 +165,8 @@ static void reload(vg_runtime_t *rt, vg_config_t **cfg, const char *path, vg_htt
             vg_http_free(http);
             *http = http_start(next, rt, &failed);
         }
+        if (*http)
+            vg_http_set_recording(*http, any_recording(next));
         if (strcmp((*cfg)->log_level, next->log_level) != 0) {
             /* said at the more verbose of the two levels, so that it shows
              * whichever way the level went */

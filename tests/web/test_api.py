@@ -1,6 +1,9 @@
 """The HTTP API against a real vigild on vtest.avi: every endpoint, status
 codes, pagination, live JPEG/MJPEG, SSE latency against the ZeroMQ stream,
 credentials never shown, slow clients, and login off loopback.
+Footage: a second vigild records vtest.avi (record.mode continuous,
+snapshots on): events from the index, their snapshots and clips, range
+requests, recordings with segments, clips that ffprobe decodes.
 Run: /usr/bin/python3 tests/web/test_api.py (ctest: web_api)."""
 import http.client
 import json
@@ -21,7 +24,9 @@ import numpy as np
 import zmq
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigild import CLIP, Vigild, make_users  # noqa: E402
+from vigild import CACHE, CLIP, Vigild, make_users  # noqa: E402
+
+CAM_CLIP = os.path.join(CACHE, "footage", "vtest-720p10-cam.mp4")
 
 SECRET = "s3cretpw"
 
@@ -44,6 +49,20 @@ def until(what, fn, timeout=15):
             return v
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def ffprobe_frames(data):
+    """Frames ffprobe decodes from an MP4 in memory (0 when it cannot)."""
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
+        f.write(data)
+        f.flush()
+        p = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                            "stream=nb_read_frames,codec_name", "-of", "json", f.name],
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            return 0
+        st = json.loads(p.stdout)["streams"]
+        return int(st[0]["nb_read_frames"]) if st else 0
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -151,11 +170,13 @@ class Api(unittest.TestCase):
         img = cv2.imdecode(np.frombuffer(rest[:n], np.uint8), cv2.IMREAD_COLOR)
         self.assertEqual(img.shape[:2], (240, 320))
 
-    def test_recordings_are_not_there_yet(self):
-        for path in ("/api/recordings", "/api/recordings/street/clip.mp4?from=2026-01-01T00:00:00Z",
+    def test_nothing_recorded(self):
+        # record.mode off: events come from memory, there is no footage
+        self.assertEqual(self.json("/api/events")["source"], "memory")
+        self.assertEqual(self.json("/api/recordings")["cameras"], [])
+        for path in ("/api/recordings/street/clip.mp4?from=2026-01-01T00:00:00Z",
                      "/api/events/x/snapshot.jpg", "/api/events/x/clip.mp4"):
-            j = self.json(path, 503)
-            self.assertEqual(j["error"], "recording index not available yet")
+            self.assertEqual(self.json(path, 404)["status"], 404, path)
 
     def test_events_pagination_and_filters(self):
         until("3 events", lambda: len(self.json("/api/events")["events"]) >= 3, timeout=30)
@@ -322,6 +343,129 @@ class Auth(unittest.TestCase):
             self.assertEqual(codes[5], 429)
             self.assertEqual(login("correct-horse")[0], 429, "blocked addresses wait even with the right password")
             self.assertIn("failed login for 'alice'", d.stderr())
+
+
+class Footage(unittest.TestCase):
+    """vigild recording vtest.avi: the routes on the index of recordings."""
+
+    @classmethod
+    def setUpClass(cls):
+        # H.264 with a keyframe every second (vtest.avi's MS-MPEG4 has one
+        # every 25 s, and no browser plays it): 2 s segments
+        cls.d = Vigild(cameras={"street": CAM_CLIP}, camera_extra="    record: { mode: continuous, segment: 2s }\n"
+                                    "    snapshots: { enabled: true }\n").start()
+        # an event with a snapshot whose footage is indexed (segments close every ~2 s)
+        def ready():
+            evs = cls.get_json("/api/events?limit=500")["events"]
+            segs = cls.get_json("/api/recordings?camera=street")["cameras"]
+            if not segs or len(segs[0]["segments"]) < 2:
+                return None
+            seg_end = max(s["end"] for s in segs[0]["segments"])
+            return [e for e in evs if e["has_snapshot"] and e["span_start"] < seg_end]
+        deadline = time.monotonic() + 60
+        cls.events = None
+        while time.monotonic() < deadline and not cls.events:
+            cls.events = ready()
+            time.sleep(0.5)
+        if not cls.events:
+            cls.d.stop()
+            raise AssertionError(f"no event with a snapshot and footage in 60 s: {cls.d.stderr()[-2000:]}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    @classmethod
+    def get_json(cls, path):
+        st, h, body = get(cls.d.url(path))
+        assert st == 200, f"{path}: {st} {body[:300]}"
+        return json.loads(body)
+
+    def test_events_from_the_index(self):
+        j = self.get_json("/api/events?limit=500")
+        self.assertEqual(j["source"], "index")
+        starts = [e["start"] for e in j["events"]]
+        self.assertEqual(starts, sorted(starts, reverse=True))
+        ev = self.events[0]
+        for k in ("id", "camera", "label", "start", "end", "top_score", "zones", "span_start", "span_end"):
+            self.assertIn(k, ev)
+        one = self.get_json(f"/api/events/{ev['id']}")
+        self.assertEqual((one["id"], one["camera"], one["label"]), (ev["id"], "street", ev["label"]))
+        self.assertEqual(get(self.d.url("/api/events/no-such-event"))[0], 404)
+        # pagination over the index: pages in order, no overlap
+        n = len(j["events"])
+        if n >= 3:
+            p1 = self.get_json("/api/events?limit=2")
+            self.assertTrue(p1["next"])
+            p2 = self.get_json(f"/api/events?limit=2&before={p1['next']}")
+            ids = [e["id"] for e in p1["events"] + p2["events"]]
+            self.assertEqual(ids, [e["id"] for e in j["events"]][:len(ids)])
+            self.assertEqual(len(set(ids)), len(ids))
+        self.assertEqual(self.get_json(f"/api/events?label={ev['label']}&camera=street&limit=500")["events"][0]
+                         ["label"], ev["label"])
+        self.assertEqual(self.get_json("/api/events?camera=nope")["events"], [])
+
+    def test_snapshot(self):
+        ev = self.events[0]
+        st, h, body = get(self.d.url(f"/api/events/{ev['id']}/snapshot.jpg"))
+        self.assertEqual(st, 200)
+        self.assertEqual(h["Content-Type"], "image/jpeg")
+        with open(os.path.join(self.d.dir, "snapshots", "street", ev["id"] + ".jpg"), "rb") as f:
+            self.assertEqual(body, f.read(), "not the file the analysis wrote")
+        img = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+        self.assertEqual(img.shape[:2], (720, 1280))
+        self.assertEqual(get(self.d.url("/api/events/no-such-event/snapshot.jpg"))[0], 404)
+
+    def test_event_clip_and_ranges(self):
+        ev = self.events[0]
+        path = f"/api/events/{ev['id']}/clip.mp4"
+        st, h, full = get(self.d.url(path))
+        self.assertEqual(st, 200, full[:300])
+        self.assertEqual(h["Content-Type"], "video/mp4")
+        self.assertEqual(h["Accept-Ranges"], "bytes")
+        self.assertEqual(int(h["Content-Length"]), len(full))
+        self.assertGreater(ffprobe_frames(full), 5, "the clip does not decode")
+        # a browser seeking: the middle, an open end, the tail
+        n = len(full)
+        for rng, (a, b) in ((f"bytes=100-1099", (100, 1099)), (f"bytes={n - 500}-", (n - 500, n - 1)),
+                            ("bytes=-300", (n - 300, n - 1)), (f"bytes=10-{n + 5000}", (10, n - 1))):
+            st, h, part = get(self.d.url(path), headers={"Range": rng})
+            self.assertEqual(st, 206, rng)
+            self.assertEqual(h["Content-Range"], f"bytes {a}-{b}/{n}", rng)
+            self.assertEqual(part, full[a:b + 1], rng)
+        st, h, _ = get(self.d.url(path), headers={"Range": f"bytes={n}-"})
+        self.assertEqual(st, 416)
+        self.assertEqual(h["Content-Range"], f"bytes */{n}")
+        self.assertEqual(get(self.d.url("/api/events/no-such-event/clip.mp4"))[0], 404)
+
+    def test_recordings_and_span_clip(self):
+        j = self.get_json("/api/recordings?camera=street")
+        self.assertEqual([c["name"] for c in j["cameras"]], ["street"])
+        segs = j["cameras"][0]["segments"]
+        self.assertGreaterEqual(len(segs), 2)
+        for s in segs:
+            self.assertLess(s["start"], s["end"])
+            self.assertEqual(s["mode"], "continuous")
+            self.assertGreater(s["bytes"], 0)
+        self.assertEqual([s["start"] for s in segs], sorted(s["start"] for s in segs))
+        self.assertIsInstance(j["cameras"][0]["gaps"], list)
+        self.assertEqual(self.get_json("/api/recordings?camera=nope")["cameras"], [])
+        self.assertEqual(self.get_json("/api/recordings?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z")
+                         ["cameras"], [])
+        self.assertEqual(get(self.d.url("/api/recordings?from=yesterday"))[0], 400)
+        # a clip of the first two segments
+        frm, to = segs[0]["start"], segs[1]["end"]
+        st, h, body = get(self.d.url(f"/api/recordings/street/clip.mp4?from={frm}&to={to}"))
+        self.assertEqual(st, 200, body[:300])
+        self.assertEqual(h["Content-Type"], "video/mp4")
+        frames = ffprobe_frames(body)
+        self.assertGreater(frames, 10, "the clip does not decode")
+        st, h, part = get(self.d.url(f"/api/recordings/street/clip.mp4?from={frm}&to={to}"),
+                          headers={"Range": "bytes=0-99"})
+        self.assertEqual((st, part), (206, body[:100]))
+        self.assertEqual(get(self.d.url("/api/recordings/street/clip.mp4"))[0], 400)
+        self.assertEqual(get(self.d.url("/api/recordings/street/clip.mp4?from=2000-01-01T00:00:00Z&"
+                                        "to=2000-01-01T00:01:00Z"))[0], 404)
 
 
 if __name__ == "__main__":

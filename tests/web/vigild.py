@@ -29,9 +29,13 @@ def free_port():
 
 
 class Vigild:
-    """with Vigild(http="127.0.0.1:0") as d: d.url("/api/cameras")"""
+    """with Vigild(http="127.0.0.1:0") as d: d.url("/api/cameras")
 
-    def __init__(self, http="127.0.0.1:0", users=None, extra_daemon="", clip=CLIP, cameras=None, wait_ready=True):
+    camera_extra: YAML lines added to every camera (4 spaces in), e.g.
+    "    record: { mode: continuous }\n"."""
+
+    def __init__(self, http="127.0.0.1:0", users=None, extra_daemon="", clip=CLIP, cameras=None, wait_ready=True,
+                 camera_extra=""):
         for f in (VIGILD, clip, MODEL):
             if not os.path.exists(f):
                 raise RuntimeError(f"missing {f} (build, scripts/fetch-footage.sh, scripts/fetch-models.sh)")
@@ -47,7 +51,7 @@ class Vigild:
                  "cameras:\n")
         for name, url in cams.items():
             text += (f"  {name}:\n    url: {url}\n    realtime: true\n    loop: true\n    analysis_fps: 5\n"
-                     "    detect: { model: detector, when: on_motion }\n")
+                     "    detect: { model: detector, when: on_motion }\n" + camera_extra)
         self.config = os.path.join(self.dir, "vigil.yaml")
         with open(self.config, "w") as f:
             f.write(text)
