@@ -299,7 +299,15 @@ enum MHD_Result http_footage_snapshot(vg_http_t *h, struct MHD_Connection *c, co
         free(ev);
         return ret;
     }
-    int fd = ev->snapshot[0] ? open(ev->snapshot, O_RDONLY | O_CLOEXEC) : -1;
+    /* the event message may say has_snapshot before the storage thread
+     * wrote the path into the index: the file is where the analysis puts it
+     * (pipeline/snapshot.h); the id has no '/' (the router splits on it) */
+    char path[PATH_MAX + 256];
+    if (ev->snapshot[0])
+        snprintf(path, sizeof(path), "%s", ev->snapshot);
+    else
+        snprintf(path, sizeof(path), "%s/snapshots/%s/%s.jpg", h->state_dir, ev->camera, ev->id);
+    int fd = strcmp(id, ".") && strcmp(id, "..") ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)

@@ -1,9 +1,10 @@
-// vigil's web UI: a hash router over three pages (cameras, events, health)
-// and one camera large. Plain ES modules, no build step.
+// vigil's web UI: a hash router over four pages (cameras, events, recordings,
+// health) and one camera large. Plain ES modules, no build step.
 import { connect, getJSON, onMessage } from './api.js';
 import { camerasPage, cameraPage } from './cameras.js';
 import { eventsPage } from './events.js';
 import { healthPage } from './health.js';
+import { recordingsPage } from './recordings.js';
 
 const main = document.getElementById('main');
 let leave = null; // the current page's cleanup
@@ -16,6 +17,7 @@ async function route() {
     a.classList.toggle('active', a.dataset.page === (page === 'camera' ? 'cameras' : page)));
   try {
     if (page === 'events') leave = await eventsPage(main);
+    else if (page === 'recordings') leave = await recordingsPage(main);
     else if (page === 'health') leave = await healthPage(main);
     else if (page === 'camera' && arg) leave = await cameraPage(main, decodeURIComponent(arg));
     else leave = await camerasPage(main);

@@ -1,8 +1,10 @@
 // Events: newest first, filtered by camera, label and day, more loaded as
 // the list scrolls (the API's `next` cursor), new ones added live from the
-// SSE stream. Until the footage index lands, vigild keeps the recent events
-// in memory: no snapshots or clips yet.
+// SSE stream. With recording on, the list comes from the index of
+// recordings: snapshot thumbnails, and a click plays the event's clip.
+// Without, vigild keeps the recent events in memory (no clips).
 import { el, getJSON, localTime, onMessage } from './api.js';
+import { player } from './player.js';
 
 function duration(ev) {
   const end = ev.end ? new Date(ev.end) : new Date(ev.time);
@@ -10,11 +12,17 @@ function duration(ev) {
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-function row(ev) {
-  return el('tr', { 'data-id': ev.id, class: ev.end ? 'ended' : 'open' },
+function row(ev, play) {
+  const clip = `/api/events/${encodeURIComponent(ev.id)}/clip.mp4`;
+  const attrs = { 'data-id': ev.id, class: `${ev.end ? 'ended' : 'open'}${play ? ' playable' : ''}` };
+  if (play) {
+    attrs.title = 'play the clip';
+    attrs.onclick = () => play(clip, `${ev.label} on ${ev.camera}, ${localTime(ev.start)}`);
+  }
+  return el('tr', attrs,
     el('td', { class: 'thumb' }, ev.has_snapshot
       ? el('img', { src: `/api/events/${encodeURIComponent(ev.id)}/snapshot.jpg`, alt: '' })
-      : el('span', { class: 'nosnap', title: 'snapshots come with the footage index' }, '—')),
+      : el('span', { class: 'nosnap', title: 'no snapshot (cameras.NAME.snapshots.enabled)' }, '—')),
     el('td', {}, el('time', { datetime: ev.start }, localTime(ev.start))),
     el('td', {}, ev.camera),
     el('td', {}, el('strong', {}, ev.label)),
@@ -35,7 +43,10 @@ export async function eventsPage(main) {
     el('thead', {}, el('tr', {}, ['', 'start', 'camera', 'label', 'zones', 'duration', 'score'].map((h) => el('th', {}, h)))),
     body);
   const sentinel = el('div', { class: 'sentinel' });
-  main.append(el('h1', {}, 'Events'), el('form', { class: 'filters' }, camera, label, day), note, table, sentinel);
+  const p = player();
+  let play = null; // set once the list says it comes from the index (there is footage)
+  main.append(el('h1', {}, 'Events'), el('form', { class: 'filters' }, camera, label, day), note, p.panel, table,
+    sentinel);
 
   let next = null;
   let loading = false;
@@ -59,11 +70,13 @@ export async function eventsPage(main) {
     loading = true;
     try {
       const j = await getJSON(`/api/events?${query(next ? { before: next } : {})}`);
-      for (const ev of j.events) body.append(row(ev));
+      play = j.source === 'index' ? p.play : null;
+      for (const ev of j.events) body.append(row(ev, play));
       next = j.next;
       done = !next;
       note.textContent = j.source === 'memory'
-        ? `The last ${j.max_kept} events are kept in memory until recordings are indexed.` : '';
+        ? `Nothing is recorded (record.mode): the last ${j.max_kept} events are kept in memory, without clips.`
+        : 'Click an event to play its clip.';
       if (!body.children.length) body.append(el('tr', { class: 'empty' }, el('td', { colspan: 7 }, 'No events yet.')));
     } finally {
       loading = false;
@@ -85,8 +98,8 @@ export async function eventsPage(main) {
     if (!matches(ev)) return;
     body.querySelector('tr.empty')?.remove();
     const old = body.querySelector(`tr[data-id="${CSS.escape(ev.id)}"]`);
-    if (old) old.replaceWith(row(ev));
-    else body.prepend(row(ev));
+    if (old) old.replaceWith(row(ev, play));
+    else body.prepend(row(ev, play));
   });
   await reload();
   return () => { io.disconnect(); off(); };
