@@ -10,6 +10,7 @@
  * nothing is recorded), and each camera's last health state and reason.
  * See http.h. */
 #include "daemon/http_priv.h"
+#include "pipeline/monotonic.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -228,11 +229,7 @@ int http_events_new(vg_http_t *h, const char *publish, const char *curve_key_fil
     e->next_id = 1;
     e->wake = -1;
     pthread_mutex_init(&e->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    vg_cond_init_monotonic(&e->cond);
     char endpoint[512];
     connect_endpoint(publish, endpoint, sizeof(endpoint));
     int r = -ENOMEM;
@@ -473,12 +470,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             }
         } else {
             struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += 500000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            vg_deadline_in(&until, 500000);
             pthread_cond_timedwait(&e->cond, &e->lock, &until);
         }
         pthread_mutex_unlock(&e->lock);

@@ -1,5 +1,6 @@
 /* live.c: see live.h. */
 #include "daemon/live.h"
+#include "pipeline/monotonic.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -51,11 +52,7 @@ int vg_live_new(const char *camera, double max_fps, vg_live_t **ret)
     l->interval_us = (int64_t)(1e6 / max_fps);
     snprintf(l->camera, sizeof(l->camera), "%s", camera);
     pthread_mutex_init(&l->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    vg_cond_init_monotonic(&l->cond);
     *ret = l;
     return 0;
 }
@@ -141,13 +138,7 @@ int vg_live_take(vg_live_t *l, uint64_t *seq, int timeout_ms, AVFrame *dst, vg_l
                  int64_t *ret_wall_us)
 {
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    vg_deadline_in(&until, (int64_t)timeout_ms * 1000);
     int r = 0;
     pthread_mutex_lock(&l->lock);
     while (!l->closed && (l->seq == *seq || !l->frame->buf[0]) && r == 0)

@@ -1,5 +1,6 @@
 /* inference.c: see inference.h. */
 #include "pipeline/inference.h"
+#include "pipeline/monotonic.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -48,17 +49,6 @@ struct vg_inference {
     uint64_t runs, images;
 };
 
-static void deadline_after(struct timespec *ts, int64_t us)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += us / 1000000;
-    ts->tv_nsec += (us % 1000000) * 1000;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* One waiting vg_inference_run, run alone. Called and returns with q->lock held. */
 static void serve_run_request(vg_inference_t *q)
 {
@@ -82,7 +72,7 @@ static void serve_batch(vg_inference_t *q)
     if (q->n_ready < q->batch && q->wait_us > 0 && !q->stop) {
         /* give other cameras' frames a moment to join this batch */
         struct timespec until;
-        deadline_after(&until, q->wait_us);
+        vg_deadline_in(&until, q->wait_us);
         while (q->n_ready < q->batch && !q->stop &&
                pthread_cond_timedwait(&q->wake, &q->lock, &until) != ETIMEDOUT)
             ;
@@ -152,11 +142,7 @@ int vg_inference_new(vg_detector_t *d, int slots, int64_t wait_us, vg_inference_
     q->n_slots = slots;
     q->tensor_floats = vg_detector_input_size(d);
     pthread_mutex_init(&q->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    vg_cond_init_monotonic(&q->wake);
     pthread_cond_init(&q->finished, NULL);
     pthread_cond_init(&q->slot_freed, NULL);
     /* one allocation for every slot's tensor, at start-up: large enough to

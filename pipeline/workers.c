@@ -1,4 +1,5 @@
 #include "pipeline/workers.h"
+#include "pipeline/monotonic.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -89,16 +90,6 @@ static bool wait_until(vg_workers_t *w, queue_t *q, bool (*done)(queue_t *), con
     return ok;
 }
 
-static void deadline_after_ms(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
 
 /* Claims q for the calling worker. A worker that finds q held leaves a mark
  * and tries once more. The holder takes the mark after it lets go (see
@@ -228,11 +219,7 @@ int vg_workers_new(int n, void *const *worker_ctx, vg_workers_t **ret)
     atomic_init(&w->stop, 0);
     atomic_init(&w->idle_waiters, 0);
     pthread_mutex_init(&w->idle_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->idle, &ca);
-    pthread_condattr_destroy(&ca);
+    vg_cond_init_monotonic(&w->idle);
     for (int i = 0; i < n; i++) {
         worker_t *t = &w->workers[i];
         t->pool = w;
@@ -304,7 +291,7 @@ int vg_workers_drain(vg_workers_t *w, int queue, int timeout_ms)
 {
     queue_t *q = &w->queues[queue];
     struct timespec deadline;
-    deadline_after_ms(&deadline, timeout_ms);
+    vg_deadline_in(&deadline, (int64_t)timeout_ms * 1000);
     vg_workers_notify(w);
     return wait_until(w, q, queue_idle, &deadline) ? 0 : -ETIMEDOUT;
 }
